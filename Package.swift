@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Airlock",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "airlock", targets: ["airlock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // Shared value types: wire JSON, entity types, findings, errors. No dependencies.
+        .target(name: "AirlockCore"),
+        // Scanner, validators, operators, vault, stream restorer. Never knows HTTP.
+        .target(name: "AirlockDetect", dependencies: [
+            "AirlockCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Policy model, validation and pure evaluation.
+        .target(name: "AirlockPolicy", dependencies: [
+            "AirlockCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // PostgreSQL: managed server, migrations, repositories.
+        .target(name: "AirlockStore", dependencies: [
+            "AirlockCore", "AirlockPolicy",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Tamper-evident audit writer, spool, retention.
+        .target(name: "AirlockAudit", dependencies: [
+            "AirlockCore", "AirlockStore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Remote provider clients and the SSE codec.
+        .target(name: "AirlockUpstream", dependencies: [
+            "AirlockCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // In-process inference engine. No server or database dependencies.
+        .target(name: "AirlockEngine", dependencies: ["AirlockCore"]),
+        // The HTTP application: pipeline, routes, admin API.
+        .target(name: "AirlockGateway", dependencies: [
+            "AirlockCore", "AirlockDetect", "AirlockPolicy", "AirlockStore",
+            "AirlockAudit", "AirlockUpstream", "AirlockEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "airlock", dependencies: [
+            "AirlockGateway",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"]),
+        .testTarget(name: "AirlockDetectTests", dependencies: ["AirlockDetect"]),
+        .testTarget(name: "AirlockPolicyTests", dependencies: ["AirlockPolicy"]),
+        .testTarget(name: "AirlockEngineTests", dependencies: ["AirlockEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AirlockGatewayTests", dependencies: [
+            "AirlockGateway",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// AirlockAudit module: see DESIGN.md.

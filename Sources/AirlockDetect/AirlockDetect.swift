@@ -1,0 +1,1 @@
+// AirlockDetect module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// AirlockEngine module: see DESIGN.md.

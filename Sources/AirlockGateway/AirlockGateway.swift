@@ -1,0 +1,1 @@
+// AirlockGateway module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// AirlockPolicy module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// AirlockStore module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// AirlockUpstream module: see DESIGN.md.
