@@ -1,1 +1,0 @@
-// AirlockEngine module: see DESIGN.md.

@@ -1,1 +1,0 @@
-// AirlockPolicy module: see DESIGN.md.
