@@ -26,6 +26,7 @@ extension Decision {
             "blocked_by": .array(blockedBy.map(JSONValue.string)),
             "findings": .array(items),
             "destinations": .array(destinations.patterns.map(JSONValue.string)),
+            "excluded_destinations": .array(excludedDestinations.patterns.map(JSONValue.string)),
             "local": .string(local.rawValue),
             "residency_rules": .array(residencyRuleIDs.map(JSONValue.string)),
             "fired_rules": .array(firedRuleIDs.map(JSONValue.string)),
@@ -59,7 +60,7 @@ extension Decision {
                 lines.append("  \(what) -> \(f.action) (\(why))")
             }
         }
-        lines.append("destinations: \(destinations)")
+        lines.append("destinations: \(destinationSummary)")
         lines.append("local engine: \(local)")
         if !residencyRuleIDs.isEmpty { lines.append("residency by: \(residencyRuleIDs.joined(separator: ", "))") }
         lines.append("fired rules:  \(firedRuleIDs.isEmpty ? "none" : firedRuleIDs.joined(separator: ", "))")

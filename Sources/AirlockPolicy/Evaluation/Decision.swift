@@ -13,6 +13,8 @@ public struct Decision: Sendable, Hashable {
     public var blockedBy: [String]
     /// Remote regions a provider may be in.
     public var destinations: RegionSet
+    /// Remote regions excluded whatever `destinations` says (`cn`).
+    public var excludedDestinations: RegionSet
     /// The effective use of the local engine after all fired rules.
     public var local: LocalUse
     /// Fired rules that narrowed destinations or required/forbade local: named in a 451.
@@ -22,7 +24,7 @@ public struct Decision: Sendable, Hashable {
     public var firedRuleIDs: [String]
 
     public init(policyName: String, policyVersion: Int? = nil, mode: PolicyMode = .enforce, findings: [FindingDecision] = [],
-                blockedBy: [String] = [], destinations: RegionSet = .all, local: LocalUse = .allowed,
+                blockedBy: [String] = [], destinations: RegionSet = .all, excludedDestinations: RegionSet = .none, local: LocalUse = .allowed,
                 residencyRuleIDs: [String] = [], retention: Retention = .default, firedRuleIDs: [String] = []) {
         self.policyName = policyName
         self.policyVersion = policyVersion
@@ -30,6 +32,7 @@ public struct Decision: Sendable, Hashable {
         self.findings = findings
         self.blockedBy = blockedBy
         self.destinations = destinations
+        self.excludedDestinations = excludedDestinations
         self.local = local
         self.residencyRuleIDs = residencyRuleIDs
         self.retention = retention
@@ -42,7 +45,14 @@ public struct Decision: Sendable, Hashable {
     public var permitsLocal: Bool { local != .forbidden }
 
     /// Whether a destination in `region` is permitted (`local` means the engine).
-    public func permits(_ region: Region) -> Bool { region == .local ? permitsLocal : destinations.contains(region) }
+    public func permits(_ region: Region) -> Bool {
+        region == .local ? permitsLocal : destinations.contains(region) && !excludedDestinations.contains(region)
+    }
+
+    /// `kr`, `* except cn`, `(none)`.
+    public var destinationSummary: String {
+        excludedDestinations.isEmpty || destinations.isEmpty ? destinations.description : "\(destinations) except \(excludedDestinations)"
+    }
 
     /// The most restrictive action applied to any finding (`allow` with no findings).
     public var strongestAction: PolicyAction { findings.lazy.map(\.action).max() ?? .allow }

@@ -8,11 +8,21 @@ public struct PolicyEvaluator: Sendable {
     public let version: Int?
     private let rules: [CompiledRule]
     private let baseDestinations: RegionSet
-    /// Indices of rules with `destinations`; their intersections are precomputed by subset
-    /// (bit i = `destinationRules[i]` fired) when there are at most 10 of them, so evaluation
-    /// never builds sets.
-    private let destinationRules: [Int]
-    private let destinationTable: [RegionSet]
+    private let baseExclusions: RegionSet
+    /// Permitted and excluded regions for every subset of the rules that have `destinations`
+    /// or `exclude_destinations` (bit i = the i-th such rule fired), precomputed when there
+    /// are at most 10 of them so evaluation never builds sets.
+    private let destinationTable: [Regions]
+
+    private struct Regions: Sendable {
+        var permitted: RegionSet
+        var excluded: RegionSet
+
+        func narrowed(by rule: CompiledRule) -> Regions {
+            Regions(permitted: rule.destinations.map { permitted.intersection($0) } ?? permitted,
+                    excluded: rule.exclusions.map { excluded.union($0) } ?? excluded)
+        }
+    }
 
     /// A class so iterating rules retains one reference instead of copying every field.
     private final class CompiledRule: Sendable {
@@ -27,9 +37,10 @@ public struct PolicyEvaluator: Sendable {
         let callerRegions: RegionSet?
         let action: PolicyAction?
         let destinations: RegionSet?
+        let exclusions: RegionSet?
         let local: LocalUse?
         let capturePayloads: Bool?
-        /// Position among the rules with `destinations` (-1 for none).
+        /// Position among the rules with `destinations` or `exclude_destinations` (-1 for none).
         let destinationSlot: Int
 
         init(_ rule: PolicyRule, slot: Int) {
@@ -44,6 +55,7 @@ public struct PolicyEvaluator: Sendable {
             callerRegions = rule.when.callerRegions.map { RegionSet($0) }
             action = rule.action
             destinations = rule.destinations.map { RegionSet($0) }
+            exclusions = rule.excludeDestinations.map { RegionSet($0) }
             local = rule.local
             capturePayloads = rule.capturePayloads
             destinationSlot = slot
@@ -56,19 +68,20 @@ public struct PolicyEvaluator: Sendable {
         self.policy = policy
         self.version = version
         baseDestinations = RegionSet(policy.defaults.destinations)
+        baseExclusions = RegionSet(policy.defaults.excludeDestinations)
         var slots: [Int] = []
         var compiled: [CompiledRule] = []
         for (i, rule) in policy.rules.enumerated() {
-            if rule.destinations != nil { slots.append(i) }
-            compiled.append(CompiledRule(rule, slot: rule.destinations != nil ? slots.count - 1 : -1))
+            let narrows = rule.destinations != nil || rule.excludeDestinations != nil
+            if narrows { slots.append(i) }
+            compiled.append(CompiledRule(rule, slot: narrows ? slots.count - 1 : -1))
         }
         rules = compiled
-        destinationRules = slots
         if slots.count <= PolicyEvaluator.maxTabulatedDestinationRules {
-            var table = [baseDestinations]
+            var table = [Regions(permitted: baseDestinations, excluded: baseExclusions)]
             for subset in 1..<(1 << slots.count) {
-                let low = subset.trailingZeroBitCount  // table[subset] = table[subset without its lowest rule] ∩ that rule
-                table.append(table[subset & (subset - 1)].intersection(compiled[slots[low]].destinations!))
+                let low = subset.trailingZeroBitCount  // table[subset] = table[subset without its lowest rule] narrowed by it
+                table.append(table[subset & (subset - 1)].narrowed(by: compiled[slots[low]]))
             }
             destinationTable = table
         } else {
@@ -94,7 +107,7 @@ public struct PolicyEvaluator: Sendable {
         var requestBlockers: [Int] = []
         var residency: [Int] = []
         var destinationSubset = 0
-        var destinations = baseDestinations  // used only past the tabulated size
+        var regions = Regions(permitted: baseDestinations, excluded: baseExclusions)  // used only past the tabulated size
         var required = defaults.local == .required, forbidden = defaults.local == .forbidden
         var preferred = defaults.local == .preferred
         var capture = policy.retention.capturePayloads
@@ -115,8 +128,8 @@ public struct PolicyEvaluator: Sendable {
             fired.append(index)
             if !rule.hasEntities && rule.action == .block { requestBlockers.append(index) }
             var narrows = false
-            if let d = rule.destinations {
-                if destinationTable.isEmpty { destinations = destinations.intersection(d) } else { destinationSubset |= 1 << rule.destinationSlot }
+            if rule.destinationSlot >= 0 {
+                if destinationTable.isEmpty { regions = regions.narrowed(by: rule) } else { destinationSubset |= 1 << rule.destinationSlot }
                 narrows = true
             }
             switch rule.local {
@@ -150,7 +163,8 @@ public struct PolicyEvaluator: Sendable {
         var blockedBy = blockingRules.sorted().map { rules[$0].id }
         if defaultBlocks { blockedBy.append("defaults") }
 
-        if !destinationTable.isEmpty { destinations = destinationTable[destinationSubset] }
+        if !destinationTable.isEmpty { regions = destinationTable[destinationSubset] }
+        var destinations = regions.permitted
         let local: LocalUse
         if required && forbidden {
             local = .forbidden  // contradictory rules: nowhere is permitted, so the request gets a 451
@@ -168,7 +182,7 @@ public struct PolicyEvaluator: Sendable {
 
         return Decision(
             policyName: policy.name, policyVersion: version, mode: policy.mode, findings: out, blockedBy: blockedBy,
-            destinations: destinations, local: local, residencyRuleIDs: residency.map { rules[$0].id },
+            destinations: destinations, excludedDestinations: regions.excluded, local: local, residencyRuleIDs: residency.map { rules[$0].id },
             retention: retention, firedRuleIDs: fired.map { rules[$0].id })
     }
 

@@ -8,7 +8,7 @@ extension Policy {
     public init(yaml: String, file: String? = nil) throws(PolicyValidationError) {
         var reader = YAMLReader(file: file)
         guard let root = reader.compose(yaml), let policy = Policy.read(root, &reader), reader.problems.isEmpty else {
-            throw PolicyValidationError(problems: reader.problems)
+            throw PolicyValidationError(problems: reader.sortedProblems)
         }
         self = policy
     }
@@ -38,7 +38,7 @@ extension Policy {
             for (item, path) in list {
                 guard let rule = readRule(item, path, &r) else { continue }
                 if let first = seen[rule.id] {
-                    r.report(.duplicate, item, YAMLReader.child(path, "id"), "duplicate rule id '\(rule.id)' (first used at \(first))")
+                    r.report(.duplicate, item["id"] ?? item, YAMLReader.child(path, "id"), "duplicate rule id '\(rule.id)' (first used at \(first))")
                 } else {
                     seen[rule.id] = path
                 }
@@ -53,10 +53,13 @@ extension Policy {
     // MARK: Sections
 
     private static func readDefaults(_ node: Node, _ path: String, _ r: inout YAMLReader) -> PolicyDefaults? {
-        guard let f = r.fields(node, path, allowed: ["action", "destinations", "local", "min_score", "classification"]) else { return nil }
+        guard let f = r.fields(node, path, allowed: ["action", "destinations", "exclude_destinations", "local", "min_score", "classification"]) else { return nil }
         var d = PolicyDefaults()
         if let n = f["action"], let a = r.word(n, YAMLReader.child(path, "action"), "action", as: PolicyAction.self) { d.action = a }
         if let n = f["destinations"], let list = readDestinations(n, YAMLReader.child(path, "destinations"), &r) { d.destinations = list }
+        if let n = f["exclude_destinations"], let list = readExclusions(n, YAMLReader.child(path, "exclude_destinations"), &r) {
+            d.excludeDestinations = list
+        }
         if let n = f["local"], let l = r.word(n, YAMLReader.child(path, "local"), "local use", as: LocalUse.self) { d.local = l }
         if let n = f["min_score"], let s = r.double(n, YAMLReader.child(path, "min_score"), in: 0...1) { d.minScore = s }
         if let n = f["classification"], let c = r.string(n, YAMLReader.child(path, "classification")) {
@@ -67,7 +70,7 @@ extension Policy {
         return d
     }
 
-    private static let ruleKeys = ["id", "description", "when", "action", "destinations", "local", "capture_payloads"]
+    private static let ruleKeys = ["id", "description", "when", "action", "destinations", "exclude_destinations", "local", "capture_payloads"]
 
     private static func readRule(_ node: Node, _ path: String, _ r: inout YAMLReader) -> PolicyRule? {
         guard let f = r.fields(node, path, allowed: ruleKeys, required: ["id"]) else { return nil }
@@ -81,11 +84,13 @@ extension Policy {
         if let n = f["when"], let c = readCondition(n, YAMLReader.child(path, "when"), &r) { rule.when = c }
         if let n = f["action"] { rule.action = r.word(n, YAMLReader.child(path, "action"), "action", as: PolicyAction.self) }
         if let n = f["destinations"] { rule.destinations = readDestinations(n, YAMLReader.child(path, "destinations"), &r) }
+        if let n = f["exclude_destinations"] { rule.excludeDestinations = readExclusions(n, YAMLReader.child(path, "exclude_destinations"), &r) }
         if let n = f["local"] { rule.local = r.word(n, YAMLReader.child(path, "local"), "local use", as: LocalUse.self) }
         if let n = f["capture_payloads"] { rule.capturePayloads = r.bool(n, YAMLReader.child(path, "capture_payloads")) }
         // A rule that changes nothing is almost always a typo'd or half-written rule.
-        if f["action"] == nil && f["destinations"] == nil && f["local"] == nil && f["capture_payloads"] == nil {
-            r.report(.missingField, node, path, "rule '\(rule.id)' has no effect (give at least one of action, destinations, local, capture_payloads)")
+        if ["action", "destinations", "exclude_destinations", "local", "capture_payloads"].allSatisfy({ f[$0] == nil }) {
+            r.report(.missingField, node, path,
+                     "rule '\(rule.id)' has no effect (give at least one of action, destinations, exclude_destinations, local, capture_payloads)")
         }
         if f["id"] == nil || rule.id.isEmpty { return nil }
         return rule
@@ -117,7 +122,7 @@ extension Policy {
         }
         if let n = f["tenants"] { c.tenants = r.strings(n, YAMLReader.child(path, "tenants"), "tenant id") }
         if let n = f["caller_regions"] {
-            c.callerRegions = r.strings(n, YAMLReader.child(path, "caller_regions"), "region pattern") {
+            c.callerRegions = r.strings(n, YAMLReader.child(path, "caller_regions"), "region pattern", hint: "expected a country like 'kr', 'eu-*' or a cloud region") {
                 RegionSet.isValidPattern($0) && $0 != Region.local.value
             }
         }
@@ -125,8 +130,14 @@ extension Policy {
     }
 
     private static func readDestinations(_ node: Node, _ path: String, _ r: inout YAMLReader) -> [String]? {
-        r.strings(node, path, "region pattern (expected '*', 'local', a country like 'kr', 'eu-*' or a cloud region like 'us-east')",
+        r.strings(node, path, "region pattern", hint: "expected '*', 'local', a country like 'kr', 'eu-*' or a cloud region like 'us-east'",
                   nonEmpty: false, valid: RegionSet.isValidPattern)
+    }
+
+    private static func readExclusions(_ node: Node, _ path: String, _ r: inout YAMLReader) -> [String]? {
+        r.strings(node, path, "excluded region", hint: "expected a country like 'cn', 'eu-*' or a cloud region; use `local: forbidden` for the host") {
+            RegionSet.isValidPattern($0) && $0 != "*" && $0 != Region.local.value
+        }
     }
 
     private static func readRetention(_ node: Node, _ path: String, _ r: inout YAMLReader) -> Retention? {

@@ -6,7 +6,7 @@ extension ProviderCatalog {
     public init(yaml: String, file: String? = nil) throws(PolicyValidationError) {
         var reader = YAMLReader(file: file)
         guard let root = reader.compose(yaml), let catalog = ProviderCatalog.read(root, &reader), reader.problems.isEmpty else {
-            throw PolicyValidationError(problems: reader.problems)
+            throw PolicyValidationError(problems: reader.sortedProblems)
         }
         self = catalog
     }
@@ -23,11 +23,10 @@ extension ProviderCatalog {
         guard let n = f["providers"], let list = r.items(n, "providers") else { return catalog }
         var seen: Set<String> = []
         for (item, path) in list {
-            guard let p = readProvider(item, path, &r) else { continue }
-            if !seen.insert(p.name).inserted {
-                r.report(.duplicate, item["name"] ?? item, YAMLReader.child(path, "name"), "duplicate provider name '\(p.name)'")
+            if let nameNode = item["name"], let name = nameNode.scalar?.string, !seen.insert(name).inserted {
+                r.report(.duplicate, nameNode, YAMLReader.child(path, "name"), "duplicate provider name '\(name)'")
             }
-            catalog.providers.append(p)
+            if let p = readProvider(item, path, &r) { catalog.providers.append(p) }
         }
         return catalog
     }
@@ -43,7 +42,8 @@ extension ProviderCatalog {
         if let n = f["name"], let name = r.string(n, at("name")) {
             if YAMLReader.isSlug(name) { p.name = name } else { r.report(.invalidValue, n, at("name"), "invalid provider name '\(name)'") }
         }
-        if let n = f["kind"], let k = r.word(n, at("kind"), "provider kind", as: ProviderKind.self) { p.kind = k }
+        var kindKnown = false
+        if let n = f["kind"], let k = r.word(n, at("kind"), "provider kind", as: ProviderKind.self) { p.kind = k; kindKnown = true }
         if let n = f["base_url"], let url = r.string(n, at("base_url")) {
             if p.kind == .local {
                 r.report(.invalidValue, n, at("base_url"), "the local engine has no base_url")
@@ -52,7 +52,7 @@ extension ProviderCatalog {
             } else {
                 p.baseURL = url
             }
-        } else if p.kind != .local && f["kind"] != nil {
+        } else if p.kind != .local && kindKnown {
             r.report(.missingField, node, at("base_url"), "missing required field 'base_url'")
         }
         if let n = f["region"], let region = r.string(n, at("region")) {
@@ -64,7 +64,7 @@ extension ProviderCatalog {
             } else {
                 p.region = Region(region)
             }
-        } else if p.kind != .local {
+        } else if p.kind != .local && kindKnown {
             r.report(.missingField, node, at("region"), "missing required field 'region'")
         }
         if let n = f["models"], let list = r.items(n, at("models")) {

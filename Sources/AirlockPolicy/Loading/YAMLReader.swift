@@ -7,6 +7,14 @@ struct YAMLReader {
     let file: String?
     private(set) var problems: [Problem] = []
 
+    /// Problems in document order (they are found section by section).
+    var sortedProblems: [Problem] {
+        problems.enumerated().sorted { a, b in
+            let la = (a.element.line ?? 0, a.element.column ?? 0), lb = (b.element.line ?? 0, b.element.column ?? 0)
+            return la != lb ? la < lb : a.offset < b.offset
+        }.map(\.element)
+    }
+
     init(file: String?) { self.file = file }
 
     /// Parses the first document; a syntax error becomes a problem at its mark.
@@ -155,7 +163,7 @@ struct YAMLReader {
     }
 
     /// A list of texts each checked by `valid`, reported with `what` ("region pattern").
-    mutating func strings(_ node: Node, _ path: String, _ what: String, nonEmpty: Bool = true,
+    mutating func strings(_ node: Node, _ path: String, _ what: String, hint: String? = nil, nonEmpty: Bool = true,
                           valid: (String) -> Bool = { !$0.isEmpty }) -> [String]? {
         guard let list = items(node, path) else { return nil }
         if nonEmpty && list.isEmpty {
@@ -167,7 +175,7 @@ struct YAMLReader {
         for (item, itemPath) in list {
             guard let text = string(item, itemPath) else { ok = false; continue }
             guard valid(text) else {
-                report(.invalidValue, item, itemPath, "invalid \(what) '\(text)'")
+                report(.invalidValue, item, itemPath, "invalid \(what) '\(text)'" + (hint.map { " (\($0))" } ?? ""))
                 ok = false
                 continue
             }

@@ -43,6 +43,10 @@ public struct RegionSet: Sendable, Hashable, Codable, CustomStringConvertible {
         return false
     }
 
+    public func union(_ other: RegionSet) -> RegionSet {
+        RegionSet(normalized: RegionSet.normalize(Set(patterns).union(other.patterns)))
+    }
+
     public func intersection(_ other: RegionSet) -> RegionSet {
         if isAll { return other }
         if other.isAll { return self }

@@ -28,7 +28,7 @@ public struct RoutePlanner: Sendable {
             return .refused(RouteRefusal(reason: .modelNotFound, message: "no provider serves model '\(model)'"))
         }
 
-        let permitted = remote.filter { decision.destinations.contains($0.region) }
+        let permitted = remote.filter { decision.permits($0.region) }
         let usable = permitted
             .filter { (health[$0.name] ?? .healthy) != .unavailable }
             .map { p in (p, health[p.name] ?? .healthy, RoutePlanner.weightKey(p, seed)) }
@@ -60,13 +60,13 @@ public struct RoutePlanner: Sendable {
         if !ordered.isEmpty { return .route(ordered) }
 
         // Nothing to try: is it the policy's doing, or is everything down?
-        let othersUp = remote.contains { !decision.destinations.contains($0.region) && (health[$0.name] ?? .healthy) != .unavailable }
+        let othersUp = remote.contains { !decision.permits($0.region) && (health[$0.name] ?? .healthy) != .unavailable }
         if !permitted.isEmpty && !othersUp {
             return .refused(RouteRefusal(reason: .noHealthyProvider,
                                          message: "every provider permitted for model '\(model)' is unavailable"))
         }
         let rules = decision.residencyRuleIDs.isEmpty ? ["defaults"] : decision.residencyRuleIDs
-        let regions = decision.destinations.isEmpty ? "no remote region" : "only \(decision.destinations)"
+        let regions = decision.destinations.isEmpty ? "no remote region" : "only \(decision.destinationSummary)"
         let localText = decision.permitsLocal ? "no local engine is available" : "the local engine is not permitted"
         return .refused(RouteRefusal(reason: .residency, ruleIDs: rules,
                                      message: "no permitted destination for model '\(model)': policy \(RoutePlanner.ruleList(rules)) permits \(regions) and \(localText)"))
