@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "AirlockStore", dependencies: [
             "AirlockCore", "AirlockPolicy",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -58,6 +59,7 @@ let package = Package(
             "AirlockCore", "AirlockDetect", "AirlockPolicy", "AirlockStore",
             "AirlockAudit", "AirlockUpstream", "AirlockEngine",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,1 +1,0 @@
-// AirlockGateway module: see DESIGN.md.

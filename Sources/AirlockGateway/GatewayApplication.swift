@@ -1,0 +1,30 @@
+import AirlockCore
+import Hummingbird
+import Logging
+
+/// Builds the Hummingbird application: routes of the wire contract behind the error
+/// middleware that speaks OpenAI's error format.
+public enum GatewayApplication {
+    public static func makeRouter(services: GatewayServices) -> Router<AirlockRequestContext> {
+        let router = Router(context: AirlockRequestContext.self)
+        router.add(middleware: OpenAIErrorMiddleware())
+        let status = StatusRoutes(services: services)
+        let chat = ChatCompletionsRoute(services: services)
+        let embeddings = EmbeddingsRoute(services: services)
+        router.get("/healthz") { request, context in status.health(request, context: context) }
+        router.get("/readyz") { request, context in status.ready(request, context: context) }
+        router.get("/v1/models") { request, context in status.models(request, context: context) }
+        router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
+        router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
+        return router
+    }
+
+    public static func make(services: GatewayServices, logger: Logger) -> some ApplicationProtocol {
+        let c = services.configuration
+        return Application(
+            router: makeRouter(services: services),
+            configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: "airlock"),
+            logger: logger
+        )
+    }
+}

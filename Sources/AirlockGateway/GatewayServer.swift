@@ -1,0 +1,106 @@
+import AirlockCore
+import AirlockStore
+import AirlockUpstream
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// `airlock serve`: database (managed or external) → migrations → HTTP server, all under
+/// one ServiceGroup so SIGTERM/SIGINT drain in-flight requests before exit.
+public enum GatewayServer {
+    public static func run(configuration: GatewayConfiguration, logger: Logger,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
+        let database = try await DatabaseSetup.open(configuration: configuration.database, logger: logger)
+        do {
+            try await serve(configuration: configuration, client: database.client, logger: logger, environment: environment)
+        } catch {
+            await database.close(logger: logger)
+            throw error
+        }
+        await database.close(logger: logger)
+    }
+
+    static func serve(configuration: GatewayConfiguration, client: PostgresClient, logger: Logger, environment: [String: String]) async throws {
+        let timeouts = UpstreamClient.Timeouts(
+            connect: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
+            read: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000)),
+            total: .milliseconds(Int64(configuration.upstream.requestTimeoutSeconds * 1000)))
+        let httpClient = UpstreamClient.makeHTTPClient(timeouts: timeouts)
+        let readiness = Readiness(client: client, logger: logger)
+        let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
+                                       readiness: readiness, environment: environment)
+        let application = GatewayApplication.make(services: services, logger: logger)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                // Migrate before listening: a changed migration must stop startup.
+                try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
+                readiness.markMigrated()
+                var groupConfig = ServiceGroupConfiguration(
+                    services: [.init(service: application), .init(service: readiness)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    cancellationSignals: [],
+                    logger: logger)
+                groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+                groupConfig.maximumCancellationDuration = .seconds(5)
+                logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)")])
+                try await ServiceGroup(configuration: groupConfig).run()
+                group.cancelAll()
+            }
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+        logger.info("airlock stopped")
+    }
+}
+
+/// The database the gateway uses: an external server from the URL, or a managed local one
+/// it starts (and stops again on the way out).
+public struct DatabaseSetup: Sendable {
+    public let url: DatabaseURL
+    public let client: PostgresClient
+    let managed: ManagedPostgres?
+    let startedManaged: Bool
+
+    public static func open(configuration: GatewayConfiguration.Database, logger: Logger) async throws -> DatabaseSetup {
+        if let text = configuration.url {
+            let url = try DatabaseURL(parsing: text)
+            logger.info("using external PostgreSQL", metadata: ["database": .string(url.description)])
+            return DatabaseSetup(url: url, client: makeClient(url, poolSize: configuration.poolSize, logger: logger), managed: nil, startedManaged: false)
+        }
+        let managed = try ManagedPostgres(rootDirectory: configuration.managedDirectory, databaseName: configuration.managedDatabase)
+        let started = try await managed.start(logger: logger)
+        return DatabaseSetup(url: managed.url, client: makeClient(managed.url, poolSize: configuration.poolSize, logger: logger),
+                             managed: managed, startedManaged: started)
+    }
+
+    static func makeClient(_ url: DatabaseURL, poolSize: Int, logger: Logger) -> PostgresClient {
+        var config = url.clientConfiguration
+        config.options.maximumConnections = max(2, poolSize)
+        config.options.connectTimeout = .seconds(5)
+        return PostgresClient(configuration: config, backgroundLogger: logger)
+    }
+
+    /// Stops the managed server only if this process started it.
+    public func close(logger: Logger) async {
+        guard let managed, startedManaged else { return }
+        do { try managed.stop(logger: logger) } catch {
+            logger.error("could not stop managed PostgreSQL", metadata: ["error": .string("\(error)")])
+        }
+    }
+}
+
+extension DatabaseSetup {
+    /// Runs `body` while the client's connection pool is running.
+    public func withRunningClient<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}

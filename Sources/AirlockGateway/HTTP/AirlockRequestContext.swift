@@ -1,0 +1,50 @@
+import Hummingbird
+import Logging
+
+/// Per-request state carried through the pipeline.
+public struct AirlockRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Echoed in `x-request-id`, put on every log line, recorded in audit.
+    public var requestID: String
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.requestID = RequestID.make()
+        self.logger[metadataKey: "request_id"] = .string(requestID)
+    }
+
+    /// Bodies are collected explicitly against the configured limit.
+    public var maxUploadSize: Int { Int.max }
+}
+
+enum RequestID {
+    /// 16 random bytes, hex: unguessable and safe to echo in headers and logs.
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let a = generator.next() as UInt64
+        let b = generator.next() as UInt64
+        return "req_" + String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16)
+    }
+
+    /// A client-supplied id is reused only if it is short and plain, so it can't inject
+    /// headers or log fields.
+    static func accept(_ value: String?) -> String? {
+        guard let value, (8...64).contains(value.utf8.count) else { return nil }
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                continue
+            default:
+                return nil
+            }
+        }
+        return value
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,59 @@
+import AirlockCore
+import Hummingbird
+import Logging
+
+/// The one place errors become HTTP: every failure leaves as OpenAI's error JSON, and every
+/// response, good or bad, carries `x-request-id`.
+struct OpenAIErrorMiddleware: RouterMiddleware {
+    typealias Context = AirlockRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let incoming = RequestID.accept(request.headers[.init("x-request-id")!]) {
+            context.requestID = incoming
+            context.logger[metadataKey: "request_id"] = .string(incoming)
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let airlock = OpenAIErrorMiddleware.map(error)
+            if airlock.httpStatus >= 500 {
+                context.logger.error("request failed", metadata: ["code": .string(airlock.code.rawValue)])
+            } else {
+                context.logger.info("request rejected", metadata: ["code": .string(airlock.code.rawValue)])
+            }
+            response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
+        }
+        response.headers[.init("x-request-id")!] = context.requestID
+        return response
+    }
+
+    static func map(_ error: any Error) -> AirlockError {
+        if let e = error as? AirlockError { return e }
+        if let e = error as? HTTPError {
+            switch e.status {
+            case .notFound: return AirlockError(.invalidRequest, "Unknown endpoint")
+            case .contentTooLarge: return AirlockError(.bodyTooLarge, "Request body is too large")
+            case .methodNotAllowed: return AirlockError(.invalidRequest, "Method not allowed")
+            case .badRequest: return AirlockError(.invalidRequest, "Bad request")
+            default: return AirlockError(.internalError, "Request failed")
+            }
+        }
+        return AirlockError(.internalError, "Internal error")
+    }
+
+    static func response(for error: AirlockError, requestID: String) -> Response {
+        var body = error.openAIBody
+        if error.httpStatus >= 500, case .object(var root) = body, case .object(var inner)? = root["error"] {
+            // Support can find the failed call in logs and audit from the message alone.
+            inner["message"] = .string(error.message + " (request id \(requestID))")
+            root["error"] = .object(inner)
+            body = .object(root)
+        }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.code == .rateLimited { headers[.retryAfter] = "1" }
+        let status: HTTPResponse.Status = error.code == .invalidRequest && error.message == "Unknown endpoint" ? .notFound : .init(code: error.httpStatus)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serializedBytes)))
+    }
+}

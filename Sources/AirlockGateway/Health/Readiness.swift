@@ -1,0 +1,51 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Ready means: migrations applied and the database answered within the last probe.
+/// Probed once a second off the request path, so `/readyz` costs nothing.
+public final class Readiness: Service, Sendable {
+    let client: PostgresClient?
+    let logger: Logger
+    private let databaseUp = Atomic<Bool>(false)
+    private let migrated = Atomic<Bool>(false)
+
+    public init(client: PostgresClient?, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public var isReady: Bool { databaseUp.load(ordering: .relaxed) && migrated.load(ordering: .relaxed) }
+    public var isDatabaseUp: Bool { databaseUp.load(ordering: .relaxed) }
+
+    public func markMigrated() { migrated.store(true, ordering: .relaxed) }
+    public func markDatabase(up: Bool) { databaseUp.store(up, ordering: .relaxed) }
+
+    public func run() async throws {
+        guard let client else { return }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let up: Bool
+            do {
+                up = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        for try await _ in try await client.query("SELECT 1", logger: self.logger) {}
+                        return true
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(2))
+                        return false
+                    }
+                    let first = try await group.next() ?? false
+                    group.cancelAll()
+                    return first
+                }
+            } catch {
+                up = false
+            }
+            if up != isDatabaseUp { logger.notice(up ? "database reachable" : "database unreachable") }
+            markDatabase(up: up)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// AirlockStore module: see DESIGN.md.

@@ -1,1 +1,0 @@
-// AirlockUpstream module: see DESIGN.md.

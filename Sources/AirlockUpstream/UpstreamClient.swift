@@ -1,0 +1,89 @@
+import AirlockCore
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Sends requests to OpenAI-compatible providers over one shared, pooled HTTP client and
+/// hands back the response with its body still streaming, so SSE chunks reach the client as
+/// soon as the provider writes them.
+public struct UpstreamClient: Sendable {
+    public struct Timeouts: Sendable {
+        public var connect: TimeAmount
+        /// Longest silence between two bytes of a response (covers slow first tokens).
+        public var read: TimeAmount
+        /// Hard bound on one whole request, streaming included.
+        public var total: TimeAmount
+        public init(connect: TimeAmount = .seconds(5), read: TimeAmount = .seconds(120), total: TimeAmount = .seconds(900)) {
+            self.connect = connect
+            self.read = read
+            self.total = total
+        }
+    }
+
+    public let httpClient: HTTPClient
+    public let timeouts: Timeouts
+
+    public init(httpClient: HTTPClient, timeouts: Timeouts) {
+        self.httpClient = httpClient
+        self.timeouts = timeouts
+    }
+
+    /// A client configured for provider traffic: bounded connect/read timeouts, pooled
+    /// connections, TLS certificate verification on (AsyncHTTPClient's default).
+    public static func makeHTTPClient(timeouts: Timeouts) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: timeouts.connect, read: timeouts.read)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.decompression = .disabled
+        configuration.httpVersion = .automatic
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: HTTPClientResponse.Body
+        public var isEventStream: Bool {
+            headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        }
+    }
+
+    /// POSTs a JSON body. Connection failures and timeouts become `AirlockError`s
+    /// (502/504) whose messages name the provider but never the payload.
+    public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger) async throws(AirlockError) -> Response {
+        var request = HTTPClientRequest(url: endpoint.url(for: path))
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "application/json, text/event-stream")
+        request.headers.add(name: "x-request-id", value: requestID)
+        if let key = endpoint.apiKey {
+            if endpoint.kind == .azure { request.headers.add(name: "api-key", value: key) }
+            else { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await httpClient.execute(request, timeout: timeouts.total, logger: logger)
+            return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
+        } catch {
+            throw UpstreamClient.classify(error, provider: endpoint.name)
+        }
+    }
+
+    /// Maps transport errors to the wire contract: timeouts are 504, everything else 502.
+    public static func classify(_ error: any Error, provider: String) -> AirlockError {
+        if let airlock = error as? AirlockError { return airlock }
+        if let http = error as? HTTPClientError {
+            switch http {
+            case .readTimeout, .connectTimeout, .deadlineExceeded, .writeTimeout:
+                return AirlockError(.upstreamTimeout, "provider '\(provider)' timed out")
+            case .cancelled:
+                return AirlockError(.upstreamError, "request to provider '\(provider)' was cancelled")
+            default:
+                break
+            }
+        }
+        if error is CancellationError { return AirlockError(.upstreamError, "request to provider '\(provider)' was cancelled") }
+        return AirlockError(.upstreamError, "provider '\(provider)' could not be reached")
+    }
+}
