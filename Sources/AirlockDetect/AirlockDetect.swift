@@ -1,1 +1,0 @@
-// AirlockDetect module: see DESIGN.md.
