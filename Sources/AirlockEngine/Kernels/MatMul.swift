@@ -1,0 +1,74 @@
+/// Multi-threaded matrix × activations: `out[t][o] = W[o] · x[t]` for every token row t.
+///
+/// Work is split over output rows (each worker streams its own slice of the weights) and
+/// every weight row is applied to all token rows four at a time, so a batch of n tokens
+/// reads the weights once instead of n times. Several matrices that consume the same input
+/// (Q/K/V, gate/up) go in one job to halve the number of pool wake-ups.
+public enum MatMul {
+    /// One weight matrix and where its results go: `out + t * outStride + o`.
+    public struct Target: @unchecked Sendable {
+        // Scratch pointers owned by the forward pass for the duration of the call.
+        public let weights: WeightMatrix
+        public let out: UnsafeMutablePointer<Float>
+        public let outStride: Int
+
+        public init(weights: WeightMatrix, out: UnsafeMutablePointer<Float>, outStride: Int) {
+            self.weights = weights
+            self.out = out
+            self.outStride = outStride
+        }
+    }
+
+    /// `x` holds `n` float rows (stride `xStride`) of the common input width; `acts` must be
+    /// their quantized form when any target is quantized.
+    public static func run(pool: WorkerPool, targets: [Target], x: UnsafePointer<Float>, xStride: Int,
+                           acts: QuantizedActivations, n: Int) {
+        guard n > 0 else { return }
+        // Row chunks sized so each claim covers ~32 KB of weights: small enough to balance,
+        // large enough that the atomic claim is noise.
+        var starts: [Int] = []
+        var total = 0
+        for t in targets {
+            starts.append(total)
+            total += t.weights.rows
+        }
+        let bytesPerRow = max(1, targets.map { $0.weights.rowBytes }.max() ?? 1)
+        let chunk = max(4, min(256, 32_768 / bytesPerRow)) & ~3
+        targets.withUnsafeBufferPointer { tbuf in
+            starts.withUnsafeBufferPointer { sbuf in
+                pool.parallelFor(count: total, chunk: chunk) { range, _ in
+                    var lo = range.lowerBound
+                    var ti = 0
+                    while ti + 1 < sbuf.count && sbuf[ti + 1] <= lo { ti += 1 }
+                    while lo < range.upperBound {
+                        let t = tbuf[ti]
+                        let end = min(range.upperBound, sbuf[ti] + t.weights.rows)
+                        rows(t, (lo - sbuf[ti])..<(end - sbuf[ti]), x, xStride, acts, n)
+                        lo = end
+                        ti += 1
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func rows(_ t: Target, _ range: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
+                     _ acts: QuantizedActivations, _ n: Int) {
+        let w = t.weights
+        var tmp = (Float(0), Float(0), Float(0), Float(0))
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let buf = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            for o in range {
+                let wr = w.row(o)
+                var tok = 0
+                while tok < n {
+                    let c = min(4, n - tok)
+                    QuantizedDot.rowDot(w.type, wr, w.cols, acts, x, xStride, tok, c, buf)
+                    for i in 0..<c { t.out[(tok + i) * t.outStride + o] = buf[i] }
+                    tok += c
+                }
+            }
+        }
+    }
+}

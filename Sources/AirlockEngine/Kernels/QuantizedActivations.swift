@@ -1,0 +1,69 @@
+/// Activations quantized once per row to int8 in blocks of 32, the format every quantized
+/// weight kernel consumes: `qs` int8 values, `d` the block scale (rounded to fp16 like
+/// ggml's Q8_0/Q8_1 so results track llama.cpp), `s` = d·Σqs (the Q8_1 sum used by
+/// weight formats with a minimum/offset term).
+///
+/// Storage is allocated once for a maximum number of rows and reused for every matmul.
+public final class QuantizedActivations: @unchecked Sendable {
+    // Owned buffers, used by one forward pass at a time (the scheduler thread and its pool).
+    public let capacityRows: Int
+    public let rowLength: Int
+    public let blocksPerRow: Int
+    public private(set) var rows: Int = 0
+    let qs: UnsafeMutablePointer<Int8>
+    let d: UnsafeMutablePointer<Float>
+    let s: UnsafeMutablePointer<Float>
+
+    public init(rows: Int, rowLength: Int) {
+        precondition(rowLength % 32 == 0, "activation rows are quantized in blocks of 32")
+        capacityRows = max(rows, 1)
+        self.rowLength = rowLength
+        blocksPerRow = rowLength / 32
+        qs = .allocate(capacity: capacityRows * rowLength)
+        d = .allocate(capacity: capacityRows * blocksPerRow)
+        s = .allocate(capacity: capacityRows * blocksPerRow)
+    }
+
+    deinit {
+        qs.deallocate()
+        d.deallocate()
+        s.deallocate()
+    }
+
+    @inline(__always) func qsRow(_ r: Int) -> UnsafeMutablePointer<Int8> { qs + r * rowLength }
+    @inline(__always) func dRow(_ r: Int) -> UnsafeMutablePointer<Float> { d + r * blocksPerRow }
+    @inline(__always) func sRow(_ r: Int) -> UnsafeMutablePointer<Float> { s + r * blocksPerRow }
+
+    /// Quantizes `count` rows of `rowLength` floats (row stride `stride`).
+    public func quantize(_ x: UnsafePointer<Float>, count: Int, stride: Int) {
+        precondition(count <= capacityRows)
+        rows = count
+        for r in 0..<count {
+            Self.quantizeRow(x + r * stride, rowLength, qsRow(r), dRow(r), sRow(r))
+        }
+    }
+
+    static func quantizeRow(_ x: UnsafePointer<Float>, _ n: Int,
+                            _ qs: UnsafeMutablePointer<Int8>, _ dOut: UnsafeMutablePointer<Float>,
+                            _ sOut: UnsafeMutablePointer<Float>) {
+        var b = 0
+        while b < n / 32 {
+            let xb = x + b * 32
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(xb[j])) }
+            let dv = amax / 127
+            let id: Float = amax != 0 ? 127 / amax : 0
+            var sum: Int32 = 0
+            let qb = qs + b * 32
+            for j in 0..<32 {
+                // Round half to even, as the SIMD path of the reference does.
+                let q = Int8((xb[j] * id).rounded(.toNearestOrEven))
+                qb[j] = q
+                sum &+= Int32(q)
+            }
+            dOut[b] = HalfFloat.roundToF16(dv)
+            sOut[b] = HalfFloat.roundToF16(dv * Float(sum))
+            b += 1
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/// A 2-D weight tensor viewed as `rows` output rows of `cols` inputs (GGUF dims[1], dims[0]).
+public struct WeightMatrix: @unchecked Sendable {
+    // Points into the read-only model mapping, which outlives every model that uses it.
+    public let type: GGMLType
+    public let data: UnsafeRawPointer
+    public let rows: Int
+    public let cols: Int
+    public let rowBytes: Int
+
+    public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int) {
+        self.type = type
+        self.data = data
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = type.rowBytes(cols) ?? 0
+    }
+
+    init(_ t: GGUFTensor, expectRows: Int? = nil, expectCols: Int? = nil) throws {
+        guard t.dims.count <= 2 || t.dims.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+            throw EngineError.invalidFile("tensor '\(t.name)' is not a matrix")
+        }
+        let rows = t.dims.count > 1 ? t.dims[1] : 1
+        if let r = expectRows, r != rows {
+            throw EngineError.invalidFile("tensor '\(t.name)' has \(rows) rows, expected \(r)")
+        }
+        if let c = expectCols, c != t.dims[0] {
+            throw EngineError.invalidFile("tensor '\(t.name)' has \(t.dims[0]) columns, expected \(c)")
+        }
+        if t.type != .f32 && t.type != .f16 && t.type != .bf16 && t.dims[0] % 32 != 0 {
+            throw EngineError.unsupported("tensor '\(t.name)' row length is not a multiple of 32")
+        }
+        self.init(type: t.type, data: t.data, rows: rows, cols: t.dims[0])
+    }
+
+    @inline(__always) func row(_ i: Int) -> UnsafeRawPointer { data + i * rowBytes }
+
+    /// Dequantises row `i` into `y` (embedding lookup).
+    func dequantizeRow(_ i: Int, into y: UnsafeMutablePointer<Float>) {
+        Dequantize.row(type, row(i), cols, into: y)
+    }
+}

@@ -1,0 +1,137 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A fixed pool of OS threads that run one data-parallel job at a time. The caller is
+/// worker 0 and helpers 1..<threadCount. Helpers spin briefly between jobs (a decode step
+/// issues hundreds of small jobs back to back), then sleep on a condition variable so an
+/// idle engine costs no CPU. Jobs are split into chunks claimed from an atomic counter, so a
+/// helper descheduled by a noisy neighbour does not hold up the whole step.
+public final class WorkerPool: @unchecked Sendable {
+    // Mutable state is only touched by the submitting thread between jobs, or read by helpers
+    // after observing a new generation (acquire) and before signalling completion (release).
+    public let threadCount: Int
+    private let generation = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    private let shuttingDown = Atomic<Bool>(false)
+    private var job: ((Int) -> Void)?
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private let wake: UnsafeMutablePointer<pthread_cond_t>
+    private var threads: [pthread_t] = []
+    private let submitLock = Mutex<Void>(())
+
+    public init(threadCount: Int) {
+        self.threadCount = max(1, min(threadCount, 256))
+        lock = .allocate(capacity: 1)
+        wake = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(wake, nil)
+        for index in 1..<self.threadCount {
+            let box = Unmanaged.passRetained(HelperContext(pool: self, index: index))
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { raw in
+                let ctx = Unmanaged<HelperContext>.fromOpaque(raw!).takeRetainedValue()
+                ctx.pool?.helperLoop(index: ctx.index)
+                return nil
+            }, box.toOpaque())
+            if rc == 0 { threads.append(tid) } else { box.release() }
+        }
+    }
+
+    deinit {
+        shuttingDown.store(true, ordering: .releasing)
+        pthread_mutex_lock(lock)
+        generation.wrappingAdd(1, ordering: .releasing)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(lock)
+        for t in threads { pthread_join(t, nil) }
+        pthread_cond_destroy(wake)
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+        wake.deallocate()
+    }
+
+    private final class HelperContext {
+        weak var pool: WorkerPool?
+        let index: Int
+        init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
+    }
+
+    private func helperLoop(index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen {
+                spins += 1
+                if spins < 20_000 {
+                    Self.cpuRelax()
+                } else {
+                    pthread_mutex_lock(lock)
+                    current = generation.load(ordering: .acquiring)
+                    while current == seen {
+                        pthread_cond_wait(wake, lock)
+                        current = generation.load(ordering: .acquiring)
+                    }
+                    pthread_mutex_unlock(lock)
+                    break
+                }
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            if shuttingDown.load(ordering: .acquiring) { return }
+            job?(index)
+            finished.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+
+    @inline(never)
+    static func cpuRelax() {
+        // An opaque call keeps the spin loop from being optimised into a tight busy loop.
+    }
+
+    /// Runs `body(worker)` once on every worker (caller included) and returns when all are done.
+    public func runOnAll(_ body: (Int) -> Void) {
+        if threads.isEmpty { body(0); return }
+        submitLock.withLock { _ in
+            withoutActuallyEscaping(body) { escaping in
+                job = escaping
+                finished.store(0, ordering: .relaxed)
+                pthread_mutex_lock(lock)
+                generation.wrappingAdd(1, ordering: .releasing)
+                pthread_cond_broadcast(wake)
+                pthread_mutex_unlock(lock)
+                escaping(0)
+                var spins = 0
+                while finished.load(ordering: .acquiring) < threads.count {
+                    spins += 1
+                    if spins < 50_000 { Self.cpuRelax() } else { sched_yield() }
+                }
+                job = nil
+            }
+        }
+    }
+
+    /// Splits `0..<count` into chunks of `chunk` and runs `body` on each, in parallel.
+    /// `body` gets the chunk and the index of the worker running it (for per-worker scratch).
+    public func parallelFor(count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {
+        guard count > 0 else { return }
+        let chunk = max(1, chunk)
+        if threads.isEmpty || count <= chunk {
+            body(0..<count, 0)
+            return
+        }
+        nextChunk.store(0, ordering: .relaxed)
+        runOnAll { worker in
+            while true {
+                let start = nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                if start >= count { break }
+                body(start..<min(start + chunk, count), worker)
+            }
+        }
+    }
+}
