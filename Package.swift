@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "airlock", dependencies: [
-            "AirlockGateway",
+            "AirlockGateway", "AirlockPolicy", "AirlockDetect", "AirlockEngine", "AirlockStore", "AirlockAudit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -74,6 +74,9 @@ let package = Package(
         .testTarget(name: "AirlockDetectTests", dependencies: ["AirlockDetect"]),
         .testTarget(name: "AirlockPolicyTests", dependencies: ["AirlockPolicy"]),
         .testTarget(name: "AirlockEngineTests", dependencies: ["AirlockEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AirlockUpstreamTests", dependencies: ["AirlockUpstream"]),
+        .testTarget(name: "AirlockStoreTests", dependencies: ["AirlockStore"]),
+        .testTarget(name: "AirlockAuditTests", dependencies: ["AirlockAudit"]),
         .testTarget(name: "AirlockGatewayTests", dependencies: [
             "AirlockGateway",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

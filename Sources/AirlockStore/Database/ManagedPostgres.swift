@@ -90,8 +90,11 @@ public struct ManagedPostgres: Sendable {
 
     private func prepareDirectories() throws {
         let fm = FileManager.default
-        for dir in [rootDirectory, socketDirectory] {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Parents stay traversable (the server may run as another user); our folder is private.
+        let parent = URL(fileURLWithPath: rootDirectory).deletingLastPathComponent().path
+        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        for dir in [rootDirectory, socketDirectory] where !fm.fileExists(atPath: dir) {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
         if let user = runAsUser {
             try ManagedPostgres.execute("/bin/chown", ["-R", "\(user):\(user)", rootDirectory])

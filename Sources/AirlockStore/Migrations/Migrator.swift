@@ -32,15 +32,21 @@ public struct Migrator: Sendable {
                 var newlyApplied: [Int] = []
                 for migration in migrations where applied[migration.version] == nil {
                     logger.info("applying migration", metadata: ["version": "\(migration.version)", "name": .string(migration.name)])
-                    let record = "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), '\(migration.name.replacingOccurrences(of: "'", with: "''"))', '\(migration.checksum)');"
-                    // One simple-protocol batch: PostgreSQL runs it as a single transaction.
-                    _ = try await connection.simpleQuery("BEGIN;\n\(migration.sql)\n;\(record)\nCOMMIT;").get()
+                    // All statements and the record commit together or not at all.
+                    _ = try await connection.query("BEGIN", logger: logger)
+                    for statement in SQLScript.statements(migration.sql) {
+                        _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    _ = try await connection.query(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
+                        logger: logger)
+                    _ = try await connection.query("COMMIT", logger: logger)
                     newlyApplied.append(migration.version)
                 }
                 _ = try await connection.query("SELECT pg_advisory_unlock(\(Migrator.lockKey))", logger: logger)
                 return newlyApplied
             } catch {
-                _ = try? await connection.simpleQuery("ROLLBACK").get()
+                _ = try? await connection.query("ROLLBACK", logger: logger)
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(Migrator.lockKey))", logger: logger)
                 throw error
             }
