@@ -3,8 +3,18 @@
 /// non-letter before them, so "ip" does not fire inside "ship".
 struct ContextWords: Sendable {
     let words: [[UInt8]]
+    /// Word indices by (lowercased) first byte: one pass over the window checks only the
+    /// words that can start at each byte.
+    let byFirst: [[Int]]
+    let minLength: Int
 
-    init(_ list: [String]) { words = list.map { Array($0.lowercased().utf8) } }
+    init(_ list: [String]) {
+        words = list.map { Array($0.lowercased().utf8) }
+        var t = [[Int]](repeating: [], count: 256)
+        for (i, w) in words.enumerated() { t[Int(w[0])].append(i) }
+        byFirst = t
+        minLength = words.map(\.count).min() ?? 1
+    }
 
     static let phone = ContextWords(["phone", "tel", "mobile", "cell", "call", "contact", "fax", "whatsapp", "number", "电话", "手机", "联系", "電話", "携帯", "連絡", "연락처", "연락", "전화", "휴대폰", "핸드폰", "번호"])
     static let card = ContextWords(["card", "visa", "mastercard", "amex", "credit", "debit", "payment", "카드", "결제", "信用卡", "银行卡", "卡号", "クレジット", "カード"])
@@ -29,24 +39,23 @@ struct ContextWords: Sendable {
     /// True when any word occurs in bytes[lo..<hi].
     func occurs(in b: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Bool {
         let lo = max(0, lo), hi = min(b.count, hi)
-        guard hi > lo else { return false }
-        for w in words where w.count <= hi - lo {
-            let first = w[0]
-            let ascii = first < 0x80
-            var i = lo
-            let last = hi - w.count
-            while i <= last {
-                if lower(b[i]) == first {
-                    var j = 1
-                    while j < w.count && lower(b[i + j]) == w[j] { j += 1 }
-                    if j == w.count {
-                        let leftOK = !ascii || i == 0 || !isLetter(b[i - 1])
-                        let rightOK = !ascii || w.count > 3 || i + j >= b.count || !isLetter(b[i + j])
-                        if leftOK && rightOK { return true }
-                    }
+        guard hi - lo >= minLength else { return false }
+        var i = lo
+        while i <= hi - minLength {
+            let c = lower(b[i])
+            for wi in byFirst[Int(c)] {
+                let w = words[wi]
+                guard i + w.count <= hi else { continue }
+                var j = 1
+                while j < w.count && lower(b[i + j]) == w[j] { j += 1 }
+                if j == w.count {
+                    let ascii = c < 0x80
+                    let leftOK = !ascii || i == 0 || !isLetter(b[i - 1])
+                    let rightOK = !ascii || w.count > 3 || i + j >= b.count || !isLetter(b[i + j])
+                    if leftOK && rightOK { return true }
                 }
-                i += 1
             }
+            i += 1
         }
         return false
     }

@@ -73,6 +73,6 @@ struct PlaceholderMatcher: Sendable {
             break
         }
         if case .full = best { return best }
-        return partial ? .partial : .none
+        return partial && !atEnd ? .partial : .none
     }
 }

@@ -4,6 +4,25 @@ import AirlockCore
 /// syllable plus honorifics (님/씨), job titles or "이름은"; Chinese and Japanese names by
 /// surname plus honorifics (先生/女士/さん/様/氏) or phrases (我叫, 名前は, と申します).
 extension ScanState {
+    // UTF-8 literals used on hot paths, built once.
+    static let jaKun: [UInt8] = Array("くん".utf8)
+    static let jaSan: [UInt8] = Array("さん".utf8)
+    static let jaChan: [UInt8] = Array("ちゃん".utf8)
+    static let jaDesu: [UInt8] = Array("です".utf8)
+    static let jaMoushimasu: [UInt8] = Array("と申します".utf8)
+    static let sensei: [UInt8] = Array("先生".utf8)
+    static let jaNamaeWa: [UInt8] = Array("名前は".utf8)
+    static let zhRecipient: [UInt8] = Array("收件人".utf8)
+    static let jaShimei: [UInt8] = Array("氏名".utf8)
+    static let jaWatashiWa: [UInt8] = Array("私は".utf8)
+    static let zhContact: [UInt8] = Array("联系人".utf8)
+    static let koPassword: [UInt8] = Array("비밀번호".utf8)
+    static let koCipher: [UInt8] = Array("암호".utf8)
+    static let koKey: [UInt8] = Array("키".utf8)
+    static let koToken: [UInt8] = Array("토큰".utf8)
+    static let koPasswordLoan: [UInt8] = Array("패스워드".utf8)
+    static let koreanCompounds: [[UInt8]] = NameLexicon.koreanCompoundSurnames.map { Array($0.utf8) }
+
     // MARK: English
 
     mutating func capitalised(_ ws: Int, _ we: Int) -> Int {
@@ -98,7 +117,7 @@ extension ScanState {
     /// Korean surname at `s`: 1 syllable, or a compound surname (returns syllable count).
     func koreanSurnameLength(_ s: Int) -> Int {
         guard let u = hangul(s) else { return 0 }
-        for c in NameLexicon.koreanCompoundSurnames where startsWith(s, Array(c.utf8)) { return 2 }
+        for c in ScanState.koreanCompounds where startsWith(s, c) { return 2 }
         return NameLexicon.shared.isKoreanSurname(u) ? 1 : 0
     }
 
@@ -124,10 +143,10 @@ extension ScanState {
             }
         }
         // Secret keywords
-        if startsWith(ws, Array("비밀번호".utf8)) || startsWith(ws, Array("패스워드".utf8)) || startsWith(ws, Array("암호".utf8)) {
+        if startsWith(ws, ScanState.koPassword) || startsWith(ws, ScanState.koPasswordLoan) || startsWith(ws, ScanState.koCipher) {
             if let e = secretValue(after: koreanAssignEnd(we), passwordLike: true) { return e }
         }
-        if startsWith(ws, Array("토큰".utf8)) || startsWith(ws, Array("키".utf8)) && syl <= 2 {
+        if startsWith(ws, ScanState.koToken) || startsWith(ws, ScanState.koKey) && syl <= 2 {
             if let e = secretValue(after: koreanAssignEnd(we), passwordLike: false) { return e }
         }
         guard syl >= 2 else { return we }
@@ -216,8 +235,8 @@ extension ScanState {
         var count = 0
         while e + 2 < n, count < 4, isHan(e) || isKana(e) {
             let u = scalar3(e)
-            if ScanState.jpParticles.contains(u) || startsWith(e, Array("です".utf8)) || startsWith(e, Array("さん".utf8)) || u == 0x69D8 || u == 0x6C0F
-                || startsWith(e, Array("先生".utf8)) || startsWith(e, Array("くん".utf8)) || startsWith(e, Array("ちゃん".utf8)) { break }
+            if ScanState.jpParticles.contains(u) || startsWith(e, ScanState.jaDesu) || startsWith(e, ScanState.jaSan) || u == 0x69D8 || u == 0x6C0F
+                || startsWith(e, ScanState.sensei) || startsWith(e, ScanState.jaKun) || startsWith(e, ScanState.jaChan) { break }
             e += 3; count += 1
         }
         return e
@@ -262,7 +281,7 @@ extension ScanState {
             case 0x304F where p + 6 <= n && scalar3(p + 3) == 0x3093: honorific = 6; japanese = true  // くん
             case 0x3061 where p + 9 <= n && scalar3(p + 3) == 0x3083: honorific = 9; japanese = true  // ちゃん
             case 0x69D8, 0x6C0F, 0x6BBF: honorific = 3; japanese = true                           // 様 氏 殿
-            case 0x3068 where startsWith(p, Array("と申します".utf8)): honorific = 15; japanese = true
+            case 0x3068 where startsWith(p, ScanState.jaMoushimasu): honorific = 15; japanese = true
             default: break
             }
             if honorific > 0, japanese || isKana(p - 3), p - 6 >= ss, let s = japaneseNameBefore(p, segStart: ss) {
@@ -288,11 +307,11 @@ extension ScanState {
             case 0x6211 where p + 6 <= n && scalar3(p + 3) == 0x53EB: intro = 6              // 我叫
             case 0x540D where p + 6 <= n && scalar3(p + 3) == 0x53EB: intro = 6              // 名叫
             case 0x59D3 where p + 6 <= n && scalar3(p + 3) == 0x540D: intro = 6              // 姓名
-            case 0x8054 where startsWith(p, Array("联系人".utf8)): intro = 9
-            case 0x6536 where startsWith(p, Array("收件人".utf8)): intro = 9
-            case 0x540D where startsWith(p, Array("名前は".utf8)): intro = 9
-            case 0x6C0F where startsWith(p, Array("氏名".utf8)): intro = 6
-            case 0x79C1 where startsWith(p, Array("私は".utf8)): intro = 6
+            case 0x8054 where startsWith(p, ScanState.zhContact): intro = 9
+            case 0x6536 where startsWith(p, ScanState.zhRecipient): intro = 9
+            case 0x540D where startsWith(p, ScanState.jaNamaeWa): intro = 9
+            case 0x6C0F where startsWith(p, ScanState.jaShimei): intro = 6
+            case 0x79C1 where startsWith(p, ScanState.jaWatashiWa): intro = 6
             default: break
             }
             if intro > 0 {

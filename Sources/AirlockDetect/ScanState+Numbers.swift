@@ -6,6 +6,7 @@ import AirlockCore
 /// when its groups are joined by punctuation (so "1.2.3.4.5" never yields "2.3.4.5").
 extension ScanState {
     enum NumberMatch { case none, matched(Int), consumed(Int) }
+    static let twoDigitCountryCodes: Set<Int> = [20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98]
 
     mutating func numeric(at start: Int) -> Int {
         var i = start
@@ -279,7 +280,7 @@ extension ScanState {
         else if d[0] == 1 || d[0] == 7 { ccLen = 1 }
         else {
             let two = Int(d[0]) * 10 + Int(d[1])
-            ccLen = [20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98].contains(two) ? 2 : 3
+            ccLen = ScanState.twoDigitCountryCodes.contains(two) ? 2 : 3
         }
         for p in 0..<ccLen { cc = cc * 10 + Int(d[p]) }
         let national = total - ccLen

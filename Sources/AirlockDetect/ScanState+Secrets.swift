@@ -23,11 +23,13 @@ extension ScanState {
         case UInt8(ascii: "A"):
             if len >= 20, has("AKIA", at: ws) || has("ASIA", at: ws) || has("ABIA", at: ws) || has("ACCA", at: ws) {
                 let e = extent(from: ws + 4) { isUpper($0) || isDigit($0) }
-                if e - ws == 20, e >= n || !isAlnum(b[e]) { emit(.awsAccessKey, ws, e, 0.95); return e }
+                if e - ws == 20, e >= n || !isAlnum(b[e]) { emit(.awsAccessKey, ws, e, 0.95) }
+                return max(e, we)
             }
             if has("AIza", at: ws) {
                 let e = extent(from: ws + 4, isTokenByte)
-                if e - ws == 39 { emit(.googleAPIKey, ws, e, 0.95); return e }
+                if e - ws == 39 { emit(.googleAPIKey, ws, e, 0.95) }
+                return e
             }
         case UInt8(ascii: "g"):
             if len >= 40, has("gh", at: ws), b[ws + 3] == UInt8(ascii: "_"), [UInt8(ascii: "p"), UInt8(ascii: "o"), UInt8(ascii: "u"), UInt8(ascii: "s"), UInt8(ascii: "r")].contains(b[ws + 2]) {
@@ -38,10 +40,12 @@ extension ScanState {
         case UInt8(ascii: "s"):
             if has("sk-ant-", at: ws) {
                 let e = extent(from: ws, isTokenByte)
-                if e - ws >= 27 { emit(.anthropicAPIKey, ws, e, 0.97); return e }
+                if e - ws >= 27 { emit(.anthropicAPIKey, ws, e, 0.97) }
+                return e
             } else if has("sk-", at: ws) {
                 let e = extent(from: ws + 3, isTokenByte)
-                if e - ws - 3 >= 20, mixesLettersAndDigits(ws + 3, e) { emit(.openAIAPIKey, ws, e, 0.93); return e }
+                if e - ws - 3 >= 20, mixesLettersAndDigits(ws + 3, e) { emit(.openAIAPIKey, ws, e, 0.93) }
+                return e   // consumed either way: "sk-sk-sk-..." stays linear
             } else if has("sk_live_", at: ws) || has("sk_test_", at: ws) {
                 if len >= 8 + 16 { emit(.stripeKey, ws, we, 0.95); return we }
             }
@@ -55,7 +59,8 @@ extension ScanState {
             if len == 4, has("xox", at: ws), [UInt8(ascii: "b"), UInt8(ascii: "p"), UInt8(ascii: "a"), UInt8(ascii: "r"), UInt8(ascii: "s"), UInt8(ascii: "e")].contains(b[ws + 3]), we < n, b[we] == UInt8(ascii: "-")
                 || len == 4 && has("xapp", at: ws) && we < n && b[we] == UInt8(ascii: "-") {
                 let e = extent(from: ws, isTokenByte)
-                if e - ws >= 20 { emit(.slackToken, ws, e, 0.95); return e }
+                if e - ws >= 20 { emit(.slackToken, ws, e, 0.95) }
+                return e
             }
         case UInt8(ascii: "e"):
             if has("eyJ", at: ws), let e = jwt(ws) { return e }
@@ -85,11 +90,11 @@ extension ScanState {
     /// header.payload.signature, each base64url; header and payload are JSON objects ("eyJ").
     mutating func jwt(_ ws: Int) -> Int? {
         let e1 = extent(from: ws, isBase64URL)
-        guard e1 - ws >= 10, e1 + 4 < n, b[e1] == UInt8(ascii: "."), has("eyJ", at: e1 + 1) else { return nil }
+        guard e1 - ws >= 10, e1 + 4 < n, b[e1] == UInt8(ascii: "."), has("eyJ", at: e1 + 1) else { return e1 }
         let e2 = extent(from: e1 + 1, isBase64URL)
-        guard e2 - e1 > 10, e2 < n, b[e2] == UInt8(ascii: ".") else { return nil }
+        guard e2 - e1 > 10, e2 < n, b[e2] == UInt8(ascii: ".") else { return e2 }
         let e3 = extent(from: e2 + 1, isBase64URL)
-        guard e3 - e2 > 10 else { return nil }
+        guard e3 - e2 > 10 else { return e3 }
         emit(.jwt, ws, e3, 0.95)
         return e3
     }
@@ -186,7 +191,8 @@ extension ScanState {
             guard classes >= 2, entropy >= 2.0 else { return nil }
             emit(.genericSecret, i, e, 0.8)
         } else {
-            guard classes >= 2, entropy >= 3.0 else { return nil }
+            // Real keys carry digits; "YOUR_API_KEY_HERE" and identifiers do not.
+            guard classes >= 2, digitC, entropy >= 3.0 else { return nil }
             emit(.genericSecret, i, e, entropy >= 3.5 ? 0.85 : 0.7)
         }
         return e

@@ -52,12 +52,14 @@ public struct Scanner: Sendable {
 
     public let configuration: Configuration
     let enabledMask: UInt64
+    let allEnabled: Bool
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         var mask: UInt64 = 0
         for (i, t) in EntityType.allCases.enumerated() where configuration.enabledTypes.contains(t) { mask |= 1 << UInt64(i) }
         self.enabledMask = mask
+        self.allEnabled = configuration.enabledTypes.count == EntityType.allCases.count
         _ = NameLexicon.shared // build tables once, outside any request
     }
 
@@ -123,7 +125,8 @@ public struct Scanner: Sendable {
     }
 
     @inline(__always) func isEnabled(_ t: EntityType) -> Bool {
-        enabledMask & (1 << UInt64(EntityType.index(of: t))) != 0
+        if allEnabled { return true }
+        return enabledMask & (1 << UInt64(EntityType.index(of: t))) != 0
     }
 }
 

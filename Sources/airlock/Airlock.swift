@@ -10,6 +10,7 @@ struct Airlock: AsyncParsableCommand {
             ServeCommand.self,
             MigrateCommand.self,
             DatabaseCommand.self,
+            ScanCommand.self,
         ]
     )
 }

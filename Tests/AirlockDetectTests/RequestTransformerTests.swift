@@ -1,0 +1,81 @@
+import AirlockCore
+import Testing
+@testable import AirlockDetect
+
+@Suite("JSON-aware request scanning")
+struct RequestTransformerTests {
+    let transformer = RequestTransformer(scanner: scanner, operators: Operators(hashKey: Array("k".utf8)))
+
+    let request = #"""
+    {"model":"gpt-4o","messages":[
+      {"role":"system","content":"You help jane@example.com"},
+      {"role":"user","name":"jane@example.com","content":[{"type":"text","text":"Call me on 010-1234-5678"},{"type":"image_url","image_url":{"url":"https://x.example.com/a.png"}}]},
+      {"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"send_mail","arguments":"{\"to\":\"jane@example.com\"}"}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"sent to jane@example.com"}
+    ],"user":"jane@example.com","metadata":{"owner_email":"x@example.com"}}
+    """#
+
+    @Test("scans user-controlled strings only, with paths")
+    func scanPaths() throws {
+        let found = transformer.scan(request: try JSONValue(parsing: request))
+        #expect(found.map(\.path) == ["messages[0].content", "messages[1].content[0].text", "messages[1].name", "messages[2].tool_calls[0].function.arguments", "messages[3].content"])
+    }
+
+    @Test("pseudonymizes consistently; the upstream never sees a replaced value; structure untouched")
+    func transform() throws {
+        var vault = Vault()
+        let r = transformer.transform(request: try JSONValue(parsing: request), actions: Action.defaultAction(for:), vault: &vault)
+        let out = r.request.serialized
+        let userPart = out.replacingOccurrences("\"user\":\"jane@example.com\"", "").replacingOccurrences("x@example.com", "")
+        #expect(!userPart.contains("jane@example.com"))
+        #expect(!out.contains("010-1234-5678"))
+        #expect(out.contains(#""arguments":"{\"to\":\"<EMAIL_ADDRESS_1>\"}""#))
+        #expect(out.contains(#""role":"tool","tool_call_id":"call_1""#))
+        #expect(out.contains("https://x.example.com/a.png"))
+        #expect(vault.original(for: "<EMAIL_ADDRESS_1>") == "jane@example.com")
+        #expect(r.summary.counts[.emailAddress] == 4)
+        #expect(!r.blocked)
+        // Summaries carry fingerprints, never values.
+        for e in r.summary.entries { #expect(e.fingerprint.count == 64 && !e.fingerprint.contains("@")) }
+    }
+
+    @Test("a block action is reported and the value is still not forwarded")
+    func block() throws {
+        var vault = Vault()
+        let req = try JSONValue(parsing: #"{"messages":[{"role":"user","content":"my key AKIAIOSFODNN7EXAMPLE"}]}"#)
+        let r = transformer.transform(request: req, actions: { $0.isSecret ? .block : .allow }, vault: &vault)
+        #expect(r.blocked)
+        #expect(r.summary.blockedTypes == [.awsAccessKey])
+        #expect(!r.request.serialized.contains("AKIAIOSFODNN7EXAMPLE"))
+    }
+
+    @Test("placeholders typed literally by the user are never handed out")
+    func literalPlaceholders() throws {
+        var vault = Vault()
+        let req = try JSONValue(parsing: #"{"messages":[{"role":"user","content":"Keep <EMAIL_ADDRESS_1> as is; mail bob@example.com"}]}"#)
+        let r = transformer.transform(request: req, actions: Action.defaultAction(for:), vault: &vault)
+        #expect(r.request.serialized.contains("<EMAIL_ADDRESS_2>"))
+        #expect(vault.restore("<EMAIL_ADDRESS_1> <EMAIL_ADDRESS_2>") == "<EMAIL_ADDRESS_1> bob@example.com")
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ a: String, _ b: String) -> String {
+        guard !a.isEmpty else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = rest.range(of: a) { out += rest[..<r.lowerBound]; out += b; rest = rest[r.upperBound...] }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of s: String) -> Range<Substring.Index>? {
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(s) { return i..<index(i, offsetBy: s.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}
