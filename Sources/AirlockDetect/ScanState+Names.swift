@@ -61,7 +61,8 @@ extension ScanState {
                 }
             }
         }
-        let ctx = ContextWords.personEN.occurs(in: b, ws - 24, ws) || ContextWords.name.occurs(in: b, ws - 24, ws)
+        // Context only matters for a lone first name or an unknown surname.
+        let ctx = score < 0.85 && (ContextWords.personEN.occurs(in: b, ws - 24, ws) || ContextWords.name.occurs(in: b, ws - 24, ws))
         if end == we {
             guard ctx else { return we }
             score = 0.7
@@ -170,13 +171,16 @@ extension ScanState {
             }
         }
         // Context: "이름은 김철수입니다", "담당자: 박영희"
-        if syl <= 7, koreanSurnameLength(ws) > 0, ContextWords.personKO.occurs(in: b, ws - 24, ws) {
+        if syl <= 7, koreanSurnameLength(ws) > 0 {
             var e = we
             for end in ScanState.endings where e - ws > end.count + 3 {
                 if bytesEqual(e - end.count, e, end) { e -= end.count; break }
             }
             if e == we, syl == 4, ScanState.particles.contains(tri(we - 3)) { e -= 3 }
-            if koreanName(ws, e) { emit(.person, ws, e, 0.75); return we }
+            let nameSyl = (e - ws) / 3
+            if nameSyl >= 2, nameSyl <= 4, ContextWords.personKO.occurs(in: b, ws - 24, ws), koreanName(ws, e) {
+                emit(.person, ws, e, 0.75); return we
+            }
         }
         return we
     }
@@ -189,6 +193,15 @@ extension ScanState {
     }
 
     // MARK: Chinese and Japanese
+
+    /// Bit per BMP scalar: first characters of honorifics, name phrases and secret keywords.
+    static let cjkTriggers: [UInt64] = {
+        var t = [UInt64](repeating: 0, count: 1024)
+        for ch in "先女小老经教医同さくち様氏殿と我名姓联收私密口パ令ト".unicodeScalars {
+            let v = Int(ch.value); t[v >> 6] |= 1 << UInt64(v & 63)
+        }
+        return t
+    }()
 
     @inline(__always) func isHan(_ i: Int) -> Bool {
         let t = tri(i)
@@ -266,6 +279,12 @@ extension ScanState {
         while p < se {
             let u = scalar3(p)
             let han = isHan(p)
+            // Most characters start nothing: skip them after one table lookup.
+            if ScanState.cjkTriggers[Int(u >> 6)] & (1 << UInt64(u & 63)) == 0 {
+                p += 3
+                if !han { runStart = p }
+                continue
+            }
             var honorific = 0        // bytes of the honorific at p
             var japanese = false
             switch u {

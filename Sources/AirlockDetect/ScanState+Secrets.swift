@@ -130,10 +130,20 @@ extension ScanState {
 
     /// `password: value`, `api_key="value"`, `token is value`, `Bearer value`.
     mutating func keywordValue(_ ws: Int, _ we: Int) -> Int? {
-        let c = b[we]
-        guard c == UInt8(ascii: ":") || c == UInt8(ascii: "=") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == 0x20 else { return nil }
         let len = we - ws
         guard len >= 3, len <= 40 else { return nil }
+        // Cheap test of what follows first: an assignment, a quote, " is ", or "Bearer ".
+        let c = b[we]
+        switch c {
+        case UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: "\""), UInt8(ascii: "'"): break
+        case 0x20:
+            guard we + 1 < n else { return nil }
+            let d = b[we + 1]
+            let ok = d == UInt8(ascii: ":") || d == UInt8(ascii: "=") || hasFolded("is ", at: we + 1) || hasFolded("was ", at: we + 1)
+                || len == 6 && hasFolded("bearer", at: ws)
+            guard ok else { return nil }
+        default: return nil
+        }
         var passwordLike = false, keyLike = false
         var k = ws
         while k + 3 <= we {
