@@ -7,6 +7,7 @@ public final class SequenceEvaluator {
     let model: LlamaModel
     private var cache: KVCache
     private let logits: UnsafeMutablePointer<Float>
+    private let logitRows: Int
 
     /// - Parameter capacity: maximum tokens this evaluator will hold (≤ context length).
     public init(modelPath: String, threads: Int, capacity: Int = 1024, maxBatch: Int = 64) throws {
@@ -15,7 +16,8 @@ public final class SequenceEvaluator {
         config = try LlamaConfig(gguf: gguf, vocabSize: tokenizer.vocabularySize)
         model = try LlamaModel(gguf: gguf, config: config, pool: WorkerPool(threadCount: threads), maxBatch: maxBatch)
         cache = try model.makeCache(capacity: min(capacity, config.contextLength))
-        logits = .allocate(capacity: config.vocabSize)
+        logitRows = 16
+        logits = .allocate(capacity: logitRows * config.vocabSize)
     }
 
     deinit { logits.deallocate() }
@@ -28,6 +30,15 @@ public final class SequenceEvaluator {
 
     /// Appends tokens (in chunks of the batch size) and returns the last token's logits.
     public func append(_ tokens: [Int32]) throws -> [Float] {
+        try appendReturningAll(tokens, all: false)[0]
+    }
+
+    /// Appends tokens and returns the logits after every one of them (teacher forcing).
+    public func appendAll(_ tokens: [Int32]) throws -> [[Float]] {
+        try appendReturningAll(tokens, all: true)
+    }
+
+    private func appendReturningAll(_ tokens: [Int32], all: Bool) throws -> [[Float]] {
         guard !tokens.isEmpty else { throw EngineError(.invalidRequest, "no tokens to evaluate") }
         guard cache.length + tokens.count <= cache.capacity else {
             throw EngineError(.contextLengthExceeded, "evaluator capacity of \(cache.capacity) tokens exceeded")
@@ -35,16 +46,23 @@ public final class SequenceEvaluator {
         guard tokens.allSatisfy({ $0 >= 0 && Int($0) < config.vocabSize }) else {
             throw EngineError(.invalidRequest, "token id outside the vocabulary")
         }
+        var out: [[Float]] = []
         var start = 0
+        // Logit rows are produced in groups no larger than the logits buffer.
+        let step = all ? min(model.maxBatch, logitRows) : model.maxBatch
         while start < tokens.count {
-            let end = min(tokens.count, start + model.maxBatch)
+            let end = min(tokens.count, start + step)
             let base = cache.length
             let rows = (start..<end).map { i in
-                LlamaModel.Row(cache: cache, position: base + i - start, token: tokens[i], wantsLogits: i == tokens.count - 1)
+                LlamaModel.Row(cache: cache, position: base + i - start, token: tokens[i],
+                               wantsLogits: all || i == tokens.count - 1)
             }
-            model.forward(rows, logits: logits)
+            let m = model.forward(rows, logits: logits)
+            for r in 0..<m {
+                out.append(Array(UnsafeBufferPointer(start: logits + r * config.vocabSize, count: config.vocabSize)))
+            }
             start = end
         }
-        return Array(UnsafeBufferPointer(start: logits, count: config.vocabSize))
+        return out
     }
 }

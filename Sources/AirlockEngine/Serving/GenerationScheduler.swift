@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs every generation on one dedicated thread (plus the worker pool) with continuous
 /// batching: each step gathers one decode token from every running stream and fills the
@@ -19,6 +20,13 @@ final class GenerationScheduler: @unchecked Sendable {
     private var active: [ActiveSequence] = []
     private let logits: UnsafeMutablePointer<Float>
     private var thread: Thread?
+    private let activeCounter = Atomic<Int>(0)
+    private let peakStreams = Atomic<Int>(0)
+
+    /// Streams admitted and not yet finished (for tests and metrics).
+    var activeCount: Int { activeCounter.load(ordering: .relaxed) }
+    /// The most streams that ever shared one forward pass.
+    var peakBatchStreams: Int { peakStreams.load(ordering: .relaxed) }
 
     init(model: LlamaModel, tokenizer: BPETokenizer, template: ChatTemplate, defaultSystemPrompt: String?,
          maxSequences: Int) {
@@ -96,7 +104,9 @@ final class GenerationScheduler: @unchecked Sendable {
                 }
                 return false
             }
+            activeCounter.store(active.count, ordering: .relaxed)
             if !active.isEmpty { step() }
+            activeCounter.store(active.count, ordering: .relaxed)
         }
     }
 
@@ -167,6 +177,7 @@ final class GenerationScheduler: @unchecked Sendable {
             owners.append((seq, take, finishes))
         }
         guard !rows.isEmpty else { return }
+        if owners.count > peakStreams.load(ordering: .relaxed) { peakStreams.store(owners.count, ordering: .relaxed) }
         model.forward(rows, logits: logits)
 
         var logitRow = 0

@@ -53,7 +53,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                 while q < end && Self.isCJKOrKana(c[q]) { q += 1 }
                 return q
             }
-            return Self.apply(cpts, cjk, Self.deepseekPiece)
+            // Text no alternative matches (digits here) stays together as one piece, as with a regex split.
+            return Self.matchSplit(cpts, cjk, Self.deepseekPiece)
         }
     }
 
@@ -224,7 +225,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         (65...90).contains(v) || (97...122).contains(v)
     }
 
-    static func deepseekPiece(_ c: [UInt32], _ p: Int, _ end: Int) -> Int {
+    static func deepseekPiece(_ c: [UInt32], _ p: Int, _ end: Int) -> Int? {
         let ch = c[p]
         // [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+
         if isASCIIPunct(ch) && p + 1 < end && isASCIILetter(c[p + 1]) {
@@ -263,6 +264,6 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             n += 1
         }
         if lastNewlineEnd > 0 { return lastNewlineEnd }
-        return whitespaceRun(c, p, end) ?? p + 1
+        return whitespaceRun(c, p, end)
     }
 }
