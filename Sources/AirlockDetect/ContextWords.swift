@@ -3,20 +3,32 @@
 /// non-letter before them, so "ip" does not fire inside "ship".
 struct ContextWords: Sendable {
     let words: [[UInt8]]
-    /// Word indices by (lowercased) first byte: one pass over the window checks only the
-    /// words that can start at each byte.
-    let byFirst: [[Int]]
+    /// All words back to back, grouped by (lowercased) first byte, so the search reads flat
+    /// arrays: one pass over the window, and only the words that can start at each byte.
+    let flat: [UInt8]
+    let wordStart: [Int32]
+    let wordLength: [UInt8]
+    /// Words whose first byte is c are indices firstRange[c] ..< firstRange[c + 1].
+    let firstRange: [UInt16]
     let minLength: Int
-
     /// A stable number per list (for callers that cache results per list).
     let id: Int
 
     init(id: Int, _ list: [String]) {
         self.id = id
         words = list.map { Array($0.lowercased().utf8) }
-        var t = [[Int]](repeating: [], count: 256)
-        for (i, w) in words.enumerated() { t[Int(w[0])].append(i) }
-        byFirst = t
+        let sorted = words.sorted { $0[0] < $1[0] }
+        var flat: [UInt8] = [], starts: [Int32] = [], lengths: [UInt8] = []
+        var range = [UInt16](repeating: 0, count: 257)
+        for w in sorted {
+            starts.append(Int32(flat.count)); lengths.append(UInt8(w.count)); flat.append(contentsOf: w)
+            range[Int(w[0]) + 1] += 1
+        }
+        for i in 1...256 { range[i] += range[i - 1] }
+        self.flat = flat
+        wordStart = starts
+        wordLength = lengths
+        firstRange = range
         minLength = words.map(\.count).min() ?? 1
     }
 
@@ -44,24 +56,36 @@ struct ContextWords: Sendable {
     func occurs(in b: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> Bool {
         let lo = max(0, lo), hi = min(b.count, hi)
         guard hi - lo >= minLength else { return false }
-        var i = lo
-        while i <= hi - minLength {
-            let c = lower(b[i])
-            for wi in byFirst[Int(c)] {
-                let w = words[wi]
-                guard i + w.count <= hi else { continue }
-                var j = 1
-                while j < w.count && lower(b[i + j]) == w[j] { j += 1 }
-                if j == w.count {
-                    let ascii = c < 0x80
-                    let leftOK = !ascii || i == 0 || !isLetter(b[i - 1])
-                    let rightOK = !ascii || w.count > 3 || i + j >= b.count || !isLetter(b[i + j])
-                    if leftOK && rightOK { return true }
+        return flat.withUnsafeBufferPointer { f in
+            firstRange.withUnsafeBufferPointer { r in
+                wordStart.withUnsafeBufferPointer { ws in
+                    wordLength.withUnsafeBufferPointer { wl in
+                        var i = lo
+                        while i <= hi - minLength {
+                            let c = lower(b[i])
+                            var wi = Int(r[Int(c)])
+                            let wEnd = Int(r[Int(c) + 1])
+                            while wi < wEnd {
+                                let len = Int(wl[wi]), st = Int(ws[wi])
+                                if i + len <= hi {
+                                    var j = 1
+                                    while j < len && lower(b[i + j]) == f[st + j] { j += 1 }
+                                    if j == len {
+                                        let ascii = c < 0x80
+                                        let leftOK = !ascii || i == 0 || !isLetter(b[i - 1])
+                                        let rightOK = !ascii || len > 3 || i + j >= b.count || !isLetter(b[i + j])
+                                        if leftOK && rightOK { return true }
+                                    }
+                                }
+                                wi += 1
+                            }
+                            i += 1
+                        }
+                        return false
+                    }
                 }
             }
-            i += 1
         }
-        return false
     }
 }
 

@@ -43,7 +43,6 @@ extension ScanState {
     }
 
     mutating func usAddress(numberStart: Int, numberEnd: Int) -> Int? {
-        let lex = NameLexicon.shared
         var i = numberEnd + 1
         var words = 0
         var suffixEnd = -1

@@ -41,7 +41,7 @@ extension ScanState {
         while i < n, isLetter(b[i]) { i += 1 }
         guard let month = monthNumber(ms, i) else { return nil }
         let h = NameLexicon.hash(UnsafeBufferPointer(rebasing: b[ms..<i]))
-        guard NameLexicon.contains(NameLexicon.shared.months, h) else { return nil }
+        guard NameLexicon.contains(lex.months, h) else { return nil }
         if i < n, b[i] == UInt8(ascii: ".") { i += 1 }
         if i < n, b[i] == UInt8(ascii: ",") { i += 1 }
         guard i + 1 < n, b[i] == 0x20 else { return nil }

@@ -26,7 +26,6 @@ extension ScanState {
     // MARK: English
 
     mutating func capitalised(_ ws: Int, _ we: Int) -> Int {
-        let lex = NameLexicon.shared
         let len = we - ws
         guard len >= 2, len <= 20 else { return we }
         for k in (ws + 1)..<we where !isLetter(b[k]) { return we }
@@ -82,7 +81,6 @@ extension ScanState {
     }
 
     func isStopWord(_ s: Int, _ e: Int) -> Bool {
-        let lex = NameLexicon.shared
         let h = NameLexicon.hash(UnsafeBufferPointer(rebasing: b[s..<e]))
         return NameLexicon.contains(lex.stopWords, h) || NameLexicon.contains(lex.months, h) || NameLexicon.contains(lex.titles, h)
     }
@@ -91,7 +89,7 @@ extension ScanState {
         guard e + 1 < n, b[e] == 0x20, isLetter(b[e + 1]) else { return false }
         var k = e + 1
         while k < n, isLetter(b[k]) { k += 1 }
-        return NameLexicon.contains(NameLexicon.shared.streetSuffixes, NameLexicon.hash(UnsafeBufferPointer(rebasing: b[(e + 1)..<k])))
+        return NameLexicon.contains(lex.streetSuffixes, NameLexicon.hash(UnsafeBufferPointer(rebasing: b[(e + 1)..<k])))
     }
 
     // MARK: Korean
@@ -119,14 +117,14 @@ extension ScanState {
     func koreanSurnameLength(_ s: Int) -> Int {
         guard let u = hangul(s) else { return 0 }
         for c in ScanState.koreanCompounds where startsWith(s, c) { return 2 }
-        return NameLexicon.shared.isKoreanSurname(u) ? 1 : 0
+        return lex.isKoreanSurname(u) ? 1 : 0
     }
 
     func koreanName(_ s: Int, _ e: Int) -> Bool {
         let syl = (e - s) / 3
         let sl = koreanSurnameLength(s)
         guard sl > 0, syl >= 2, syl <= (sl == 2 ? 4 : 3) else { return false }
-        return !NameLexicon.shared.koreanStopNames.contains(Array(b[s..<e]))
+        return !lex.koreanStopNames.contains(Array(b[s..<e]))
     }
 
     static let nim: UInt32 = 0xEB_8B_98   // 님
@@ -163,7 +161,7 @@ extension ScanState {
         }
         // NAME + title word ("김철수 과장님")
         if syl <= 4, we + 1 < n, b[we] == 0x20, koreanName(ws, we) {
-            for t in NameLexicon.shared.koreanTitles where startsWith(we + 1, t) {
+            for t in lex.koreanTitles where startsWith(we + 1, t) {
                 let after = we + 1 + t.count
                 if after >= n || hangul(after) == nil || t.count >= 6 {
                     emit(.person, ws, we, 0.8); return we
@@ -214,7 +212,7 @@ extension ScanState {
 
     /// Japanese surname at `s`: its byte length, or 0.
     func japaneseSurname(_ s: Int, limit: Int) -> Int {
-        guard let list = NameLexicon.shared.japaneseSurnames[tri(s)] else { return 0 }
+        guard let list = lex.japaneseSurnames[tri(s)] else { return 0 }
         for name in list where s + name.count <= limit && startsWith(s, name) { return name.count }
         return 0
     }
@@ -267,8 +265,8 @@ extension ScanState {
             q += 3
         }
         // Chinese: surname + 1–2 given characters.
-        if chars >= 3, NameLexicon.shared.isChineseSurname(scalar3(e - 9)) { return (e - 9, 0.75) }
-        if NameLexicon.shared.isChineseSurname(scalar3(e - 6)) { return (e - 6, 0.7) }
+        if chars >= 3, lex.isChineseSurname(scalar3(e - 9)) { return (e - 9, 0.75) }
+        if lex.isChineseSurname(scalar3(e - 6)) { return (e - 6, 0.7) }
         if japaneseHonorific, chars <= 4 { return (max(runStart, e - 12), 0.55) }
         return nil
     }
@@ -304,7 +302,7 @@ extension ScanState {
             default: break
             }
             if honorific > 0, japanese || isKana(p - 3), p - 6 >= ss, let s = japaneseNameBefore(p, segStart: ss) {
-                if !NameLexicon.shared.cjkStopNames.contains(Array(b[s..<p])) { emit(.person, s, p, 0.8) }
+                if !lex.cjkStopNames.contains(Array(b[s..<p])) { emit(.person, s, p, 0.8) }
                 p += honorific
                 runStart = p
                 continue
@@ -313,7 +311,7 @@ extension ScanState {
                 let nameEnd = p
                 // For Han honorifics the run includes them; the name is what precedes.
                 if let (s, score) = cjkNameBefore(nameEnd, runStart: runStart, japaneseHonorific: japanese),
-                   !NameLexicon.shared.cjkStopNames.contains(Array(b[s..<nameEnd])) {
+                   !lex.cjkStopNames.contains(Array(b[s..<nameEnd])) {
                     emit(.person, s, nameEnd, score)
                 }
                 p += honorific
@@ -343,7 +341,7 @@ extension ScanState {
                 if e - q >= 6 {
                     let jl = japaneseSurname(q, limit: e)
                     if jl > 0 { e = japaneseNameEnd(q, surnameLength: jl); emit(.person, q, e, 0.8) }
-                    else if NameLexicon.shared.isChineseSurname(scalar3(q)) {
+                    else if lex.isChineseSurname(scalar3(q)) {
                         emit(.person, q, min(e, q + 9), 0.8)
                     }
                 }

@@ -14,6 +14,8 @@ extension ScanState {
         if b[i] == UInt8(ascii: "+") { plus = true; i += 1 }
         if i < n, b[i] == UInt8(ascii: "(") { i += 1 }
         groups.removeAll(keepingCapacity: true)
+        digits.removeAll(keepingCapacity: true)
+        digitsGroups = 0
         var sep: UInt8 = 0
         while groups.count < 8 {
             let gs = i
@@ -75,11 +77,16 @@ extension ScanState {
         if end < n, b[end] | 0x20 == UInt8(ascii: "x"), end + 1 >= n || !isWordByte(b[end + 1]) { trailingX = true }
         if end < n, isWordByte(b[end]), !trailingX { return .none }
         if end < n, b[end] == UInt8(ascii: "."), end + 1 < n, isDigit(b[end + 1]) { return .none }
-        digits.removeAll(keepingCapacity: true)
         var total = 0
         for g in 0..<k { total += groups[g].count }
         if total > 19 { return .none }
-        for g in 0..<k { for p in groups[g].start..<groups[g].end { digits.append(b[p] - 48) } }
+        // `digits` holds the longest prefix tried so far; shorter prefixes just truncate it.
+        if digits.count >= total, digitsGroups >= k { digits.removeLast(digits.count - total) }
+        else {
+            digits.removeAll(keepingCapacity: true)
+            for g in 0..<k { for p in groups[g].start..<groups[g].end { digits.append(b[p] - 48) } }
+        }
+        digitsGroups = k
         let s = plus ? start : (start < groups[0].start && b[start] == UInt8(ascii: "(") ? start : groups[0].start)
         var uniform: UInt8 = k > 1 ? groups[1].sep : 0
         for g in 1..<max(1, k) where groups[g].sep != uniform { uniform = 1 }   // 1 = mixed

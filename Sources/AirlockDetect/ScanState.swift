@@ -8,10 +8,16 @@ struct ScanState {
     let n: Int
     let scanner: Scanner
     let window: Int
+    /// Held here so the hot path does not go through the global's lazy initialiser.
+    let lex = NameLexicon.shared
     var out: [Finding] = []
     /// Scratch buffers reused across candidates so numbers do not allocate.
     var digits: [UInt8] = []
     var groups: [NumberGroup] = []
+    var negativeMemoStart = -1
+    var negativeMemo = false
+    /// How many groups `digits` currently covers.
+    var digitsGroups = 0
     /// A failed search for "-----END" covered everything before this index.
     var noPEMEndBefore = 0
 
@@ -34,7 +40,15 @@ struct ScanState {
         words.occurs(in: b, start - window, start) || (after > 0 && words.occurs(in: b, end, end + after))
     }
 
-    func negativeContext(_ start: Int) -> Bool { ContextWords.negative.occurs(in: b, start - 28, start) }
+    /// Negative words ("order", "version", "订单"...) before `start`; numbers ask this for
+    /// several candidate types at the same start, so the last answer is kept.
+    mutating func negativeContext(_ start: Int) -> Bool {
+        if start != negativeMemoStart {
+            negativeMemoStart = start
+            negativeMemo = ContextWords.negative.occurs(in: b, start - 28, start)
+        }
+        return negativeMemo
+    }
 
     mutating func run() {
         let table = ByteClass.table
