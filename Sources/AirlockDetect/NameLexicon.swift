@@ -38,9 +38,9 @@ final class NameLexicon: Sendable {
     static let stopWordList = """
     the and or but if is are was were be a an in on at to for of with by from as that this these those it its he she they we you i my your our their his her
     street st avenue ave road rd boulevard blvd lane ln drive dr court ct way place pl university college school hospital bank inc corp corporation company llc ltd group
-    city county state river lake park mountain north south east west monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    city county state river lake mountain north south east west monday tuesday wednesday thursday friday saturday sunday january february march april may june july
     august september october november december hello hi dear thanks thank regards best please note see new old great good first last next mr mrs ms dr prof sir madam
-    airport station center centre hotel church museum library club team foundation institute department office ministry council committee association society
+    airport station center centre hotel museum library club team foundation institute department office ministry council committee association society
     apple google microsoft amazon meta openai anthropic tesla oracle ibm intel nvidia samsung sony toyota honda ford chrome android windows linux python swift java
     christmas easter halloween valley beach island bay harbor port hills heights springs falls grove ridge creek meadow forest garden gardens square plaza tower
     """

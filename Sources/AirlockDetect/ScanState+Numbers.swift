@@ -87,7 +87,9 @@ extension ScanState {
             for g in 0..<k { for p in groups[g].start..<groups[g].end { digits.append(b[p] - 48) } }
         }
         digitsGroups = k
-        let s = plus ? start : (start < groups[0].start && b[start] == UInt8(ascii: "(") ? start : groups[0].start)
+        // A leading "(" belongs to the number only when it closes after the first group: "(555) 123".
+        let parenArea = start < groups[0].start && b[groups[0].start - 1] == UInt8(ascii: "(") && groups[0].end < n && b[groups[0].end] == UInt8(ascii: ")")
+        let s = plus ? start : (parenArea ? groups[0].start - 1 : groups[0].start)
         var uniform: UInt8 = k > 1 ? groups[1].sep : 0
         for g in 1..<max(1, k) where groups[g].sep != uniform { uniform = 1 }   // 1 = mixed
         @inline(__always) func len(_ g: Int) -> Int { groups[g].count }

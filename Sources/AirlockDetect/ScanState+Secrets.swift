@@ -202,7 +202,7 @@ extension ScanState {
             emit(.genericSecret, i, e, 0.8)
         } else {
             // Real keys carry digits; "YOUR_API_KEY_HERE" and identifiers do not.
-            guard classes >= 2, digitC, entropy >= 3.0 else { return nil }
+            guard classes >= 2, entropy >= 3.0, digitC || (lowerC && upperC && len >= 24 && entropy >= 3.5) else { return nil }
             emit(.genericSecret, i, e, entropy >= 3.5 ? 0.85 : 0.7)
         }
         return e

@@ -370,6 +370,32 @@ NEG = {
  "ja": ["注文番号 {d12} を発送しました。", "バージョン 1.4.2 をリリースしました。", "合計金額は 12,800円です。", "会議は 2024-03-15 10:00 からです。", "コミット {h} を確認してください。", "お客様各位", "受付番号 {d8} です。"],
 }
 
+
+# Harder, more varied phrasings (added after the first round of tuning; kept apart so the
+# difference in scores is visible in the git history).
+EXTRA = {
+ "EMAIL_ADDRESS": {"en": ["From: Support <{}>", '{{"email": "{}"}}', "mailto:{} for details"], "ko": ["메일({})로 보내주세요."], "zh": ["邮箱（{}）"], "ja": ["連絡先：{}"]},
+ "PHONE_NUMBER": {"en": ["Tel: {}", "phone={}", "Call {} (mobile)."], "ko": ["연락처:{}", "전화번호({})"], "zh": ["电话：{}"], "ja": ["電話：{}"]},
+ "CREDIT_CARD": {"en": ['"card_number": "{}"', "Card: {}, exp 11/26"], "ko": ["카드 {} 결제 완료"]},
+ "GENERIC_KEY": {"en": ["OPENAI_KEY={}", '"api_key": "{}"', "curl -H 'Authorization: Bearer {}' $API_URL"]},
+ "SECRET": {"en": ["OPENAI_API_KEY={}", '{{"token": "{}"}}', "set it to `{}` in .env"]},
+ "IP_ADDRESS": {"en": ["Listening on {} port 8080", "allow from {} only"], "ko": ["접속 IP: {}"]},
+ "URL": {"en": ["(see {})", "Repo: {}."]},
+ "PERSON": {"en": ["Ms. {} approved it.", "cc: {}", "Thanks,\n{}"], "ko": ["{} 대리님이 확인했습니다.", "작성자: {}"], "zh": ["{}老师好。", "收件人：{}"], "ja": ["{}様", "{}氏が来社されました。"]},
+ "DATE_OF_BIRTH": {"en": ["DOB: {}", "Born {} in Busan."], "ko": ["{}생입니다."], "ja": ["{}生まれです。"], "zh": ["出生日期 {}"]},
+}
+for t, by_lang in EXTRA.items():
+    for lang, ts in by_lang.items():
+        T.setdefault(t, {}).setdefault(lang, []).extend(ts)
+
+NEG["en"] += ["Call me at 5pm.", "Q3 revenue grew 12.5%.", "Page 3 of 10.", "Deployed at 2024-05-01T10:00:00Z.", "Tag v2.3.1-beta.",
+              "EAN 4006381333931 on the box.", "Run it on localhost:3000.", "Error code 0x80070005 again.", "Image sha256:{h64}.",
+              "CVE-2024-12345 is patched.", "HTTP 404 on /api/v1/users.", "GPT-4o and iPhone 15 Pro.", "Color #FF5733.",
+              "Open 24/7, a 50/50 split.", "Pi is 3.14159.", "Ratio 1:2:3:4.", "The score was 3-2.", "Call 555-0100 in the movie."]
+NEG["ko"] += ["오후 3시 30분에 뵙겠습니다.", "3분기 매출 12.5% 증가.", "제 2024-0315 회차 회의록.", "대기번호 127번입니다."]
+NEG["zh"] += ["第3季度增长12.5%。", "房间号 1204。", "ISO 8601 格式。"]
+NEG["ja"] += ["第3四半期は12.5%増。", "会議室 1204 です。", "午後3時30分に伺います。"]
+
 def neg(lang):
     t = R.choice(NEG[lang])
     v = {"o": digits(8), "h": rand_str("0123456789abcdef", 40), "u": "%s-%s-%s-%s-%s" % tuple(rand_str("0123456789abcdef", k) for k in (8, 4, 4, 4, 12)),
