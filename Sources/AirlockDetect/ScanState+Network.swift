@@ -27,8 +27,10 @@ extension ScanState {
             } else if c >= 0x80 {
                 if labelASCII && i > labelStart && lastDot >= 0 { break } // "example.com으로"
                 if isCJKPunctuation(i) { break }
+                let l = utf8Length(c)
+                if i + l > n { break }   // truncated UTF-8 at the end of the buffer
                 labelNonASCII = true; labelASCII = false
-                i += utf8Length(c)
+                i += l
             } else if c == UInt8(ascii: "."), i > labelStart, i + 1 < n, isAlnum(b[i + 1]) || b[i + 1] >= 0x80 {
                 end = i; lastDot = i; i += 1; labelStart = i; labelASCII = false; labelNonASCII = false
                 continue

@@ -223,9 +223,10 @@ extension ScanState {
         var k = max(j, noPEMEndBefore)
         while k + 9 <= limit {
             if b[k] == UInt8(ascii: "-"), has("-----END ", at: k) {
+                // The END line: printable ASCII up to its closing dashes (or the line's end).
                 var e = k + 9
-                while e + 5 <= n, e < k + 60, !has("-----", at: e) { e += 1 }
-                e = min(n, e + 5)
+                while e < n, e < k + 60, b[e] >= 0x20, b[e] < 0x7F, !has("-----", at: e) { e += 1 }
+                if has("-----", at: e) { e += 5 }
                 emit(.privateKey, i, e, 0.99)
                 return e
             }

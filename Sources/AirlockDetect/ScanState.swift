@@ -32,6 +32,8 @@ struct ScanState {
 
     mutating func emit(_ type: EntityType, _ start: Int, _ end: Int, _ score: Double) {
         guard score >= scanner.configuration.minimumScore, end > start, scanner.isEnabled(type) else { return }
+        // Spans always cover whole UTF-8 characters, so operators never split one.
+        guard b[start] & 0xC0 != 0x80, end >= n || b[end] & 0xC0 != 0x80, end <= n else { return }
         out.append(Finding(type: type, start: start, end: end, score: min(1, score)))
     }
 

@@ -20,6 +20,25 @@ struct RobustnessTests {
         }
     }
 
+    @Test("spans never end inside a UTF-8 character (regressions found by fuzzing)")
+    func wholeCharacters() {
+        let cases: [[UInt8]] = [
+            Array("u:p@sk--年.".utf8) + [0xEA],                                   // domain cut by a truncated character
+            Array("-----BEGIN PRIVATE KEY-----\nabc\n-----END 님IDE89先生".utf8),     // END line without closing dashes
+        ]
+        for bytes in cases {
+            for f in bytes.withUnsafeBufferPointer({ scanner.scan(utf8: $0) }) {
+                #expect(f.end <= bytes.count)
+                #expect(bytes[f.start] & 0xC0 != 0x80)
+                #expect(f.end == bytes.count || bytes[f.end] & 0xC0 != 0x80)
+            }
+        }
+        var v = Vault()
+        let text = "-----BEGIN PRIVATE KEY-----\nabc\n-----END 님IDE89先生"
+        let p = Operators(hashKey: [1]).apply(text, findings: scanner.scan(text), action: { _ in .pseudonymize }, vault: &v).text
+        #expect(v.restore(p) == text)
+    }
+
     @Test("adversarial inputs scan in roughly linear time")
     func linear() {
         let cases = ["1", "1 ", "1.", "1:", "a@", "x://", "-----BEGIN PRIVATE KEY-----", "password=x ", "김철수님 ", "王先生", "+1(", "sk-"]
