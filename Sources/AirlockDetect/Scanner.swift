@@ -1,32 +1,48 @@
 // AirlockDetect — the PII and secret scanner, its operators, the pseudonym vault and the
-// streaming restorer.
+// streaming restorer / output guard. Public API for the gateway:
 //
-// Public API (for the gateway):
-//
+// Scanning
 //   let scanner = Scanner()                                   // Sendable; build once, share
-//   scanner.scan(_ text: String) -> [Finding]                 // UTF-8 byte offsets, end exclusive
-//   scanner.scan(utf8: UnsafeBufferPointer<UInt8>) -> [Finding]
-//   Scanner.codePointSpans(_ findings: [Finding], in: String) -> [Finding]   // same, code points
+//   Scanner(configuration: .init(minimumScore: 0.5, enabledTypes: [...], contextWindow: 48))
+//   scanner.scan(_ text: String) -> [Finding]                 // UTF-8 byte offsets, end exclusive,
+//   scanner.scan(utf8: UnsafeBufferPointer<UInt8>) -> [Finding]  //  sorted, non-overlapping
+//   Scanner.codePointSpans(_ findings: [Finding], in: String) -> [Finding]  // code point offsets
 //
-//   Action: .allow .redact .mask .hash .pseudonymize .block;  Action.defaultAction(for:)
-//   Operators(hashKey:) .redact(type) .mask(value,type) .hash(value,type) .fingerprint(value,type)
-//   Operators.apply(text, findings, action:, vault:&) -> String  (rewrites one string)
+// Actions and operators
+//   enum Action { allow, redact, mask, hash, pseudonymize, block }
+//   Action.defaultAction(for: EntityType) -> Action           // secrets redact, URL allow, else pseudonymize
+//   action.forOutput                                          // what applies to model output
+//   ActionTable([EntityType: Action], fallback:) / ActionTable(names: [String: String]) throws
+//     .action(for:)                                           // configurable default per type
+//   Operators(hashKey: [UInt8])                               // per-tenant HMAC key
+//     .redact(type) -> "[EMAIL_ADDRESS]"   .mask(value, type:) -> "****-****-****-1234"
+//     .hash(value, type:) -> "[EMAIL_ADDRESS:3f2a9c1b0d4e5f6a]"
+//     .fingerprint(value, type:) -> String                   // HMAC-SHA256 hex, for audit
+//     .apply(text, findings:, action:, vault: &Vault) -> (text: String, applied: [Operators.Applied])
 //
-//   RequestTransformer(scanner:operators:)
-//     .scan(request: JSONValue) -> [LocatedFinding]           // user-controlled strings only
-//     .transform(request:actions:vault:&) -> TransformResult // .request .summary .blocked
-//   ScanSummary: counts per type, fingerprints (HMAC-SHA256 hex) per finding; never raw values.
+// Requests (JSON-aware: message content incl. content parts, name, tool/function-call
+// arguments, reasoning_content, prompt, input; never keys, roles, ids, schemas)
+//   let rt = RequestTransformer(scanner:, operators:)
+//   rt.scan(request: JSONValue) -> [LocatedFinding]           // path + finding
+//   rt.transform(request:, actions: (EntityType) -> Action, vault: &Vault) -> TransformResult
+//     TransformResult: .request (rewritten JSONValue), .summary (ScanSummary), .blocked
+//     ScanSummary: .entries (path, type, action, fingerprint, score), .counts, .blockedTypes
 //
-//   Vault (per request/conversation): placeholder(for:type:) -> "<EMAIL_ADDRESS_1>",
-//     original(for:), restore(_ text:) -> String
-//   StreamRestorer(vault:): feed(_ chunk:) -> String (safe to emit now), finish() -> String
-//   StreamOutputGuard(scanner:operators:actions:): feed / finish — scans model output
-//   ResponseStreamProcessor: restorer then guard, one per streamed field
-//   ChatStreamRewriter: rewrites chat.completion.chunk JSON (content, reasoning_content,
-//     tool_calls[].function.arguments per choice) and flushes on finish_reason / finish()
-//   ResponseRestorer: same for a non-streamed chat.completion JSON body
+// Vault and answers
+//   var vault = Vault()            // per request/conversation; value type, keep it with the conversation
+//   vault.placeholder(for:type:) -> "<EMAIL_ADDRESS_1>"; vault.original(for:); vault.restore(_:)
+//   StreamRestorer(vault:)         .feed(chunk) -> String (safe to send now), .finish() -> String
+//   StreamOutputGuard(scanner:, operators:, actions:)  .feed / .finish / .applied
+//   ResponseStreamProcessor(vault:, outputGuard:)       restore then scan, one per streamed field
+//   ChatStreamRewriter(vault:, scanner:, operators:, actions:)   // actions nil = restore only
+//     .rewrite(_ chunk: JSONValue) -> JSONValue   (chat.completion.chunk: content,
+//       reasoning_content, tool_calls[].function.arguments; flushes at finish_reason)
+//     .finish() -> [JSONValue]     (extra chunks with held text; send before [DONE]), .applied
+//   ResponseRestorer(vault:, scanner:, operators:, actions:).rewrite(_ body: JSONValue)
+//     -> (response: JSONValue, applied: [Operators.Applied])   (non-streamed chat.completion)
 //
-//   Evaluation: loads a JSONL corpus and computes P/R/F1 per type (used by `airlock scan eval`).
+// Evaluation
+//   Evaluation.run(lines: [String], scanner:) -> Evaluation   .report (JSON), .patternMicro
 
 import AirlockCore
 

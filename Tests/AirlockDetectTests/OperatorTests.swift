@@ -57,4 +57,14 @@ struct OperatorTests {
         #expect(v.restore("<EMAIL_ADDRESS_2> and EMAIL_ADDRESS_12 and MY_EMAIL_ADDRESS_1") == "<EMAIL_ADDRESS_2> and EMAIL_ADDRESS_12 and MY_EMAIL_ADDRESS_1")
         #expect(v.restore("person 1 and email address 1") == "person 1 and email address 1")
     }
+
+    @Test("action table overrides per type and falls back to the defaults")
+    func actionTable() throws {
+        let t = try ActionTable(names: ["EMAIL_ADDRESS": "redact", "URL": "block"])
+        #expect(t.action(for: .emailAddress) == .redact)
+        #expect(t.action(for: .url) == .block)
+        #expect(t.action(for: .awsAccessKey) == .redact)
+        #expect(t.action(for: .phoneNumber) == .pseudonymize)
+        #expect(throws: ActionTableError.self) { try ActionTable(names: ["EMAIL": "redact"]) }
+    }
 }
