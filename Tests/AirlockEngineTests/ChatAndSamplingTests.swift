@@ -101,3 +101,18 @@ struct SamplerTests {
         #expect(throws: Never.self) { try GenerationOptions().validate() }
     }
 }
+
+@Suite("Top-k selection")
+struct SelectionTests {
+    @Test func quickselectFindsTheKLargest() {
+        var rng = SplitMix64(seed: 17)
+        for _ in 0..<200 {
+            let n = Int(rng.next() % 300) + 1
+            var a = (0..<n).map { (id: Int32($0), logit: Float(Int(rng.next() % 50))) }
+            let k = Int(rng.next() % UInt64(n)) + 1
+            let expected = a.map(\.logit).sorted(by: >).prefix(k)
+            Sampler.selectTop(&a, k)
+            #expect(a.prefix(k).map(\.logit).sorted(by: >) == Array(expected))
+        }
+    }
+}

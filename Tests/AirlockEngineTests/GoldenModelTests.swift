@@ -38,7 +38,8 @@ struct GoldenModelTests {
         #expect(cases.count == 4)
         if !Self.full {
             print("ℹ️  engine built without optimisation: golden test checks 1 prompt and 8 greedy steps")
-            cases = [Case(name: cases[0].name, prompt: cases[0].prompt, top10: cases[0].top10, greedy: Array(cases[0].greedy.prefix(8)))]
+            let c = cases[2]
+            cases = [Case(name: c.name, prompt: c.prompt, top10: c.top10, greedy: Array(c.greedy.prefix(8)))]
         }
         var agreed = 0, steps = 0, maxLogitError: Float = 0
         for c in cases {

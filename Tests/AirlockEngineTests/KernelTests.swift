@@ -52,7 +52,7 @@ struct KernelTests {
                 if [.f32, .f16, .bf16].contains(type) {
                     a = Double(x[t * n + i])
                 } else {
-                    a = Double(acts.qsRow(t)[i]) * Double(acts.dRow(t)[i / 32])
+                    a = Double(acts.qsRow(t)[i]) * Double(acts.dRow(t)[(i / 32) * acts.scaleStride])
                 }
                 expected += Double(wf[i]) * a
                 magnitude += abs(Double(wf[i]) * a)
@@ -68,7 +68,7 @@ struct KernelTests {
         let acts = QuantizedActivations(rows: 1, rowLength: 256)
         x.withUnsafeBufferPointer { acts.quantize($0.baseAddress!, count: 1, stride: 256) }
         for b in 0..<8 {
-            let d = acts.dRow(0)[b]
+            let d = acts.dRow(0)[b * acts.scaleStride]
             #expect(d == Float(Float16(d)), "scale is stored at fp16 precision")
             var sum = 0
             for j in 0..<32 {
@@ -77,7 +77,7 @@ struct KernelTests {
                 // The stored scale is fp16-rounded, the rounding used the exact one.
                 #expect(abs(Float(q) * d - x[b * 32 + j]) <= d * 0.5 + abs(x[b * 32 + j]) * 1e-3 + 1e-4)
             }
-            #expect(abs(acts.sRow(0)[b] - Float(sum) * d) <= abs(Float(sum) * d) * 1e-3 + 1e-3)
+            #expect(abs(acts.sRow(0)[b * acts.scaleStride] - Float(sum) * d) <= abs(Float(sum) * d) * 1e-3 + 1e-3)
         }
     }
 

@@ -78,7 +78,7 @@ struct LocalEngineTests {
         received.cancel()
         let n = try await received.value
         #expect(n < 4000)
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(EngineBuildInfo.isOptimized ? 5 : 60)
         while engine.scheduler.activeCount > 0 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -89,8 +89,9 @@ struct LocalEngineTests {
 
     @Test func concurrentStreamsAreBatchedAndMatchSequentialOutput() async throws {
         let engine = try LocalEngine(modelPath: ModelFixture.modelPath, threads: 2, maxConcurrentStreams: 4)
-        let questions = ["What is the capital of France?", "Name a primary color.", "What is 2+2?", "Say hello in Korean."]
-        let n = EngineBuildInfo.isOptimized ? 12 : 4
+        var questions = ["What is the capital of France?", "Name a primary color.", "What is 2+2?", "Say hello in Korean."]
+        if !EngineBuildInfo.isOptimized { questions = Array(questions.prefix(2)) }
+        let n = EngineBuildInfo.isOptimized ? 12 : 2
         var sequential: [String] = []
         for q in questions {
             sequential.append(try await collect(engine.generate(messages: [Self.system, ChatMessage(role: "user", content: q)],

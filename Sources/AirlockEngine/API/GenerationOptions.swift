@@ -19,10 +19,12 @@ public struct GenerationOptions: Sendable, Equatable {
     public var seed: UInt64? = nil
     /// Generation stops before any of these strings; they are not returned.
     public var stop: [String] = []
+    /// Keep generating through end-of-turn tokens (benchmarks); their text is empty.
+    public var ignoreEndOfGeneration = false
 
     public init(maxTokens: Int = 256, temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95,
                 minP: Float = 0.05, repetitionPenalty: Float = 1.0, repetitionWindow: Int = 64,
-                seed: UInt64? = nil, stop: [String] = []) {
+                seed: UInt64? = nil, stop: [String] = [], ignoreEndOfGeneration: Bool = false) {
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.topK = topK
@@ -32,6 +34,7 @@ public struct GenerationOptions: Sendable, Equatable {
         self.repetitionWindow = repetitionWindow
         self.seed = seed
         self.stop = stop
+        self.ignoreEndOfGeneration = ignoreEndOfGeneration
     }
 
     /// Deterministic argmax decoding.

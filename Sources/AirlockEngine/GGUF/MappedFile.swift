@@ -20,7 +20,8 @@ public final class MappedFile: @unchecked Sendable {
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw EngineError.invalidFile("model path is not a regular file") }
         let size = Int(st.st_size)
         guard size > 0 else { throw EngineError.invalidFile("model file is empty") }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+        // MAP_POPULATE pre-faults the pages so the first request does not pay for them.
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED else {
             throw EngineError.invalidFile("cannot memory-map model file (errno \(errno))")
         }
         base = UnsafeRawPointer(p)

@@ -4,6 +4,8 @@
 /// weight formats with a minimum/offset term).
 ///
 /// Storage is allocated once for a maximum number of rows and reused for every matmul.
+/// Scales are stored block-major (`d[block * scaleStride + row]`) so a kernel serving four
+/// token rows loads their four scales with one vector load.
 public final class QuantizedActivations: @unchecked Sendable {
     // Owned buffers, used by one forward pass at a time (the scheduler thread and its pool).
     public let capacityRows: Int
@@ -31,21 +33,24 @@ public final class QuantizedActivations: @unchecked Sendable {
     }
 
     @inline(__always) func qsRow(_ r: Int) -> UnsafeMutablePointer<Int8> { qs + r * rowLength }
-    @inline(__always) func dRow(_ r: Int) -> UnsafeMutablePointer<Float> { d + r * blocksPerRow }
-    @inline(__always) func sRow(_ r: Int) -> UnsafeMutablePointer<Float> { s + r * blocksPerRow }
+    /// Distance between consecutive blocks' scales of one row.
+    var scaleStride: Int { capacityRows }
+    /// Row r's scales: block b at `dRow(r)[b * scaleStride]`.
+    @inline(__always) func dRow(_ r: Int) -> UnsafeMutablePointer<Float> { d + r }
+    @inline(__always) func sRow(_ r: Int) -> UnsafeMutablePointer<Float> { s + r }
 
     /// Quantizes `count` rows of `rowLength` floats (row stride `stride`).
     public func quantize(_ x: UnsafePointer<Float>, count: Int, stride: Int) {
         precondition(count <= capacityRows)
         rows = count
         for r in 0..<count {
-            Self.quantizeRow(x + r * stride, rowLength, qsRow(r), dRow(r), sRow(r))
+            Self.quantizeRow(x + r * stride, rowLength, qsRow(r), dRow(r), sRow(r), scaleStride)
         }
     }
 
     static func quantizeRow(_ x: UnsafePointer<Float>, _ n: Int,
                             _ qs: UnsafeMutablePointer<Int8>, _ dOut: UnsafeMutablePointer<Float>,
-                            _ sOut: UnsafeMutablePointer<Float>) {
+                            _ sOut: UnsafeMutablePointer<Float>, _ scaleStride: Int) {
         var b = 0
         while b < n / 32 {
             let xb = x + b * 32
@@ -61,8 +66,8 @@ public final class QuantizedActivations: @unchecked Sendable {
                 qb[j] = q
                 sum &+= Int32(q)
             }
-            dOut[b] = HalfFloat.roundToF16(dv)
-            sOut[b] = HalfFloat.roundToF16(dv * Float(sum))
+            dOut[b * scaleStride] = HalfFloat.roundToF16(dv)
+            sOut[b * scaleStride] = HalfFloat.roundToF16(dv * Float(sum))
             b += 1
         }
     }

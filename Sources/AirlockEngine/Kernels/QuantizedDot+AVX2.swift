@@ -33,7 +33,7 @@ extension QuantizedDot {
     }
 
     static func q4_1x1(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = UnsafeRawPointer(acts.qsRow(r)), ad = acts.dRow(r), asum = acts.sRow(r)
+        let a = UnsafeRawPointer(acts.qsRow(r)), ad = acts.dRow(r), asum = acts.sRow(r), ss = acts.scaleStride
         let ones = _mm256_set1_epi16(1)
         let mask = _mm256_set1_epi8(0x0F)
         var acc = _mm256_setzero_ps()
@@ -48,10 +48,10 @@ extension QuantizedDot {
             let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask)
             let y = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones)
-            let scale = _mm_mul_ss(dm, _mm_load_ss(ad + b))
+            let scale = _mm_mul_ss(dm, _mm_load_ss(ad + b &* ss))
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(scale), acc)
             // m · s: second lane of dm times the activation block sum.
-            summ = _mm_fmadd_ss(_mm_movehdup_ps(dm), _mm_load_ss(asum + b), summ)
+            summ = _mm_fmadd_ss(_mm_movehdup_ps(dm), _mm_load_ss(asum + b &* ss), summ)
             b &+= 1
         }
         return hsum(acc) + _mm_cvtss_f32(summ)
@@ -60,8 +60,7 @@ extension QuantizedDot {
     static func q4_1x4(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations,
                        _ r: Int, _ out: UnsafeMutablePointer<Float>) {
         let a0 = UnsafeRawPointer(acts.qsRow(r)), stride = acts.rowLength
-        let d0 = acts.dRow(r), dStride = acts.blocksPerRow
-        let s0 = acts.sRow(r)
+        let d0 = acts.dRow(r), s0 = acts.sRow(r), ss = acts.scaleStride
         let ones = _mm256_set1_epi16(1)
         let mask = _mm256_set1_epi8(0x0F)
         var c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps()
@@ -79,16 +78,13 @@ extension QuantizedDot {
             let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + 2 &* stride)))), ones)
             let p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + 3 &* stride)))), ones)
             // Scales of the four activation rows for this block, times the weight scale.
-            let db = d0 + b
-            let ds = _mm_set_ps(db[3 &* dStride], db[2 &* dStride], db[dStride], db[0])
-            let sc = _mm_mul_ps(ds, _mm_broadcastss_ps(dm))
+            // The four rows' scales for this block are adjacent (block-major layout).
+            let sc = _mm_mul_ps(_mm_loadu_ps(d0 + b &* ss), _mm_broadcastss_ps(dm))
             c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc), c0)
             c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(_mm_movehdup_ps(sc)), c1)
             c2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), _mm256_broadcastss_ps(_mm_movehl_ps(sc, sc)), c2)
             c3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), _mm256_broadcastss_ps(_mm_permutevar_ps(sc, _mm_set1_epi32(3))), c3)
-            let sb = s0 + b
-            let ss = _mm_set_ps(sb[3 &* dStride], sb[2 &* dStride], sb[dStride], sb[0])
-            m4 = _mm_fmadd_ps(_mm_broadcastss_ps(_mm_movehdup_ps(dm)), ss, m4)
+            m4 = _mm_fmadd_ps(_mm_broadcastss_ps(_mm_movehdup_ps(dm)), _mm_loadu_ps(s0 + b &* ss), m4)
             b &+= 1
         }
         out[0] = hsum(c0) + m4[0]
@@ -116,7 +112,7 @@ extension QuantizedDot {
         let mask = _mm256_set1_epi8(0x0F)
         let eight = _mm256_set1_epi8(8)
         let blockBytes = nibbles ? 18 : 34
-        let stride = acts.rowLength, dStride = acts.blocksPerRow
+        let stride = acts.rowLength, ss = acts.scaleStride
         let nb = n / 32
         var i = 0
         while i + 4 <= count {
@@ -143,9 +139,7 @@ extension QuantizedDot {
                 let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y1, qx)), ones)
                 let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y2, qx)), ones)
                 let p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y3, qx)), ones)
-                let db = d0 + b
-                let ds = _mm_set_ps(db[3 &* dStride], db[2 &* dStride], db[dStride], db[0])
-                let sc = _mm_mul_ps(ds, _mm_broadcastss_ps(d))
+                let sc = _mm_mul_ps(_mm_loadu_ps(d0 + b &* ss), _mm_broadcastss_ps(d))
                 c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc), c0)
                 c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(_mm_movehdup_ps(sc)), c1)
                 c2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), _mm256_broadcastss_ps(_mm_movehl_ps(sc, sc)), c2)
@@ -171,7 +165,7 @@ extension QuantizedDot {
                 }
                 let y = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
                 let p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(y, qx)), ones)
-                let sc = _mm_mul_ss(d, _mm_load_ss(ad + b))
+                let sc = _mm_mul_ss(d, _mm_load_ss(ad + b &* ss))
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(sc), acc)
                 b &+= 1
             }

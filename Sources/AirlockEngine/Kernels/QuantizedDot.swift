@@ -29,7 +29,7 @@ enum QuantizedDot {
     }
 
     static func q4_1(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = acts.qsRow(r), ad = acts.dRow(r), asum = acts.sRow(r)
+        let a = acts.qsRow(r), ad = acts.dRow(r), asum = acts.sRow(r), ss = acts.scaleStride
         var acc: Float = 0
         for b in 0..<n / 32 {
             let blk = w + b * 20
@@ -41,13 +41,13 @@ enum QuantizedDot {
             for j in 0..<16 {
                 sumi &+= Int32(q[j] & 0x0F) &* Int32(ab[j]) &+ Int32(q[j] >> 4) &* Int32(ab[j + 16])
             }
-            acc += d * ad[b] * Float(sumi) + m * asum[b]
+            acc += d * ad[b * ss] * Float(sumi) + m * asum[b * ss]
         }
         return acc
     }
 
     static func q4_0(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = acts.qsRow(r), ad = acts.dRow(r)
+        let a = acts.qsRow(r), ad = acts.dRow(r), ss = acts.scaleStride
         var acc: Float = 0
         for b in 0..<n / 32 {
             let blk = w + b * 18
@@ -58,13 +58,13 @@ enum QuantizedDot {
             for j in 0..<16 {
                 sumi &+= (Int32(q[j] & 0x0F) &- 8) &* Int32(ab[j]) &+ (Int32(q[j] >> 4) &- 8) &* Int32(ab[j + 16])
             }
-            acc += d * ad[b] * Float(sumi)
+            acc += d * ad[b * ss] * Float(sumi)
         }
         return acc
     }
 
     static func q8_0(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = acts.qsRow(r), ad = acts.dRow(r)
+        let a = acts.qsRow(r), ad = acts.dRow(r), ss = acts.scaleStride
         var acc: Float = 0
         for b in 0..<n / 32 {
             let blk = w + b * 34
@@ -73,14 +73,14 @@ enum QuantizedDot {
             let ab = a + b * 32
             var sumi: Int32 = 0
             for j in 0..<32 { sumi &+= Int32(q[j]) &* Int32(ab[j]) }
-            acc += d * ad[b] * Float(sumi)
+            acc += d * ad[b * ss] * Float(sumi)
         }
         return acc
     }
 
     /// Q4_K: eight 32-element sub-blocks per super-block, each aligned with one activation block.
     static func q4_K(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = acts.qsRow(r), ad = acts.dRow(r), asum = acts.sRow(r)
+        let a = acts.qsRow(r), ad = acts.dRow(r), asum = acts.sRow(r), ss = acts.scaleStride
         var acc: Float = 0
         for b in 0..<n / 256 {
             let blk = w + b * 144
@@ -99,8 +99,8 @@ enum QuantizedDot {
                 }
                 let (sc1, m1) = Dequantize.q4KScaleMin(2 * chunk, scales)
                 let (sc2, m2) = Dequantize.q4KScaleMin(2 * chunk + 1, scales)
-                acc += d * (Float(sc1) * ad[ab] * Float(s1) + Float(sc2) * ad[ab + 1] * Float(s2))
-                acc -= dmin * (Float(m1) * asum[ab] + Float(m2) * asum[ab + 1])
+                acc += d * (Float(sc1) * ad[ab * ss] * Float(s1) + Float(sc2) * ad[(ab + 1) * ss] * Float(s2))
+                acc -= dmin * (Float(m1) * asum[ab * ss] + Float(m2) * asum[(ab + 1) * ss])
             }
         }
         return acc
@@ -108,7 +108,7 @@ enum QuantizedDot {
 
     /// Q6_K: 16-element sub-blocks with signed 8-bit scales, values q−32 in [−32, 31].
     static func q6_K(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations, _ r: Int) -> Float {
-        let a = acts.qsRow(r), ad = acts.dRow(r)
+        let a = acts.qsRow(r), ad = acts.dRow(r), ss = acts.scaleStride
         var acc: Float = 0
         for b in 0..<n / 256 {
             let blk = w + b * 210
@@ -134,7 +134,7 @@ enum QuantizedDot {
                             sumi &+= (q &- 32) &* Int32(a[base + group * 32 + l])
                         }
                         let blockIndex = (base + group * 32) / 32
-                        acc += d * Float(sc[sub + group * 2]) * ad[blockIndex] * Float(sumi)
+                        acc += d * Float(sc[sub + group * 2]) * ad[blockIndex * ss] * Float(sumi)
                     }
                 }
             }

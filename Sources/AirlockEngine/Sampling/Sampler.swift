@@ -42,8 +42,12 @@ struct Sampler {
         let floor = maxLogit - 30 * max(1, options.temperature)
         candidates.removeAll(keepingCapacity: true)
         for i in 0..<vocab where logits[i] >= floor { candidates.append((Int32(i), logits[i])) }
-        candidates.sort { $0.logit > $1.logit }
-        if options.topK > 0 && candidates.count > options.topK { candidates.removeLast(candidates.count - options.topK) }
+        if options.topK > 0 && candidates.count > options.topK {
+            // Linear-time selection of the k best, then sort only those.
+            Self.selectTop(&candidates, options.topK)
+            candidates.removeLast(candidates.count - options.topK)
+        }
+        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
 
         if options.topP < 1 {
             softmax(scale: 1)
@@ -69,6 +73,27 @@ struct Sampler {
             if r < cum { return candidates[i].id }
         }
         return candidates[candidates.count - 1].id
+    }
+
+    /// Quickselect: afterwards the first `k` elements are the k largest logits (any order).
+    static func selectTop(_ a: inout [(id: Int32, logit: Float)], _ k: Int) {
+        var lo = 0, hi = a.count - 1
+        var seed: UInt64 = 0x9E37_79B9
+        while lo < hi {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1
+            let pivot = a[lo + Int(seed >> 33) % (hi - lo + 1)].logit
+            var i = lo, j = hi
+            while i <= j {
+                while a[i].logit > pivot { i += 1 }
+                while a[j].logit < pivot { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k - 1 <= j { hi = j } else if k - 1 >= i { lo = i } else { return }
+        }
     }
 
     private mutating func softmax(scale: Float) {

@@ -199,7 +199,7 @@ final class GenerationScheduler: @unchecked Sendable {
 
     /// Emits the token's text; returns a finish reason when the stream is complete.
     private func accept(_ token: Int32, _ seq: ActiveSequence) -> FinishReason? {
-        if tokenizer.endOfGeneration.contains(token) { return .stop }
+        if tokenizer.endOfGeneration.contains(token) && !seq.request.options.ignoreEndOfGeneration { return .stop }
         seq.generated += 1
         seq.sampler.observe(CollectionOfOne(token))
         let text = seq.decoder.append(tokenizer.bytes(of: token))

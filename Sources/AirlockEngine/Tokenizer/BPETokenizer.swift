@@ -123,6 +123,8 @@ public final class BPETokenizer: Sendable {
             }
         }
         endOfGeneration = eog
+        // Build the character-class table now rather than inside the first request.
+        _ = UnicodeFlags.of(0x20)
     }
 
     static func parseByteToken(_ t: String) -> UInt8? {
