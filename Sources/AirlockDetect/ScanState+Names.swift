@@ -116,8 +116,12 @@ extension ScanState {
     /// Korean surname at `s`: 1 syllable, or a compound surname (returns syllable count).
     func koreanSurnameLength(_ s: Int) -> Int {
         guard let u = hangul(s) else { return 0 }
-        for c in ScanState.koreanCompounds where startsWith(s, c) { return 2 }
-        return lex.isKoreanSurname(u) ? 1 : 0
+        let single = lex.isKoreanSurname(u)
+        // Compound surnames (남궁, 황보, 제갈, 선우, 독고, 사공, 서문) start with these syllables.
+        if single || u == 0xB3C5 {
+            for c in ScanState.koreanCompounds where startsWith(s, c) { return 2 }
+        }
+        return single ? 1 : 0
     }
 
     func koreanName(_ s: Int, _ e: Int) -> Bool {

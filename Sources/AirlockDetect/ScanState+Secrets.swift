@@ -186,15 +186,22 @@ extension ScanState {
         let len = e - i
         guard len >= (passwordLike ? 6 : 16) else { return nil }
         var lowerC = false, upperC = false, digitC = false, sym = false
-        var counts = [Int](repeating: 0, count: 128)
+        // Value bytes are printable ASCII; the histogram is a reused scratch buffer.
         for k in i..<e {
             let c = b[k]
             if isLower(c) { lowerC = true } else if isUpper(c) { upperC = true } else if isDigit(c) { digitC = true } else { sym = true }
-            counts[Int(c)] += 1
+            histogram[Int(c)] += 1
         }
         let classes = (lowerC ? 1 : 0) + (upperC ? 1 : 0) + (digitC ? 1 : 0) + (sym ? 1 : 0)
         var entropy = 0.0
-        for c in counts where c > 0 { let p = Double(c) / Double(len); entropy -= p * binaryLog(p) }
+        for k in i..<e {
+            let c = histogram[Int(b[k])]
+            if c > 0 {
+                let p = Double(c) / Double(len)
+                entropy -= p * binaryLog(p) * Double(c)
+                histogram[Int(b[k])] = 0
+            }
+        }
         // Placeholders people write instead of a secret.
         if b[i] == UInt8(ascii: "$") || b[i] == UInt8(ascii: "%") || b[i] == UInt8(ascii: "*") { return nil }
         if passwordLike {

@@ -14,6 +14,8 @@ struct ScanState {
     /// Scratch buffers reused across candidates so numbers do not allocate.
     var digits: [UInt8] = []
     var groups: [NumberGroup] = []
+    /// Byte histogram for entropy; all zero between uses.
+    var histogram = [Int](repeating: 0, count: 128)
     var negativeMemoStart = -1
     var negativeMemo = false
     /// How many groups `digits` currently covers.
