@@ -48,6 +48,18 @@ public final class QuantizedActivations: @unchecked Sendable {
         }
     }
 
+    /// Declares `count` rows valid before `quantizeBlock` fills them in parallel.
+    func prepare(rows count: Int) {
+        precondition(count <= capacityRows)
+        rows = count
+    }
+
+    /// Quantizes block `b` of row `r` from `x` (the row's floats).
+    @inline(__always)
+    func quantizeBlock(_ x: UnsafePointer<Float>, row r: Int, block b: Int) {
+        Self.quantizeRow(x + b * 32, 32, qsRow(r) + b * 32, dRow(r) + b * scaleStride, sRow(r) + b * scaleStride, scaleStride)
+    }
+
     static func quantizeRow(_ x: UnsafePointer<Float>, _ n: Int,
                             _ qs: UnsafeMutablePointer<Int8>, _ dOut: UnsafeMutablePointer<Float>,
                             _ sOut: UnsafeMutablePointer<Float>, _ scaleStride: Int) {

@@ -36,35 +36,58 @@ extension QuantizedDot {
         let a = UnsafeRawPointer(acts.qsRow(r)), ad = acts.dRow(r), asum = acts.sRow(r), ss = acts.scaleStride
         let ones = _mm256_set1_epi16(1)
         let mask = _mm256_set1_epi8(0x0F)
-        var acc = _mm256_setzero_ps()
-        var summ = _mm_setzero_ps()
+        // Two independent accumulator sets: the FMA chains, not the ALUs, bound one block per step.
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+        var summ0 = _mm_setzero_ps(), summ1 = _mm_setzero_ps()
         let nb = n / 32
         var b = 0
-        while b < nb {
-            let blk = w + b &* 20
+        while b + 2 <= nb {
+            let blk0 = w + b &* 20, blk1 = blk0 + 20
             // d and m are adjacent fp16 values: convert both at once.
+            let dm0 = _mm_cvtph_ps(_mm_loadu_si32(blk0))
+            let dm1 = _mm_cvtph_ps(_mm_loadu_si32(blk1))
+            let v0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk0 + 4)))
+            let v1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk1 + 4)))
+            let q0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v0, 4), v0), mask)
+            let q1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v1, 4), v1), mask)
+            let y0 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
+            let y1 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + (b &* 32 &+ 32))))
+            let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), ones)
+            let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), ones)
+            let sc0 = _mm_mul_ss(dm0, _mm_load_ss(ad + b &* ss))
+            let sc1 = _mm_mul_ss(dm1, _mm_load_ss(ad + (b &+ 1) &* ss))
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc0), acc0)
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(sc1), acc1)
+            // m · s: second lane of dm times the activation block sum.
+            summ0 = _mm_fmadd_ss(_mm_movehdup_ps(dm0), _mm_load_ss(asum + b &* ss), summ0)
+            summ1 = _mm_fmadd_ss(_mm_movehdup_ps(dm1), _mm_load_ss(asum + (b &+ 1) &* ss), summ1)
+            b &+= 2
+        }
+        if b < nb {
+            let blk = w + b &* 20
             let dm = _mm_cvtph_ps(_mm_loadu_si32(blk))
             let v = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk + 4)))
             let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask)
             let y = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones)
             let scale = _mm_mul_ss(dm, _mm_load_ss(ad + b &* ss))
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(scale), acc)
-            // m · s: second lane of dm times the activation block sum.
-            summ = _mm_fmadd_ss(_mm_movehdup_ps(dm), _mm_load_ss(asum + b &* ss), summ)
-            b &+= 1
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcastss_ps(scale), acc0)
+            summ0 = _mm_fmadd_ss(_mm_movehdup_ps(dm), _mm_load_ss(asum + b &* ss), summ0)
         }
-        return hsum(acc) + _mm_cvtss_f32(summ)
+        return hsum(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_add_ss(summ0, summ1))
     }
 
+    /// Four token rows. Even and odd blocks accumulate separately exactly as in `q4_1x1`, so
+    /// a row's result does not depend on which kernel (batch size) computed it.
     static func q4_1x4(_ w: UnsafeRawPointer, _ n: Int, _ acts: QuantizedActivations,
                        _ r: Int, _ out: UnsafeMutablePointer<Float>) {
         let a0 = UnsafeRawPointer(acts.qsRow(r)), stride = acts.rowLength
         let d0 = acts.dRow(r), s0 = acts.sRow(r), ss = acts.scaleStride
         let ones = _mm256_set1_epi16(1)
         let mask = _mm256_set1_epi8(0x0F)
-        var c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps()
-        var m4 = _mm_setzero_ps()
+        var e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), e2 = _mm256_setzero_ps(), e3 = _mm256_setzero_ps()
+        var o0 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps(), o2 = _mm256_setzero_ps(), o3 = _mm256_setzero_ps()
+        var me = _mm_setzero_ps(), mo = _mm_setzero_ps()
         let nb = n / 32
         var b = 0
         while b < nb {
@@ -77,20 +100,32 @@ extension QuantizedDot {
             let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + stride)))), ones)
             let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + 2 &* stride)))), ones)
             let p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + 3 &* stride)))), ones)
-            // Scales of the four activation rows for this block, times the weight scale.
             // The four rows' scales for this block are adjacent (block-major layout).
             let sc = _mm_mul_ps(_mm_loadu_ps(d0 + b &* ss), _mm_broadcastss_ps(dm))
-            c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc), c0)
-            c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(_mm_movehdup_ps(sc)), c1)
-            c2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), _mm256_broadcastss_ps(_mm_movehl_ps(sc, sc)), c2)
-            c3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), _mm256_broadcastss_ps(_mm_permutevar_ps(sc, _mm_set1_epi32(3))), c3)
-            m4 = _mm_fmadd_ps(_mm_broadcastss_ps(_mm_movehdup_ps(dm)), _mm_loadu_ps(s0 + b &* ss), m4)
+            let s1 = _mm256_broadcastss_ps(_mm_movehdup_ps(sc))
+            let s2 = _mm256_broadcastss_ps(_mm_movehl_ps(sc, sc))
+            let s3 = _mm256_broadcastss_ps(_mm_permutevar_ps(sc, _mm_set1_epi32(3)))
+            let mterm = _mm_broadcastss_ps(_mm_movehdup_ps(dm))
+            if b & 1 == 0 {
+                e0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc), e0)
+                e1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), s1, e1)
+                e2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), s2, e2)
+                e3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), s3, e3)
+                me = _mm_fmadd_ps(mterm, _mm_loadu_ps(s0 + b &* ss), me)
+            } else {
+                o0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(sc), o0)
+                o1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), s1, o1)
+                o2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p2), s2, o2)
+                o3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p3), s3, o3)
+                mo = _mm_fmadd_ps(mterm, _mm_loadu_ps(s0 + b &* ss), mo)
+            }
             b &+= 1
         }
-        out[0] = hsum(c0) + m4[0]
-        out[1] = hsum(c1) + m4[1]
-        out[2] = hsum(c2) + m4[2]
-        out[3] = hsum(c3) + m4[3]
+        let m = _mm_add_ps(me, mo)
+        out[0] = hsum(_mm256_add_ps(e0, o0)) + m[0]
+        out[1] = hsum(_mm256_add_ps(e1, o1)) + m[1]
+        out[2] = hsum(_mm256_add_ps(e2, o2)) + m[2]
+        out[3] = hsum(_mm256_add_ps(e3, o3)) + m[3]
     }
 
     // MARK: Q8_0 and Q4_0 (signed weights: |w| · sign(a, w) keeps vpmaddubsw's operands legal)

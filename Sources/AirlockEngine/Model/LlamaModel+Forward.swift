@@ -55,8 +55,17 @@ extension LlamaModel {
                 .init(weights: layer.gate, out: s.gate, outStride: ff),
                 .init(weights: layer.up, out: s.up, outStride: ff),
             ], x: s.xb, xStride: e, acts: s.actsEmbd, n: n)
-            VectorOps.swiGLU(s.gate, s.up, n * ff)
-            s.actsFF.quantize(s.gate, count: n, stride: ff)
+            // SwiGLU and quantisation of the 1536-wide activations, spread over the pool.
+            let blocksPerRow = ff / 32
+            s.actsFF.prepare(rows: n)
+            pool.parallelFor(count: n * blocksPerRow, chunk: 8) { range, _ in
+                for job in range {
+                    let r = job / blocksPerRow, b = job % blocksPerRow
+                    let g = s.gate + r * ff + b * 32
+                    VectorOps.swiGLU(g, s.up + r * ff + b * 32, 32)
+                    s.actsFF.quantizeBlock(s.gate + r * ff, row: r, block: b)
+                }
+            }
             MatMul.run(pool: pool, targets: [.init(weights: layer.down, out: s.xb2, outStride: e)],
                        x: s.gate, xStride: ff, acts: s.actsFF, n: n)
             VectorOps.add(s.x, s.xb2, n * e)
