@@ -16,10 +16,10 @@ public enum GatewayServer {
         do {
             try await serve(configuration: configuration, client: database.client, logger: logger, environment: environment)
         } catch {
-            await database.close(logger: logger)
+            await database.close(logger: logger, owner: true)
             throw error
         }
-        await database.close(logger: logger)
+        await database.close(logger: logger, owner: true)
     }
 
     static func serve(configuration: GatewayConfiguration, client: PostgresClient, logger: Logger, environment: [String: String]) async throws {
@@ -85,9 +85,10 @@ public struct DatabaseSetup: Sendable {
         return PostgresClient(configuration: config, backgroundLogger: logger)
     }
 
-    /// Stops the managed server only if this process started it.
-    public func close(logger: Logger) async {
-        guard let managed, startedManaged else { return }
+    /// Stops the managed server if this process started it, or always when `owner` (the
+    /// serving gateway owns its managed database, even one a crashed run left behind).
+    public func close(logger: Logger, owner: Bool = false) async {
+        guard let managed, startedManaged || owner else { return }
         do { try managed.stop(logger: logger) } catch {
             logger.error("could not stop managed PostgreSQL", metadata: ["error": .string("\(error)")])
         }

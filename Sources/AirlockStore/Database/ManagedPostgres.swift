@@ -128,26 +128,14 @@ public struct ManagedPostgres: Sendable {
     /// Runs a tool with its output in a temporary file (a pipe could be inherited by the
     /// daemonised postmaster and never reach end-of-file).
     @discardableResult
-    static func execute(_ executable: String, _ arguments: [String], label: String? = nil) throws -> String {
+    static func execute(_ executable: String, _ arguments: [String], label: String? = nil) throws(AirlockError) -> String {
         let outputPath = NSTemporaryDirectory() + "airlock-pg-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw AirlockError(.notReady, "could not run \(label ?? executable)")
-        }
-        process.waitUntilExit()
-        try? output.close()
+        let status = try ChildProcess.run(executable, arguments, outputPath: outputPath)
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        guard status == 0 else {
             let tail = text.split(separator: "\n").suffix(3).joined(separator: " | ")
-            throw AirlockError(.notReady, "\(label ?? executable) failed with status \(process.terminationStatus): \(tail)")
+            throw AirlockError(.notReady, "\(label ?? executable) failed with status \(status): \(tail)")
         }
         return text
     }

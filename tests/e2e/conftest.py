@@ -1,0 +1,106 @@
+"""Fixtures that start the real `airlock serve` process against a real PostgreSQL and a
+real local upstream, all over loopback."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_upstream import MockUpstream
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def airlock_binary() -> str:
+    return os.environ.get("AIRLOCK_BIN", str(REPO / ".build" / "debug" / "airlock"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    def __init__(self, env: dict[str, str], args: list[str] | None = None, cwd: Path | None = None) -> None:
+        self.port = free_port()
+        self.log_path = Path(tempfile.mkstemp(prefix="airlock-e2e-", suffix=".log")[1])
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+        full_env.update(env)
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [airlock_binary(), "serve", "--port", str(self.port), *(args or [])],
+            env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd or REPO)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"airlock exited early with {self.process.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("airlock did not become ready:\n" + self.logs())
+
+    def logs(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError("airlock did not stop within the grace period")
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("AIRLOCK_TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("AIRLOCK_TEST_DATABASE_URL is not set; run the tests through scripts/test.sh")
+    return url
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    with MockUpstream() as server:
+        yield server
+
+
+def upstream_env(upstream: MockUpstream, database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        "AIRLOCK_DATABASE_URL": database_url,
+        "AIRLOCK_UPSTREAM_BASE_URL": upstream.base_url,
+        "AIRLOCK_UPSTREAM_NAME": "mock",
+        "AIRLOCK_UPSTREAM_REGION": "us-east",
+        "AIRLOCK_UPSTREAM_MODELS": "mock-chat,mock-500,mock-400,mock-hang,mock-reasoner,mock-slow-stream,mock-long-stream,mock-embed",
+        "AIRLOCK_UPSTREAM_API_KEY_ENV": "MOCK_PROVIDER_KEY",
+        "MOCK_PROVIDER_KEY": "sk-provider-secret-for-tests",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream, database_url):
+    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_MAX_BODY_BYTES="65536"))
+    gw.wait_ready()
+    yield gw
+    gw.stop()
