@@ -1,0 +1,70 @@
+import AirlockPolicy
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The governance data in PostgreSQL: the four repositories over one client, and the
+/// snapshot loader a gateway's cache calls at start, on every notification and periodically.
+public struct GovernanceStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    public let tenants: TenantRepository
+    public let keys: APIKeyRepository
+    public let providers: ProviderRepository
+    public let policies: PolicyRepository
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        tenants = TenantRepository(client: client, logger: logger)
+        keys = APIKeyRepository(client: client, logger: logger)
+        providers = ProviderRepository(client: client, logger: logger)
+        policies = PolicyRepository(client: client, logger: logger)
+    }
+
+    /// Reads keys, tenants, active policies and providers in one read-only REPEATABLE READ
+    /// transaction, so the snapshot is consistent (never a key without its tenant, never a
+    /// pointer to a version it did not read). Policies whose sha256 matches one in `previous`
+    /// are reused instead of parsed again.
+    public func loadSnapshot(reusing previous: GovernanceSnapshot? = nil) async throws -> GovernanceSnapshot {
+        let (keys, tenants, stored, providers) = try await client.governanceTransaction(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger
+        ) { connection in
+            var keys: [APIKeyHash: GovernanceSnapshot.KeyEntry] = [:]
+            let keyRows = try await connection.query(
+                "SELECT key_hash, id, tenant_id, revoked_at IS NOT NULL FROM api_keys", logger: logger)
+            for try await (hash, id, tenant, revoked) in keyRows.decode((Data, String, String, Bool).self) {
+                keys[APIKeyHash(bytes: Array(hash))] = .init(keyID: id, tenantID: tenant, revoked: revoked)
+            }
+            var tenants: [String: GovernanceSnapshot.TenantEntry] = [:]
+            var stored: [(tenant: String, version: Int, sha: String, content: String)] = []
+            let tenantRows = try await connection.query("""
+                SELECT t.id, t.name, t.disabled, v.version, v.sha256, v.content
+                FROM tenants t
+                LEFT JOIN tenant_policies tp ON tp.tenant_id = t.id
+                LEFT JOIN policy_versions v ON v.id = tp.policy_version_id
+                """, logger: logger)
+            for try await (id, name, disabled, version, sha, content) in tenantRows.decode((String, String, Bool, Int?, String?, String?).self) {
+                tenants[id] = .init(id: id, name: name, disabled: disabled)
+                if let version, let sha, let content { stored.append((id, version, sha, content)) }
+            }
+            let providers = try await ProviderRepository.readAll(connection, logger: logger)
+            return (keys, tenants, stored, providers)
+        }
+        var parsedBySHA: [String: Policy] = [:]
+        for active in previous?.policies.values ?? [:].values { parsedBySHA[active.sha256] = active.policy }
+        var policies: [String: GovernanceSnapshot.ActivePolicy] = [:]
+        var unloadable: [String: Int] = [:]
+        for s in stored {
+            if let policy = parsedBySHA[s.sha] ?? (try? Policy(yaml: s.content, file: "\(s.tenant)@v\(s.version)")) {
+                parsedBySHA[s.sha] = policy
+                policies[s.tenant] = .init(tenantID: s.tenant, version: s.version, sha256: s.sha, policy: policy)
+            } else {
+                unloadable[s.tenant] = s.version
+                logger.error("stored policy no longer validates", metadata: ["tenant": .string(s.tenant), "version": "\(s.version)"])
+            }
+        }
+        return GovernanceSnapshot(keys: keys, tenants: tenants, policies: policies, unloadablePolicies: unloadable,
+                                  providers: ProviderCatalog(providers: providers), loadedAt: Date())
+    }
+}

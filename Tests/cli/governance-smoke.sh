@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Smoke test of the admin CLI against a real database:
+#   Tests/cli/governance-smoke.sh <airlock binary> <database URL>
+# Uses a unique tenant id, so it can share a database with other tests. Exits non-zero on
+# the first failed check.
+set -euo pipefail
+AIRLOCK=${1:?usage: governance-smoke.sh AIRLOCK_BINARY DATABASE_URL}
+export AIRLOCK_DATABASE_URL=${2:?usage: governance-smoke.sh AIRLOCK_BINARY DATABASE_URL}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export AIRLOCK_MIGRATIONS_DIR="$ROOT/Migrations"
+T="smoke-$RANDOM$RANDOM"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+pass=0
+check() { # check DESCRIPTION COMMAND...
+    local what=$1; shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAILED: $what" >&2; exit 1; fi
+}
+
+"$AIRLOCK" tenant create "$T" --name "Smoke Test" | grep -qx "created tenant $T"
+check "duplicate tenant fails with one line" bash -c "! '$AIRLOCK' tenant create '$T' 2>'$WORK/err' && [ \$(wc -l < '$WORK/err') -eq 1 ]"
+
+KEY=$("$AIRLOCK" key create --tenant "$T" --name ci 2>"$WORK/key.err")
+check "key printed alone on stdout" bash -c "[[ '$KEY' =~ ^ak_live_[0-9A-Za-z]{32,}$ ]]"
+check "key list never shows the secret" bash -c "! '$AIRLOCK' key list --tenant '$T' | grep -q '$KEY'"
+KEY_ID=$("$AIRLOCK" key list --tenant "$T" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+
+cat > "$WORK/v1.yaml" <<'YAML'
+apiVersion: airlock/v1
+kind: Policy
+name: smoke
+defaults: { action: allow }
+YAML
+sed 's/action: allow/action: redact/' "$WORK/v1.yaml" > "$WORK/v2.yaml"
+printf 'apiVersion: airlock/v1\nname: bad\nrules:\n  - id: x\n    action: encrypt\n' > "$WORK/bad.yaml"
+
+check "apply v1" bash -c "'$AIRLOCK' policy apply --tenant '$T' '$WORK/v1.yaml' | grep -q 'as version 1'"
+check "identical apply is a no-op" bash -c "'$AIRLOCK' policy apply --tenant '$T' '$WORK/v1.yaml' | grep -q '^unchanged'"
+check "apply v2" bash -c "'$AIRLOCK' policy apply --tenant '$T' '$WORK/v2.yaml' | grep -q 'as version 2'"
+check "invalid policy rejected with file:line" bash -c "! '$AIRLOCK' policy apply --tenant '$T' '$WORK/bad.yaml' 2>'$WORK/bad.err' && grep -q 'bad.yaml:5:' '$WORK/bad.err'"
+check "list marks v2 active" bash -c "'$AIRLOCK' policy list --tenant '$T' | grep -qE '^2 +\\*'"
+check "diff shows the change" bash -c "'$AIRLOCK' policy diff --tenant '$T' --from 1 --to 2 | grep -q '^+defaults: { action: redact }'"
+check "rollback to v1" bash -c "'$AIRLOCK' policy rollback --tenant '$T' --to 1 | grep -q 'now runs version 1'"
+check "show prints the active YAML" bash -c "'$AIRLOCK' policy show --tenant '$T' 2>/dev/null | cmp -s - '$WORK/v1.yaml'"
+check "validate (offline) still works" bash -c "'$AIRLOCK' policy validate '$ROOT/Policies/default.yaml' | grep -q '^ok'"
+
+check "revoke key" bash -c "'$AIRLOCK' key revoke '$KEY_ID' | grep -q 'revoked key $KEY_ID'"
+check "disable tenant" bash -c "'$AIRLOCK' tenant disable '$T' | grep -q 'disabled tenant $T' && '$AIRLOCK' tenant list | grep -E '^$T ' | grep -q disabled"
+
+P="smoke-provider-$RANDOM"
+check "provider add" bash -c "'$AIRLOCK' provider add '$P' --kind openai --base-url https://llm.example.com/v1 --region kr --model gpt-4o --alias gpt-4o=4o --price gpt-4o=2.5/10 --secret-env SMOKE_KEY | grep -q '^added provider $P'"
+check "provider add refuses plain http" bash -c "! '$AIRLOCK' provider add '$P-x' --kind openai --base-url http://llm.example.com --region kr --model m 2>/dev/null"
+check "provider list" bash -c "'$AIRLOCK' provider list | grep -E '^$P ' | grep -q SMOKE_KEY"
+cat > "$WORK/providers.yaml" <<YAML
+apiVersion: airlock/v1
+kind: Providers
+providers:
+  - { name: $P-imported, kind: openai, base_url: "https://imported.example.com/v1", region: eu-west, models: [gpt-4o] }
+YAML
+check "provider import" bash -c "'$AIRLOCK' provider import '$WORK/providers.yaml' | grep -q '1 added, 0 updated, 0 unchanged, 0 removed'"
+check "provider import again is unchanged" bash -c "'$AIRLOCK' provider import '$WORK/providers.yaml' | grep -q '0 added, 0 updated, 1 unchanged'"
+check "imported provider removed" bash -c "'$AIRLOCK' provider remove '$P-imported' >/dev/null"
+check "provider remove" bash -c "'$AIRLOCK' provider remove '$P' | grep -q 'removed provider $P'"
+
+echo "governance CLI smoke: $pass passed, 0 failed"
