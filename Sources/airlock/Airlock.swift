@@ -11,6 +11,12 @@ struct Airlock: AsyncParsableCommand {
             MigrateCommand.self,
             DatabaseCommand.self,
             ScanCommand.self,
+            ChatCommand.self,
+            BenchCommand.self,
+            TenantCommand.self,
+            KeyCommand.self,
+            ProviderCommand.self,
+            PolicyCommand.self,
         ]
     )
 }
