@@ -147,3 +147,19 @@ struct KernelTests {
         #expect(abs(v[0] - cos(3)) < 1e-6 && abs(v[1] - sin(3)) < 1e-6)
     }
 }
+
+@Suite("Worker pool lifecycle")
+struct WorkerPoolLifecycleTests {
+    @Test func releasedPoolsJoinTheirThreads() {
+        func threadCount() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+        }
+        let before = threadCount()
+        for _ in 0..<20 {
+            let pool = WorkerPool(threadCount: 3)
+            pool.parallelFor(count: 100, chunk: 10) { _, _ in }
+        }
+        // Other suites run concurrently, so allow slack; 20 leaked pools would add 40 threads.
+        #expect(threadCount() < before + 20)
+    }
+}

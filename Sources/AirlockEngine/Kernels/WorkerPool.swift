@@ -11,31 +11,80 @@ import Darwin
 /// idle engine costs no CPU. Jobs are split into chunks claimed from an atomic counter, so a
 /// helper descheduled by a noisy neighbour does not hold up the whole step.
 public final class WorkerPool: @unchecked Sendable {
-    // Mutable state is only touched by the submitting thread between jobs, or read by helpers
-    // after observing a new generation (acquire) and before signalling completion (release).
+    // All mutable state lives in `Shared`, which the helper threads retain; the pool's deinit
+    // stops and joins them.
     public let threadCount: Int
-    private let generation = Atomic<Int>(0)
-    private let finished = Atomic<Int>(0)
-    private let nextChunk = Atomic<Int>(0)
-    private let shuttingDown = Atomic<Bool>(false)
-    private var job: ((Int) -> Void)?
-    private let lock: UnsafeMutablePointer<pthread_mutex_t>
-    private let wake: UnsafeMutablePointer<pthread_cond_t>
+    private let shared: Shared
     private var threads: [pthread_t] = []
     private let submitLock = Mutex<Void>(())
 
+    final class Shared: @unchecked Sendable {
+        // `job` is written by the submitter before publishing a new generation (release) and
+        // read by helpers after observing it (acquire).
+        let generation = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+        let nextChunk = Atomic<Int>(0)
+        let shuttingDown = Atomic<Bool>(false)
+        var job: ((Int) -> Void)?
+        let lock: UnsafeMutablePointer<pthread_mutex_t> = .allocate(capacity: 1)
+        let wake: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
+
+        init() {
+            pthread_mutex_init(lock, nil)
+            pthread_cond_init(wake, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(wake)
+            pthread_mutex_destroy(lock)
+            lock.deallocate()
+            wake.deallocate()
+        }
+
+        func publish() {
+            pthread_mutex_lock(lock)
+            generation.wrappingAdd(1, ordering: .releasing)
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(lock)
+        }
+
+        func helperLoop(index: Int) {
+            var seen = 0
+            while true {
+                var spins = 0
+                var current = generation.load(ordering: .acquiring)
+                while current == seen {
+                    spins += 1
+                    if spins < 20_000 {
+                        WorkerPool.cpuRelax()
+                        current = generation.load(ordering: .acquiring)
+                    } else {
+                        pthread_mutex_lock(lock)
+                        current = generation.load(ordering: .acquiring)
+                        while current == seen {
+                            pthread_cond_wait(wake, lock)
+                            current = generation.load(ordering: .acquiring)
+                        }
+                        pthread_mutex_unlock(lock)
+                    }
+                }
+                seen = current
+                if shuttingDown.load(ordering: .acquiring) { return }
+                job?(index)
+                finished.wrappingAdd(1, ordering: .releasing)
+            }
+        }
+    }
+
     public init(threadCount: Int) {
         self.threadCount = max(1, min(threadCount, 256))
-        lock = .allocate(capacity: 1)
-        wake = .allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(wake, nil)
+        shared = Shared()
         for index in 1..<self.threadCount {
-            let box = Unmanaged.passRetained(HelperContext(pool: self, index: index))
+            let box = Unmanaged.passRetained(HelperContext(shared: shared, index: index))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { raw in
                 let ctx = Unmanaged<HelperContext>.fromOpaque(raw!).takeRetainedValue()
-                ctx.pool?.helperLoop(index: ctx.index)
+                ctx.shared.helperLoop(index: ctx.index)
                 return nil
             }, box.toOpaque())
             if rc == 0 { threads.append(tid) } else { box.release() }
@@ -43,50 +92,15 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     deinit {
-        shuttingDown.store(true, ordering: .releasing)
-        pthread_mutex_lock(lock)
-        generation.wrappingAdd(1, ordering: .releasing)
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(lock)
+        shared.shuttingDown.store(true, ordering: .releasing)
+        shared.publish()
         for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(wake)
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-        wake.deallocate()
     }
 
     private final class HelperContext {
-        weak var pool: WorkerPool?
+        let shared: Shared
         let index: Int
-        init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
-    }
-
-    private func helperLoop(index: Int) {
-        var seen = 0
-        while true {
-            var spins = 0
-            var current = generation.load(ordering: .acquiring)
-            while current == seen {
-                spins += 1
-                if spins < 20_000 {
-                    Self.cpuRelax()
-                } else {
-                    pthread_mutex_lock(lock)
-                    current = generation.load(ordering: .acquiring)
-                    while current == seen {
-                        pthread_cond_wait(wake, lock)
-                        current = generation.load(ordering: .acquiring)
-                    }
-                    pthread_mutex_unlock(lock)
-                    break
-                }
-                current = generation.load(ordering: .acquiring)
-            }
-            seen = current
-            if shuttingDown.load(ordering: .acquiring) { return }
-            job?(index)
-            finished.wrappingAdd(1, ordering: .releasing)
-        }
+        init(shared: Shared, index: Int) { self.shared = shared; self.index = index }
     }
 
     @inline(never)
@@ -99,19 +113,16 @@ public final class WorkerPool: @unchecked Sendable {
         if threads.isEmpty { body(0); return }
         submitLock.withLock { _ in
             withoutActuallyEscaping(body) { escaping in
-                job = escaping
-                finished.store(0, ordering: .relaxed)
-                pthread_mutex_lock(lock)
-                generation.wrappingAdd(1, ordering: .releasing)
-                pthread_cond_broadcast(wake)
-                pthread_mutex_unlock(lock)
+                shared.job = escaping
+                shared.finished.store(0, ordering: .relaxed)
+                shared.publish()
                 escaping(0)
                 var spins = 0
-                while finished.load(ordering: .acquiring) < threads.count {
+                while shared.finished.load(ordering: .acquiring) < threads.count {
                     spins += 1
                     if spins < 50_000 { Self.cpuRelax() } else { sched_yield() }
                 }
-                job = nil
+                shared.job = nil
             }
         }
     }
@@ -125,10 +136,11 @@ public final class WorkerPool: @unchecked Sendable {
             body(0..<count, 0)
             return
         }
-        nextChunk.store(0, ordering: .relaxed)
+        let shared = self.shared
+        shared.nextChunk.store(0, ordering: .relaxed)
         runOnAll { worker in
             while true {
-                let start = nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                let start = shared.nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
                 if start >= count { break }
                 body(start..<min(start + chunk, count), worker)
             }
