@@ -68,7 +68,38 @@ def top10(logits):
     return [[int(i), float(logits[i])] for i in idx]
 
 
+def record_dequantization():
+    """Random blocks of every supported type and gguf-py's reference dequantisation of them."""
+    from gguf import GGMLQuantizationType as T
+    from gguf.quants import dequantize
+    from gguf.constants import GGML_QUANT_SIZES
+    rng = np.random.default_rng(1234)
+    out = []
+    for name in ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K"]:
+        qt = T[name]
+        block, size = GGML_QUANT_SIZES[qt]
+        n = 512
+        if name in ("F32", "F16"):
+            raw = rng.standard_normal(n).astype(np.float32 if name == "F32" else np.float16).tobytes()
+        elif name == "BF16":
+            raw = (rng.standard_normal(n).astype(np.float32).view(np.uint32) >> 16).astype(np.uint16).tobytes()
+        else:
+            raw = bytearray(rng.integers(0, 256, size=n // block * size, dtype=np.uint8).tobytes())
+            # Keep fp16 scales finite and small: overwrite them with random values in [0, 0.05).
+            offsets = {"Q8_0": [0], "Q4_0": [0], "Q4_1": [0, 2], "Q4_K": [0, 2], "Q6_K": [208]}[name]
+            for b in range(n // block):
+                for off in offsets:
+                    raw[b * size + off: b * size + off + 2] = np.float16(rng.uniform(0, 0.05)).tobytes()
+            raw = bytes(raw)
+        values = dequantize(np.frombuffer(raw, dtype=np.uint8), qt).reshape(-1)
+        out.append({"type": name, "bytes": raw.hex(), "values": [float(v) for v in values]})
+    with open(os.path.join(OUT, "dequantize-reference.json"), "w") as f:
+        json.dump({"generator": "gguf-py " + __import__("gguf").__version__ if hasattr(__import__("gguf"), "__version__") else "gguf-py",
+                   "cases": out}, f)
+
+
 def main():
+    record_dequantization()
     llm = Llama(model_path=MODEL, n_ctx=1024, n_threads=2, n_batch=512, logits_all=False,
                 flash_attn=False, verbose=False, seed=0)
     eog = {llm.token_eos()}
