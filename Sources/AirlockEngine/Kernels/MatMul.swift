@@ -33,7 +33,9 @@ public enum MatMul {
             total += t.weights.rows
         }
         let bytesPerRow = max(1, targets.map { $0.weights.rowBytes }.max() ?? 1)
-        let chunk = max(4, min(256, 32_768 / bytesPerRow)) & ~3
+        // At least ~8 claims per worker so one slow claim cannot unbalance a small matrix.
+        let balanced = total / (pool.threadCount * 8)
+        let chunk = max(4, min(256, 32_768 / bytesPerRow, balanced)) & ~3
         targets.withUnsafeBufferPointer { tbuf in
             starts.withUnsafeBufferPointer { sbuf in
                 pool.parallelFor(count: total, chunk: chunk) { range, _ in
