@@ -8,6 +8,9 @@ import ServiceLifecycle
 /// exponential backoff and jitter, and reports `.connected` once listening again, so the
 /// cache on top knows to reload what it may have missed. Runs until cancelled or graceful
 /// shutdown; it never throws because the database is away.
+///
+/// `onEvent` is awaited before the next notification of the same channel is delivered: keep
+/// it short (mark the cache stale, wake a reload task) rather than reloading inline.
 public struct PolicyChangeListener: Service {
     public struct Backoff: Sendable {
         public var initial: Duration
