@@ -56,7 +56,9 @@ public final class WorkerPool: @unchecked Sendable {
                 while current == seen {
                     spins += 1
                     if spins < 20_000 {
-                        WorkerPool.cpuRelax()
+                        // On a shared machine a spinning helper may sit on the core the
+                        // submitter needs: give it up now and then.
+                        if spins > 2_000 && spins & 255 == 0 { sched_yield() } else { WorkerPool.cpuRelax() }
                         current = generation.load(ordering: .acquiring)
                     } else {
                         pthread_mutex_lock(lock)
@@ -120,7 +122,7 @@ public final class WorkerPool: @unchecked Sendable {
                 var spins = 0
                 while shared.finished.load(ordering: .acquiring) < threads.count {
                     spins += 1
-                    if spins < 50_000 { Self.cpuRelax() } else { sched_yield() }
+                    if spins < 2_000 || spins & 63 != 0 { Self.cpuRelax() } else { sched_yield() }
                 }
                 shared.job = nil
             }
