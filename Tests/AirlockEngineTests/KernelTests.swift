@@ -163,3 +163,15 @@ struct WorkerPoolLifecycleTests {
         #expect(threadCount() < before + 20)
     }
 }
+
+@Suite("Half precision")
+struct HalfFloatTests {
+    @Test func everyHalfConvertsExactly() {
+        for bits in UInt16.min...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits))
+            let got = HalfFloat.f16ToFloat(bits)
+            #expect(got.bitPattern == expected.bitPattern || (got.isNaN && expected.isNaN), "0x\(String(bits, radix: 16))")
+            if got.bitPattern != expected.bitPattern && !(got.isNaN && expected.isNaN) { break }
+        }
+    }
+}

@@ -3,7 +3,17 @@
 enum HalfFloat {
     @inline(__always)
     static func f16ToFloat(_ bits: UInt16) -> Float {
+        #if arch(x86_64) && !AIRLOCK_X86_AVX2
+        // Without F16C the conversion is a library call; this bit-level version inlines and
+        // vectorises. Shifting the half's exponent and mantissa into a float and scaling by
+        // 2^112 re-biases normals and subnormals alike; infinities and NaNs are patched.
+        let h = UInt32(bits)
+        let magnitude = Float(bitPattern: (h & 0x7FFF) << 13) * 0x1p112
+        let special = (h & 0x7C00) == 0x7C00 ? ((h & 0x3FF) << 13) | 0x7F80_0000 : magnitude.bitPattern
+        return Float(bitPattern: special | (h & 0x8000) << 16)
+        #else
         Float(Float16(bitPattern: bits))
+        #endif
     }
 
     @inline(__always)
