@@ -17,6 +17,8 @@ struct Airlock: AsyncParsableCommand {
             KeyCommand.self,
             ProviderCommand.self,
             PolicyCommand.self,
+            AuditCommand.self,
+            RetentionCommand.self,
         ]
     )
 }

@@ -1,0 +1,119 @@
+import AirlockCore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The writer's database operations: day partitions, and appending a batch of sealed events
+/// to a chain in one transaction that moves the chain head.
+struct AuditStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// Creates the day partitions for `days` (days since 1970-01-01, UTC) when missing.
+    func ensurePartitions(_ days: some Sequence<Int64>) async throws {
+        for day in days {
+            let name = AuditPartition.name(day)
+            let sql = "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF audit_events FOR VALUES FROM ('\(UTCDay.iso(day)) 00:00:00+00') TO ('\(UTCDay.iso(day + 1)) 00:00:00+00')"
+            do {
+                _ = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P07" || error.serverInfo?[.sqlState] == "23505" {
+                continue  // another instance created it at the same moment
+            }
+        }
+    }
+
+    struct Head: Sendable, Equatable {
+        var seq: Int64
+        var hash: [UInt8]
+    }
+
+    func head(chainID: String) async throws -> Head? {
+        let rows = try await client.query("SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID)", logger: logger)
+        for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
+            return Head(seq: seq, hash: Array(buffer: hash))
+        }
+        return nil
+    }
+
+    /// Appends the entries of one chain (ascending, contiguous seq). Entries at or below the
+    /// committed head are skipped, which makes spool replay after an uncertain commit exact.
+    /// Returns how many rows were inserted.
+    @discardableResult
+    func append(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?, checkpointEvery: Int64) async throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        return try await client.withConnection { conn in
+            _ = try await conn.query("BEGIN", logger: logger)
+            do {
+                var head: Head?
+                for try await (seq, hash) in try await conn.query(
+                    "SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID) FOR UPDATE", logger: logger
+                ).decode((Int64, ByteBuffer).self) {
+                    head = Head(seq: seq, hash: Array(buffer: hash))
+                }
+                if head == nil {
+                    let zero = ByteBuffer(bytes: AuditRecord.zeroHash)
+                    _ = try await conn.query("INSERT INTO audit_chains (chain_id, last_seq, last_hash) VALUES (\(chainID), 0, \(zero))", logger: logger)
+                    head = Head(seq: 0, hash: AuditRecord.zeroHash)
+                }
+                let todo = entries.drop { $0.record.seq <= head!.seq }
+                guard let first = todo.first, let last = todo.last else {
+                    _ = try await conn.query("ROLLBACK", logger: logger)
+                    return 0
+                }
+                guard first.record.seq == head!.seq + 1, first.record.prevHash == head!.hash else {
+                    throw AirlockError(.auditUnavailable, "audit chain '\(chainID)' head in the database (seq \(head!.seq)) does not precede this batch (seq \(first.record.seq)); is another instance using the same chain id?")
+                }
+                try await conn.copyFrom(table: "audit_events", columns: AuditRecord.copyColumns, logger: logger) { writer in
+                    var out: [UInt8] = []
+                    out.reserveCapacity(1 << 20)
+                    for entry in todo {
+                        entry.record.appendCopyRow(to: &out)
+                        if out.count >= 1 << 20 {
+                            try await writer.write(ByteBuffer(bytes: out))
+                            out.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                }
+                if todo.contains(where: { $0.payload != nil }) {
+                    try await conn.copyFrom(table: "audit_payloads", columns: SpoolEntry.payloadCopyColumns, logger: logger) { writer in
+                        var out: [UInt8] = []
+                        for entry in todo where entry.payload != nil { entry.appendPayloadCopyRow(to: &out) }
+                        try await writer.write(ByteBuffer(bytes: out))
+                    }
+                }
+                let lastHash = ByteBuffer(bytes: last.record.hash)
+                let mac = signer.map { ByteBuffer(bytes: $0.headMAC(chainID: chainID, seq: last.record.seq, hash: last.record.hash)) }
+                _ = try await conn.query(
+                    "UPDATE audit_chains SET last_seq = \(last.record.seq), last_hash = \(lastHash), mac = \(mac), updated_at = now() WHERE chain_id = \(chainID)",
+                    logger: logger)
+                // Periodic signed anchors: verification of a range can start from one.
+                if let signer, checkpointEvery > 0 {
+                    for anchor in todo where anchor.record.seq % checkpointEvery == 0 {
+                        let cmac = ByteBuffer(bytes: signer.checkpointMAC(chainID: chainID, seq: anchor.record.seq, fromSeq: nil, hash: anchor.record.hash))
+                        let chash = ByteBuffer(bytes: anchor.record.hash)
+                        _ = try await conn.query("""
+                            INSERT INTO audit_checkpoints (chain_id, seq, from_seq, hash, reason, mac)
+                            VALUES (\(chainID), \(anchor.record.seq), NULL, \(chash), 'writer', \(cmac)) ON CONFLICT DO NOTHING
+                            """, logger: logger)
+                    }
+                }
+                _ = try await conn.query("COMMIT", logger: logger)
+                return todo.count
+            } catch {
+                _ = try? await conn.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+}
+
+/// Day partitions of audit_events: `audit_events_pYYYYMMDD`, UTC.
+enum AuditPartition {
+    static let prefix = "audit_events_p"
+    static func name(_ day: Int64) -> String { prefix + UTCDay.compact(day) }
+    static func day(fromName name: String) -> Int64? {
+        guard name.hasPrefix(prefix) else { return nil }
+        return UTCDay.parseCompact(name.dropFirst(prefix.count))
+    }
+}

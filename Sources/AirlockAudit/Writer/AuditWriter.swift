@@ -1,0 +1,190 @@
+import AirlockCore
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Writes audit events off the request path: callers enqueue (`record`, never blocks) or
+/// enqueue and await durability (`recordDurably`, for fail-closed policies); one loop seals
+/// events into this instance's hash chain and COPYs them in batches into PostgreSQL. When
+/// PostgreSQL is slow or down the batch goes to the fsync'd spool instead and is replayed in
+/// order once the database is back. Nothing is dropped: if neither the database nor the
+/// spool can take an event, `recordDurably` throws and `record` keeps it queued and retries.
+///
+/// Run it as a `Service` in the gateway's ServiceGroup, listed before the HTTP server so it
+/// shuts down after it: on graceful shutdown it drains the queue before returning.
+public final class AuditWriter: Service, Sendable {
+    public let configuration: AuditWriterConfiguration
+    let store: AuditStore
+    let logger: Logger
+    let signer: ChainSigner?
+    let cipher: PayloadCipher?
+    private let shared = LockedBox(Shared())
+    private let bell = Doorbell()
+
+    struct Pending {
+        var event: AuditEvent
+        var waiter: Int?
+        var enqueued: ContinuousClock.Instant
+    }
+
+    struct Shared {
+        var queue: [Pending] = []
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiter = 0
+        var stats = AuditWriterStats()
+        var stopped = false
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public init(client: PostgresClient, configuration: AuditWriterConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.store = AuditStore(client: client, logger: logger)
+        self.logger = logger
+        self.signer = configuration.checkpointKey.map(ChainSigner.init)
+        self.cipher = configuration.payloadKey.map { PayloadCipher(key: $0) }
+    }
+
+    /// Queues an event; returns at once.
+    public func record(_ event: AuditEvent) {
+        shared.withLock {
+            $0.queue.append(Pending(event: event, waiter: nil, enqueued: .now))
+            $0.stats.accepted += 1
+        }
+        bell.ring()
+    }
+
+    /// Queues an event and returns once it is committed to PostgreSQL or fsync'd to the
+    /// spool. Throws `AirlockError(.auditUnavailable)` (HTTP 503) when it cannot be made
+    /// durable: a fail-closed caller must then refuse the request.
+    public func recordDurably(_ event: AuditEvent) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = shared.withLock { s -> Bool in
+                guard !s.stopped else { return false }
+                s.nextWaiter += 1
+                s.waiters[s.nextWaiter] = continuation
+                s.queue.append(Pending(event: event, waiter: s.nextWaiter, enqueued: .now))
+                s.stats.accepted += 1
+                return true
+            }
+            if accepted { bell.ring() } else {
+                continuation.resume(throwing: AirlockError(.auditUnavailable, "audit writer is stopped"))
+            }
+        }
+    }
+
+    /// Returns when everything queued before the call is durable (database or spool).
+    public func flush() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let empty = shared.withLock { s -> Bool in
+                if s.queue.isEmpty { return true }
+                s.drainWaiters.append(c)
+                return false
+            }
+            if empty { c.resume() } else { bell.ring() }
+        }
+    }
+
+    public var stats: AuditWriterStats {
+        shared.withLock { s in
+            var out = s.stats
+            out.queueDepth = s.queue.count
+            return out
+        }
+    }
+
+    public func run() async throws {
+        var loop = try WriterLoop(writer: self)
+        let ticker = Task { [bell] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                bell.ring()
+            }
+        }
+        defer { ticker.cancel() }
+        let shuttingDown = LockedBox(false)
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while true {
+                    let stopping = shuttingDown.withLock { $0 } || Task.isCancelled
+                    await loop.iterate(cancelled: Task.isCancelled)
+                    let idle = shared.withLock { $0.queue.isEmpty }
+                    if stopping && idle { break }
+                    if idle { await bell.wait() }
+                }
+            } onCancel: { [bell] in
+                bell.ring()
+            }
+        } onGracefulShutdown: { [bell] in
+            shuttingDown.withLock { $0 = true }
+            bell.ring()
+        }
+        // Late callers get an error rather than a silent drop.
+        let late = shared.withLock { s -> [CheckedContinuation<Void, any Error>] in
+            s.stopped = true
+            let w = Array(s.waiters.values)
+            s.waiters.removeAll()
+            return w
+        }
+        for c in late { c.resume(throwing: AirlockError(.auditUnavailable, "audit writer is stopped")) }
+        logger.info("audit writer stopped", metadata: ["chain_id": .string(configuration.chainID), "spool_pending": "\(loop.spool.pendingRecords)"])
+    }
+
+    // MARK: loop plumbing
+
+    func take(max: Int) -> [Pending] {
+        shared.withLock { s in
+            let n = min(max, s.queue.count)
+            let batch = Array(s.queue.prefix(n))
+            s.queue.removeFirst(n)
+            return batch
+        }
+    }
+
+    func requeueFront(_ pending: [Pending]) {
+        shared.withLock { $0.queue.insert(contentsOf: pending, at: 0) }
+    }
+
+    func complete(_ batch: [Pending], error: (any Error)?, update: (inout AuditWriterStats) -> Void) {
+        let (continuations, drained) = shared.withLock { s -> ([CheckedContinuation<Void, any Error>], [CheckedContinuation<Void, Never>]) in
+            update(&s.stats)
+            var out: [CheckedContinuation<Void, any Error>] = []
+            for p in batch { if let w = p.waiter, let c = s.waiters.removeValue(forKey: w) { out.append(c) } }
+            var drained: [CheckedContinuation<Void, Never>] = []
+            if s.queue.isEmpty { drained = s.drainWaiters; s.drainWaiters.removeAll() }
+            return (out, drained)
+        }
+        for c in continuations {
+            if let error { c.resume(throwing: error) } else { c.resume() }
+        }
+        for c in drained { c.resume() }
+    }
+
+    func updateStats(_ update: (inout AuditWriterStats) -> Void) { shared.withLock { update(&$0.stats) } }
+}
+
+/// Wakes the writer loop; a ring while nobody waits is remembered once.
+final class Doorbell: Sendable {
+    private let state = LockedBox<(waiter: CheckedContinuation<Void, Never>?, rung: Bool)>((nil, false))
+
+    func ring() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter { s.waiter = nil; return w }
+            s.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.rung { s.rung = false; return true }
+                s.waiter = c
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+
+public struct AuditWriterConfiguration: Sendable {
+    /// This instance's hash chain. Must be unique per running gateway instance (two writers
+    /// on one chain id are detected and refused; their events stay in the spool).
+    public var chainID: String
+    /// Folder for the durable spool (local disk, not shared between instances).
+    public var spoolDirectory: String
+    /// HMAC key for chain heads and checkpoints; without it nothing is signed.
+    public var checkpointKey: AuditKey?
+    /// AES-256-GCM key for captured bodies; without it payloads are dropped (counted).
+    public var payloadKey: AuditKey?
+    /// Largest batch per COPY.
+    public var maxBatch: Int = 5_000
+    /// A database write slower than this sends the batch to the spool instead.
+    public var databaseTimeout: Duration = .seconds(3)
+    /// Pause between attempts to replay the spool while the database is unavailable.
+    public var replayRetryInterval: Duration = .seconds(1)
+    /// How long `recordDurably` may wait while the chain head is still unknown (database
+    /// down at startup with an empty spool) before failing.
+    public var durableTimeout: Duration = .seconds(5)
+    /// A signed checkpoint every this many events of the chain.
+    public var checkpointEvery: Int64 = 10_000
+    /// Day partitions created ahead of time.
+    public var partitionDaysAhead: Int = 2
+
+    public init(chainID: String, spoolDirectory: String, checkpointKey: AuditKey? = nil, payloadKey: AuditKey? = nil) {
+        self.chainID = chainID
+        self.spoolDirectory = spoolDirectory
+        self.checkpointKey = checkpointKey
+        self.payloadKey = payloadKey
+    }
+
+    /// A chain id for this host and process start, when the configuration names none.
+    public static func defaultChainID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))"
+    }
+}
+
+/// Counters for metrics and tests (no event content).
+public struct AuditWriterStats: Sendable, Equatable {
+    /// Events accepted by `record`/`recordDurably`.
+    public var accepted: Int = 0
+    /// Events committed to PostgreSQL directly.
+    public var written: Int = 0
+    /// Events appended to the spool.
+    public var spooled: Int = 0
+    /// Spooled events committed to PostgreSQL on replay.
+    public var replayed: Int = 0
+    /// Events neither the database nor the spool could take (the caller was told).
+    public var failed: Int = 0
+    /// Captured bodies dropped because no payload key is configured.
+    public var payloadsDropped: Int = 0
+    public var queueDepth: Int = 0
+    public var spoolPending: Int = 0
+    public var databaseHealthy: Bool = true
+    public var lastSeq: Int64 = 0
+    public init() {}
+}

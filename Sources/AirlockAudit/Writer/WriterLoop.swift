@@ -1,0 +1,242 @@
+import AirlockCore
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The single consumer of the writer's queue: owns the chain head, the spool and the
+/// database health flag, so none of them needs a lock.
+struct WriterLoop {
+    let writer: AuditWriter
+    let spool: AuditSpool
+    var head: AuditStore.Head?
+    var databaseHealthy = true
+    var nextReplay = ContinuousClock.now
+    var knownDays: Set<Int64> = []
+    var nextMaintenance = ContinuousClock.now
+    var headUnknownSince: ContinuousClock.Instant?
+    var config: AuditWriterConfiguration { writer.configuration }
+    var logger: Logger { writer.logger }
+
+    init(writer: AuditWriter) throws {
+        self.writer = writer
+        spool = try AuditSpool(directory: writer.configuration.spoolDirectory)
+        if let last = try spool.recover() {
+            // The spool only ever holds the newest part of the chain, so its tail is the head.
+            head = .init(seq: last.seq, hash: last.hash)
+            databaseHealthy = false
+            writer.logger.warning("audit spool holds events to replay", metadata: ["records": "\(spool.pendingRecords)"])
+        }
+        let pending = spool.pendingRecords
+        let healthy = databaseHealthy
+        writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy }
+    }
+
+    mutating func iterate(cancelled: Bool) async {
+        let now = ContinuousClock.now
+        if !cancelled, now >= nextMaintenance {
+            nextMaintenance = now + .seconds(3600)
+            await createPartitionsAhead()
+        }
+        let batch = writer.take(max: config.maxBatch)
+        if !batch.isEmpty { await write(batch, cancelled: cancelled) }
+        if !cancelled, !spool.isEmpty, ContinuousClock.now >= nextReplay { await replayOneSegment() }
+        let pending = spool.pendingRecords
+        let healthy = databaseHealthy
+        let seq = head?.seq ?? 0
+        writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy; $0.lastSeq = seq }
+    }
+
+    private mutating func write(_ batch: [AuditWriter.Pending], cancelled: Bool) async {
+        if head == nil {
+            do {
+                head = try await withTimeout(config.databaseTimeout) { [store = writer.store, chainID = config.chainID] in
+                    try await store.head(chainID: chainID) ?? .init(seq: 0, hash: AuditRecord.zeroHash)
+                }
+                headUnknownSince = nil
+            } catch {
+                // Without the head no event can be chained: keep them queued, but durable
+                // callers only wait so long.
+                let since = headUnknownSince ?? .now
+                headUnknownSince = since
+                var keep = batch
+                if ContinuousClock.now - since > config.durableTimeout {
+                    let failed = batch.filter { $0.waiter != nil }
+                    keep = batch.filter { $0.waiter == nil }
+                    writer.complete(failed, error: AirlockError(.auditUnavailable, "audit store unavailable")) { $0.failed += failed.count }
+                }
+                writer.requeueFront(keep)
+                logger.warning("audit chain head unknown: database unavailable", metadata: ["chain_id": .string(config.chainID)])
+                try? await Task.sleep(for: .milliseconds(200))
+                return
+            }
+        }
+        let before = head!
+        var entries: [SpoolEntry] = []
+        entries.reserveCapacity(batch.count)
+        var current = before
+        var droppedPayloads = 0
+        for pending in batch {
+            current.seq += 1
+            var sealed: SealedPayload?
+            var digest: [UInt8]?
+            if let payload = pending.event.payload {
+                if let cipher = writer.cipher, let p = try? seal(payload, cipher: cipher, tenantID: pending.event.tenantID, seq: current.seq) {
+                    sealed = p
+                    var h = SHA256()
+                    h.update(data: p.request)
+                    h.update(data: p.response)
+                    digest = Array(h.finalize())
+                } else {
+                    droppedPayloads += 1
+                }
+            }
+            var record = AuditRecord(event: pending.event, chainID: config.chainID, seq: current.seq, payloadDigest: digest)
+            record.seal(prev: current.hash)
+            current.hash = record.hash
+            entries.append(SpoolEntry(record: record, payload: sealed))
+        }
+
+        var stored = false
+        if spool.isEmpty && databaseHealthy && !cancelled {
+            do {
+                try await appendToDatabase(entries[...])
+                stored = true
+                writer.complete(batch, error: nil) { $0.written += entries.count; $0.payloadsDropped += droppedPayloads }
+            } catch {
+                databaseHealthy = false
+                knownDays.removeAll()
+                nextReplay = .now + config.replayRetryInterval
+                logger.warning("audit database write failed; spooling", metadata: ["error": .string(Self.describe(error)), "events": "\(entries.count)"])
+            }
+        }
+        if !stored {
+            do {
+                try spool.append(entries)
+                stored = true
+                writer.complete(batch, error: nil) { $0.spooled += entries.count; $0.payloadsDropped += droppedPayloads }
+            } catch {
+                // Neither store took the batch: un-chain it so no sequence is lost, fail the
+                // durable callers (fail-closed refuses their requests) and retry the rest.
+                logger.error("audit event could be made durable neither in the database nor in the spool", metadata: ["events": "\(entries.count)"])
+                let failed = batch.filter { $0.waiter != nil }
+                writer.complete(failed, error: AirlockError(.auditUnavailable, "audit trail unavailable")) { $0.failed += failed.count }
+                writer.requeueFront(batch.filter { $0.waiter == nil })
+                try? await Task.sleep(for: .milliseconds(100))
+                return
+            }
+        }
+        head = current
+    }
+
+    private func seal(_ payload: AuditPayload, cipher: PayloadCipher, tenantID: String, seq: Int64) throws -> SealedPayload {
+        SealedPayload(
+            keyID: cipher.keyID,
+            request: try cipher.seal(payload.request, tenantID: tenantID, chainID: config.chainID, seq: seq, part: .request),
+            response: try cipher.seal(payload.response, tenantID: tenantID, chainID: config.chainID, seq: seq, part: .response))
+    }
+
+    private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>) async throws {
+        let days = Set(entries.map { UTCDay.day(ofMicros: $0.record.receivedAt) }).subtracting(knownDays)
+        let store = writer.store
+        let chainID = config.chainID
+        let signer = writer.signer
+        let every = config.checkpointEvery
+        try await withTimeout(config.databaseTimeout) {
+            if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
+            try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every)
+        }
+        knownDays.formUnion(days)
+    }
+
+    /// Replays the oldest spool segment; on success deletes it, and once the spool is empty
+    /// new batches go straight to the database again.
+    private mutating func replayOneSegment() async {
+        spool.sealActive()
+        guard let segment = spool.sealedSegments.first else { return }
+        do {
+            let entries = try spool.entries(of: segment)
+            var index = 0
+            while index < entries.count {
+                let end = min(entries.count, index + config.maxBatch)
+                try await appendToDatabase(entries[index..<end])
+                index = end
+            }
+            spool.remove(segment, records: entries.count)
+            writer.updateStats { $0.replayed += entries.count }
+            if spool.isEmpty {
+                databaseHealthy = true
+                logger.notice("audit spool replayed; writing to the database again", metadata: ["chain_id": .string(config.chainID)])
+            }
+        } catch {
+            knownDays.removeAll()
+            nextReplay = .now + config.replayRetryInterval
+            logger.debug("audit spool replay deferred", metadata: ["error": .string(Self.describe(error))])
+        }
+    }
+
+    private mutating func createPartitionsAhead() async {
+        let today = UTCDay.day(ofMicros: Date().micros)
+        let days = (today - 1)...(today + Int64(config.partitionDaysAhead))
+        let store = writer.store
+        do {
+            try await withTimeout(config.databaseTimeout) { try await store.ensurePartitions(days) }
+            knownDays.formUnion(days)
+        } catch {
+            nextMaintenance = .now + .seconds(10)
+        }
+    }
+
+    /// Error text for logs: codes and server messages only, never row content.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? AirlockError { return e.description }
+        if let e = error as? PSQLError { return "\(e.code)" + (e.serverInfo?[.sqlState].map { " sqlstate=\($0)" } ?? "") }
+        return String(describing: type(of: error))
+    }
+}
+
+struct TimeoutError: Error {}
+
+/// Runs `operation`, abandoning it (cancelled, not awaited) after `timeout`. A task group
+/// would wait for a cancelled child, and a query stuck on a dead connection may not notice
+/// cancellation for a long time; an abandoned write is harmless because appends are
+/// idempotent (they skip sequences at or below the committed head).
+func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    let race = FirstResult<T>()
+    let work = Task {
+        do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: timeout)
+        if race.finish(.failure(TimeoutError())) { work.cancel() }
+    }
+    defer { timer.cancel() }
+    return try await withCheckedThrowingContinuation { race.install($0) }
+}
+
+/// The first of several results wins; the waiting continuation is resumed exactly once.
+final class FirstResult<T: Sendable>: Sendable {
+    private let state = LockedBox<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
+
+    func install(_ c: CheckedContinuation<T, any Error>) {
+        let ready = state.withLock { s -> Result<T, any Error>? in
+            if let r = s.result { return r }
+            s.continuation = c
+            return nil
+        }
+        if let ready { c.resume(with: ready) }
+    }
+
+    /// Returns true when this result was the first.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let (first, c) = state.withLock { s -> (Bool, CheckedContinuation<T, any Error>?) in
+            guard s.result == nil else { return (false, nil) }
+            s.result = result
+            defer { s.continuation = nil }
+            return (true, s.continuation)
+        }
+        c?.resume(with: result)
+        return first
+    }
+}
