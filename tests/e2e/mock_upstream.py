@@ -81,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = None
-        self.recorder.add({"path": self.path, "headers": dict(self.headers), "body": body, "raw": raw.decode("utf-8", "replace")})
+        self.recorder.add({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "raw": raw.decode("utf-8", "replace")})
         if self.path.endswith("/embeddings"):
             self._json(200, {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
                              "model": body.get("model"), "usage": {"prompt_tokens": 2, "total_tokens": 2}})

@@ -32,7 +32,7 @@ def test_chat_completion_round_trip(gateway, upstream):
     assert received["body"]["temperature"] == 0.2
     # The provider key comes from the environment variable the configuration names;
     # the client's own key is never forwarded.
-    assert received["headers"]["Authorization"] == "Bearer sk-provider-secret-for-tests"
+    assert received["headers"]["authorization"] == "Bearer sk-provider-secret-for-tests"
 
 
 def test_response_headers(gateway):
@@ -48,10 +48,11 @@ def test_response_headers(gateway):
 def test_unknown_fields_pass_through_both_ways(gateway, upstream):
     before = len(upstream.recorder.requests)
     tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
-    r = httpx.post(gateway.base_url + "/v1/chat/completions", json={
+    body = json.dumps({
         "model": "mock-reasoner", "messages": [{"role": "user", "content": "why?"}],
         "tools": tools, "response_format": {"type": "json_object"}, "logprobs": True, "top_logprobs": 2,
-        "vendor_extension": {"x": [1, 2.50, 12345678901234567890]}})
+        "vendor_extension": {"x": "NUMBERS"}}).replace('"NUMBERS"', "[1,2.50,12345678901234567890]")
+    r = httpx.post(gateway.base_url + "/v1/chat/completions", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 200
     sent = upstream.recorder.requests[before]
     assert sent["body"]["tools"] == tools
@@ -223,10 +224,12 @@ def test_graceful_shutdown_finishes_in_flight_stream(upstream, database_url):
     assert result.get("text") == "Hello from the mock upstream."
 
 
-def test_managed_postgres_lifecycle(upstream, tmp_path):
+def test_managed_postgres_lifecycle(upstream):
     """No database configured: serve initialises and starts its own PostgreSQL, applies the
     migrations, and stops it again on SIGTERM."""
-    data_dir = tmp_path / "pg"
+    base = Path(tempfile.mkdtemp(prefix="airlock-managed-"))
+    base.chmod(0o755)  # the server runs as the postgres user when tests run as root
+    data_dir = base / "pg"
     env = upstream_env(upstream, "", AIRLOCK_DATA_DIR=str(data_dir))
     env.pop("AIRLOCK_DATABASE_URL")
     gw = Gateway(env)
@@ -237,6 +240,18 @@ def test_managed_postgres_lifecycle(upstream, tmp_path):
     finally:
         assert gw.stop() == 0
     assert not (data_dir / "data" / "postmaster.pid").exists()
+
+
+def test_unreachable_managed_folder_is_a_clear_error(upstream, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the folder to the postgres user")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    env = upstream_env(upstream, "", AIRLOCK_DATA_DIR=str(private / "x" / "pg"))
+    env.pop("AIRLOCK_DATABASE_URL")
+    gw = Gateway(env)
+    assert gw.process.wait(60) != 0
+    assert "world-searchable" in gw.logs()
 
 
 def test_changed_migration_stops_startup(upstream, database_url, tmp_path):

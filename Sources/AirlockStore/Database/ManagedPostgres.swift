@@ -97,6 +97,15 @@ public struct ManagedPostgres: Sendable {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
         if let user = runAsUser {
+            // The server user must be able to walk down to its folder.
+            var ancestor = URL(fileURLWithPath: rootDirectory).deletingLastPathComponent()
+            while ancestor.path != "/" {
+                let mode = (try? fm.attributesOfItem(atPath: ancestor.path)[.posixPermissions] as? Int) ?? 0
+                if mode & 0o001 == 0 {
+                    throw AirlockError(.notReady, "the '\(user)' user cannot enter \(ancestor.path) to reach the managed database folder; choose a data directory whose parent folders are world-searchable (chmod o+x)")
+                }
+                ancestor.deleteLastPathComponent()
+            }
             try ManagedPostgres.execute("/bin/chown", ["-R", "\(user):\(user)", rootDirectory])
         }
     }
