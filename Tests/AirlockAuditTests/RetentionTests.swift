@@ -124,4 +124,16 @@ struct PayloadAndQueryTests {
             #expect(report.models.map(\.calls).reduce(0, +) == 20)
         }
     }
+
+    @Test func gracefulShutdownDrainsTheQueue() async throws {
+        try await TestDatabase.withFreshDatabase { client, _ in
+            let writer = AuditWriter(client: client, configuration: .init(chainID: "d", spoolDirectory: SpoolTests.tempDir()), logger: TestDatabase.logger)
+            // No flush: shutdown alone must get every queued event into the database.
+            try await withWriter(writer) { w in for i in 0..<2_000 { w.record(sampleEvent(i: i)) } }
+            #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events") == 2_000)
+            #expect(writer.stats.queueDepth == 0)
+            // After shutdown a fail-closed caller is told, not silently dropped.
+            await #expect(throws: AirlockError.self) { try await writer.recordDurably(sampleEvent()) }
+        }
+    }
 }

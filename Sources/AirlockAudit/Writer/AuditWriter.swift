@@ -107,11 +107,19 @@ public final class AuditWriter: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 while true {
-                    let stopping = shuttingDown.withLock { $0 } || Task.isCancelled
-                    await loop.iterate(cancelled: Task.isCancelled)
-                    let idle = shared.withLock { $0.queue.isEmpty }
-                    if stopping && idle { break }
-                    if idle { await bell.wait() }
+                    let cancelled = Task.isCancelled
+                    let stopping = shuttingDown.withLock { $0 } || cancelled
+                    let before = shared.withLock { $0.queue.count }
+                    await loop.iterate(cancelled: cancelled)
+                    let left = shared.withLock { $0.queue.count }
+                    if stopping && left == 0 { break }
+                    // Cancelled (shutdown grace exceeded): batches go to the spool only; if
+                    // even that makes no progress, say how many events are lost — never silently.
+                    if cancelled && left >= before {
+                        logger.error("audit writer cancelled with events it could not persist", metadata: ["events": "\(left)"])
+                        break
+                    }
+                    if left == 0 { await bell.wait() }
                 }
             } onCancel: { [bell] in
                 bell.ring()

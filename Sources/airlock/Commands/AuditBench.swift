@@ -21,7 +21,7 @@ struct AuditBench {
 
         // Write: producers call record() as request handlers would; the clock stops when the
         // last event is committed.
-        let writeSeconds = try await withThrowingTaskGroup(of: Void.self) { group -> Double in
+        let writeSeconds = await withThrowingTaskGroup(of: Void.self) { group -> Double in
             group.addTask { try await writer.run() }
             let started = ContinuousClock.now
             await withTaskGroup(of: Void.self) { producersGroup in
