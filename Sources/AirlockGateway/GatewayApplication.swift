@@ -13,7 +13,7 @@ public enum GatewayApplication {
         let embeddings = EmbeddingsRoute(services: services)
         router.get("/healthz") { request, context in status.health(request, context: context) }
         router.get("/readyz") { request, context in status.ready(request, context: context) }
-        router.get("/v1/models") { request, context in status.models(request, context: context) }
+        router.get("/v1/models") { request, context in try status.models(request, context: context) }
         router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
         return router

@@ -1,4 +1,7 @@
+import AirlockAudit
 import AirlockCore
+import AirlockEngine
+import AirlockPolicy
 import AirlockStore
 import AirlockUpstream
 import Foundation
@@ -14,7 +17,7 @@ public enum GatewayServer {
                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
         let database = try await DatabaseSetup.open(configuration: configuration.database, logger: logger)
         do {
-            try await serve(configuration: configuration, client: database.client, logger: logger, environment: environment)
+            try await serve(configuration: configuration, database: database, logger: logger, environment: environment)
         } catch {
             await database.close(logger: logger, owner: true)
             throw error
@@ -22,38 +25,52 @@ public enum GatewayServer {
         await database.close(logger: logger, owner: true)
     }
 
-    static func serve(configuration: GatewayConfiguration, client: PostgresClient, logger: Logger, environment: [String: String]) async throws {
+    static func serve(configuration: GatewayConfiguration, database: DatabaseSetup, logger: Logger, environment: [String: String]) async throws {
+        let client = database.client
         let timeouts = UpstreamClient.Timeouts(
             connect: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
             read: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000)),
             total: .milliseconds(Int64(configuration.upstream.requestTimeoutSeconds * 1000)))
         let httpClient = UpstreamClient.makeHTTPClient(timeouts: timeouts)
+        defer { Task { try? await httpClient.shutdown() } }
         let readiness = Readiness(client: client, logger: logger)
-        let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
-                                       readiness: readiness, environment: environment)
-        let application = GatewayApplication.make(services: services, logger: logger)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                // Migrate before listening: a changed migration must stop startup.
-                try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
-                readiness.markMigrated()
-                var groupConfig = ServiceGroupConfiguration(
-                    services: [.init(service: application), .init(service: readiness)],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    cancellationSignals: [],
-                    logger: logger)
-                groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
-                groupConfig.maximumCancellationDuration = .seconds(5)
-                logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)")])
-                try await ServiceGroup(configuration: groupConfig).run()
-                group.cancelAll()
-            }
-        } catch {
-            try? await httpClient.shutdown()
-            throw error
+        let governance = GovernanceCache(store: GovernanceStore(client: client, logger: logger),
+                                         reloadInterval: .milliseconds(Int64(configuration.governance.reloadSeconds * 1000)),
+                                         maxStale: .milliseconds(Int64(configuration.governance.maxStaleSeconds * 1000)), logger: logger)
+        let listener = try PolicyChangeListener(url: database.url, logger: logger) { _ in governance.invalidate() }
+        let keys = try GatewayKeys.load(configuration: configuration, environment: environment, logger: logger)
+        let audit = AuditWriter(client: client, configuration: AuditWriterConfiguration(
+            chainID: configuration.audit.chainID ?? AuditWriterConfiguration.defaultChainID(),
+            spoolDirectory: configuration.audit.spoolDirectory, checkpointKey: keys.checkpoint, payloadKey: keys.payload), logger: logger)
+        let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
+                                           interval: .milliseconds(Int64(configuration.audit.retentionIntervalSeconds * 1000))) {
+            try RetentionRules.from(snapshot: governance.current(), defaults: configuration.defaultPolicyRetention)
         }
-        try? await httpClient.shutdown()
+        let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
+        let engine = LocalEngineLoader.load(configuration.local, logger: logger)
+        let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
+                                       readiness: readiness, governance: governance, audit: audit, localEngine: engine,
+                                       defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment)
+        let application = GatewayApplication.make(services: services, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            // Migrate and load policies before listening: a changed migration must stop startup.
+            try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
+            readiness.markMigrated()
+            try await governance.reload()
+            var groupConfig = ServiceGroupConfiguration(
+                services: [.init(service: audit), .init(service: governance), .init(service: listener), .init(service: retention),
+                           .init(service: readiness), .init(service: application)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger)
+            groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+            groupConfig.maximumCancellationDuration = .seconds(5)
+            logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)")])
+            try await ServiceGroup(configuration: groupConfig).run()
+            engine?.shutdown()
+            group.cancelAll()
+        }
         logger.info("airlock stopped")
     }
 }

@@ -35,6 +35,9 @@ public struct UpstreamClient: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: timeouts.connect, read: timeouts.read)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A refused connection should fail over to the next provider now, not be retried
+        // until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         configuration.httpVersion = .automatic
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from mock_upstream import MockUpstream
 
 REPO = Path(__file__).resolve().parents[2]
+MODEL = REPO / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def airlock_binary() -> str:
@@ -78,6 +80,29 @@ def database_url() -> str:
     return url
 
 
+def airlock_cli(database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Runs an admin command against the test database; fails the test on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+    env["AIRLOCK_DATABASE_URL"] = database_url
+    result = subprocess.run([airlock_binary(), *args], env=env, capture_output=True, text=True, input=stdin, timeout=120, cwd=REPO)
+    if result.returncode != 0:
+        raise AssertionError(f"airlock {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def new_tenant(database_url: str, prefix: str = "t") -> tuple[str, str]:
+    """A fresh tenant and one API key for it."""
+    tenant = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    airlock_cli(database_url, "tenant", "create", tenant, "--name", tenant)
+    key = airlock_cli(database_url, "key", "create", "--tenant", tenant).stdout.strip().splitlines()[-1]
+    return tenant, key
+
+
+@pytest.fixture(scope="session")
+def tenant_key(database_url) -> str:
+    return new_tenant(database_url, "e2e")[1]
+
+
 @pytest.fixture(scope="session")
 def upstream():
     with MockUpstream() as server:
@@ -93,6 +118,8 @@ def upstream_env(upstream: MockUpstream, database_url: str, **extra: str) -> dic
         "AIRLOCK_UPSTREAM_MODELS": "mock-chat,mock-500,mock-400,mock-hang,mock-reasoner,mock-slow-stream,mock-long-stream,mock-embed",
         "AIRLOCK_UPSTREAM_API_KEY_ENV": "MOCK_PROVIDER_KEY",
         "MOCK_PROVIDER_KEY": "sk-provider-secret-for-tests",
+        # Without the engine, provider failures surface as errors instead of local answers.
+        "AIRLOCK_LOCAL_MODEL": "/nonexistent/model.gguf",
     }
     env.update(extra)
     return env

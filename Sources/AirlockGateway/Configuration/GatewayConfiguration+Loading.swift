@@ -7,7 +7,12 @@ extension GatewayConfiguration {
     /// Keys each YAML section accepts; anything else is reported as a typo instead of being
     /// silently ignored.
     static let knownKeys: [String: Set<String>] = [
-        "": ["listen", "database", "limits", "upstream", "providers", "shutdown_grace_seconds", "log_level"],
+        "": ["listen", "database", "limits", "upstream", "providers", "shutdown_grace_seconds", "log_level",
+             "auth", "local", "audit", "governance", "default_policy"],
+        "auth": ["required"],
+        "local": ["model_path", "threads", "model_alias", "enabled"],
+        "audit": ["spool_dir", "chain_id", "checkpoint_key_env", "payload_key_env", "retention_interval_seconds"],
+        "governance": ["reload_seconds", "max_stale_seconds", "fingerprint_key_env"],
         "listen": ["host", "port"],
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
         "limits": ["max_body_bytes"],
@@ -24,7 +29,7 @@ extension GatewayConfiguration {
         if node == nil { return GatewayConfiguration() }
         guard let root = node as? [String: Any] else { throw AirlockError(.invalidRequest, "\(file): the top level must be a mapping") }
         try checkKeys(root, section: "", file: file)
-        for section in ["listen", "database", "limits", "upstream"] {
+        for section in ["listen", "database", "limits", "upstream", "auth", "local", "audit", "governance"] {
             if let sub = root[section] {
                 guard let map = sub as? [String: Any] else { throw AirlockError(.invalidRequest, "\(file): '\(section)' must be a mapping") }
                 try checkKeys(map, section: section, file: file)
@@ -123,6 +128,10 @@ extension GatewayConfiguration {
         if let dir = env["AIRLOCK_DATA_DIR"] { database.managedDirectory = dir }
         if let max = try int("AIRLOCK_MAX_BODY_BYTES") { limits.maxBodyBytes = max }
         if let level = env["AIRLOCK_LOG_LEVEL"] { logLevel = level }
+        if let auth = env["AIRLOCK_AUTH_REQUIRED"] { self.auth.required = !["0", "false", "no", "off"].contains(auth.lowercased()) }
+        if let model = env["AIRLOCK_LOCAL_MODEL"] { local.modelPath = model }
+        if let spool = env["AIRLOCK_AUDIT_SPOOL_DIR"] { audit.spoolDirectory = spool }
+        if let policy = env["AIRLOCK_DEFAULT_POLICY"] { defaultPolicy = policy }
         if let base = env["AIRLOCK_UPSTREAM_BASE_URL"], !base.isEmpty {
             let kindText = env["AIRLOCK_UPSTREAM_KIND"] ?? "openai-compatible"
             guard let kind = ProviderEndpoint.Kind(rawValue: kindText) else {

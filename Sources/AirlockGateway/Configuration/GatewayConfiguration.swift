@@ -81,6 +81,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var limits = Limits()
     public var upstream = Upstream()
     public var providers: [Provider] = []
+    public var auth = Auth()
+    public var local = Local()
+    public var audit = Audit()
+    public var governance = Governance()
+    /// Policy applied to tenants that have none: a file path, or a shipped policy name.
+    public var defaultPolicy: String = "default"
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     public var shutdownGraceSeconds: Double = 30
     public var logLevel: String = "info"
@@ -91,6 +97,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
 extension GatewayConfiguration: Codable {
     enum CodingKeys: String, CodingKey {
         case listen, database, limits, upstream, providers, shutdownGraceSeconds = "shutdown_grace_seconds", logLevel = "log_level"
+        case auth, local, audit, governance, defaultPolicy = "default_policy"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -102,6 +109,11 @@ extension GatewayConfiguration: Codable {
         providers = try c.decodeIfPresent([Provider].self, forKey: .providers) ?? []
         shutdownGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .shutdownGraceSeconds) ?? 30
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? "info"
+        auth = try c.decodeIfPresent(Auth.self, forKey: .auth) ?? Auth()
+        local = try c.decodeIfPresent(Local.self, forKey: .local) ?? Local()
+        audit = try c.decodeIfPresent(Audit.self, forKey: .audit) ?? Audit()
+        governance = try c.decodeIfPresent(Governance.self, forKey: .governance) ?? Governance()
+        defaultPolicy = try c.decodeIfPresent(String.self, forKey: .defaultPolicy) ?? "default"
     }
 }
 

@@ -1,14 +1,18 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Per-request state carried through the pipeline.
-public struct AirlockRequestContext: RequestContext {
+public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The client's address, recorded in audit.
+    public let remoteAddress: SocketAddress?
     /// Echoed in `x-request-id`, put on every log line, recorded in audit.
     public var requestID: String
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
         self.requestID = RequestID.make()
         self.logger[metadataKey: "request_id"] = .string(requestID)
     }

@@ -1,25 +1,40 @@
 import AirlockCore
+import AirlockPolicy
 import Hummingbird
 
-/// `POST /v1/embeddings`: passed through to a provider serving the model.
+/// `POST /v1/embeddings`: authenticated, then passed through to a provider serving the model
+/// (embedding inputs are not rewritten, so they are only sent where the tenant's policy
+/// permits with no findings restricting the destination).
 struct EmbeddingsRoute: Sendable {
     let services: GatewayServices
 
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
+        let snapshot = try services.governance.current()
+        let principal = try ChatPipeline(services: services).authenticate(request, snapshot: snapshot)
         let bytes = try await RequestBody.collect(request, limit: services.configuration.limits.maxBodyBytes)
         let body = try JSONBody.parseObject(bytes)
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
             throw AirlockError(.invalidRequest, "Missing required parameter: 'model'", param: "model")
         }
         guard body["input"] != nil else { throw AirlockError(.invalidRequest, "Missing required parameter: 'input'", param: "input") }
-        let candidates = services.providers.candidates(for: model)
-        guard !candidates.isEmpty else {
-            throw AirlockError(.modelNotFound, "The model '\(RequestBody.printable(model))' does not exist or is not served by this gateway", param: "model")
+        let active = snapshot.activePolicy(tenant: principal.tenantID)
+        let evaluator = active.map { services.governance.evaluator(for: $0) } ?? services.defaultPolicy
+        var findings: [Finding] = []
+        if let input = body["input"]?.stringValue { findings = services.scanner.scan(input) }
+        else if let inputs = body["input"]?.arrayValue { findings = inputs.compactMap(\.stringValue).flatMap { services.scanner.scan($0) } }
+        let decision = evaluator.evaluate(findings: findings, request: RequestContext(tenant: principal.tenantID, model: model))
+        if decision.isBlocked || decision.transformsContent {
+            throw AirlockError(.piiBlocked, "Embedding input contains data the policy does not let leave unchanged")
         }
+        let providers = services.catalog(snapshot)
+        let plan = RoutePlanner(providers: providers.filter { !$0.isLocal }).plan(decision: decision, model: model, health: services.health.snapshot)
+        if let refusal = plan.refusal { throw refusal.airlockError }
+        let endpoints = plan.candidates.compactMap { services.endpoint(for: $0, in: providers) }
         let forwarder = UpstreamForwarder(services: services)
-        let forwarded = try await forwarder.send(path: "/embeddings", body: JSONValue.object(body).serializedBytes, candidates: candidates, context: context)
+        let forwarded = try await forwarder.send(path: "/embeddings", body: JSONValue.object(body).serializedBytes, candidates: endpoints, context: context)
         var headers = HTTPFields()
         headers[.init("x-airlock-route")!] = "\(forwarded.endpoint.name)/\(forwarded.endpoint.region)"
+        headers[.init("x-airlock-decision")!] = decision.headerValue
         return try await forwarder.relay(forwarded, streaming: false, headers: headers, context: context)
     }
 }

@@ -13,12 +13,22 @@ struct StatusRoutes: Sendable {
 
     func ready(_ request: Request, context: AirlockRequestContext) -> Response {
         let r = services.readiness
-        let body: JSONValue = ["status": r.isReady ? "ready" : "not_ready", "database": .bool(r.isDatabaseUp)]
-        return Self.json(r.isReady ? .ok : .serviceUnavailable, body)
+        let ready = r.isReady && services.governance.isFresh
+        let body: JSONValue = ["status": ready ? "ready" : "not_ready", "database": .bool(r.isDatabaseUp),
+                               "policies_loaded": .bool(services.governance.isFresh), "local_engine": .bool(services.localEngine != nil)]
+        return Self.json(ready ? .ok : .serviceUnavailable, body)
     }
 
-    func models(_ request: Request, context: AirlockRequestContext) -> Response {
-        Self.json(.ok, services.providers.modelList)
+    func models(_ request: Request, context: AirlockRequestContext) throws -> Response {
+        let snapshot = try services.governance.current()
+        var seen = Set<String>()
+        var data: [JSONValue] = []
+        for provider in services.catalog(snapshot) where provider.enabled {
+            for model in provider.models where seen.insert(model.name).inserted {
+                data.append(["id": .string(model.name), "object": "model", "created": 0, "owned_by": .string(provider.name)])
+            }
+        }
+        return Self.json(.ok, ["object": "list", "data": .array(data)])
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

@@ -1,0 +1,116 @@
+import AirlockCore
+import AirlockPolicy
+import AirlockStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The keys, tenants, policies and providers this instance enforces, held in memory so a
+/// request never waits on the database. Reloaded when PostgreSQL notifies a change (within
+/// a second on every instance) and periodically; while the database is unreachable the last
+/// good snapshot keeps being enforced for `maxStale`, after which requests are refused —
+/// never waved through.
+public final class GovernanceCache: Service, Sendable {
+    struct State: Sendable {
+        var snapshot: GovernanceSnapshot?
+        var compiled: [String: PolicyEvaluator] = [:]
+        var lastSuccess: ContinuousClock.Instant?
+        var dirty = true
+    }
+
+    let store: GovernanceStore?
+    let logger: Logger
+    let reloadInterval: Duration
+    let maxStale: Duration
+    private let state = Mutex(State())
+    private let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+
+    public init(store: GovernanceStore?, reloadInterval: Duration, maxStale: Duration, logger: Logger) {
+        self.store = store
+        self.reloadInterval = reloadInterval
+        self.maxStale = maxStale
+        self.logger = logger
+    }
+
+    /// For tests and database-less use: a fixed snapshot.
+    public init(snapshot: GovernanceSnapshot, logger: Logger) {
+        self.store = nil
+        self.reloadInterval = .seconds(3600)
+        self.maxStale = .seconds(1 << 40)
+        self.logger = logger
+        state.withLock { $0.snapshot = snapshot; $0.lastSuccess = .now; $0.dirty = false }
+    }
+
+    /// The snapshot to enforce, or 503 when there is none or it is too old to trust.
+    public func current() throws(AirlockError) -> GovernanceSnapshot {
+        let (snapshot, last) = state.withLock { ($0.snapshot, $0.lastSuccess) }
+        guard let snapshot, let last else { throw AirlockError(.notReady, "policies are not loaded yet") }
+        guard ContinuousClock.now - last <= maxStale else {
+            throw AirlockError(.notReady, "policies could not be refreshed from the database for too long; refusing rather than enforcing stale rules")
+        }
+        return snapshot
+    }
+
+    public var isFresh: Bool { (try? current()) != nil }
+
+    /// Compiled evaluator for a tenant's active policy (compiled once per version).
+    public func evaluator(for policy: GovernanceSnapshot.ActivePolicy) -> PolicyEvaluator {
+        let key = "\(policy.tenantID)#\(policy.sha256)"
+        if let hit = state.withLock({ $0.compiled[key] }) { return hit }
+        let evaluator = PolicyEvaluator(policy.policy, version: policy.version)
+        state.withLock { $0.compiled[key] = evaluator }
+        return evaluator
+    }
+
+    /// Marks the snapshot stale and wakes the reloader (called from change notifications).
+    public func invalidate() {
+        state.withLock { $0.dirty = true }
+        wake.continuation.yield()
+    }
+
+    /// Loads once; used at startup before the server listens.
+    public func reload() async throws {
+        guard let store else { return }
+        let previous = state.withLock { $0.snapshot }
+        let snapshot = try await store.loadSnapshot(reusing: previous)
+        state.withLock {
+            $0.snapshot = snapshot
+            $0.lastSuccess = .now
+            $0.dirty = false
+            $0.compiled = $0.compiled.filter { key, _ in snapshot.policies.values.contains { "\($0.tenantID)#\($0.sha256)" == key } }
+        }
+    }
+
+    public func run() async throws {
+        guard store != nil else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wake] in
+                // Periodic tick, so a missed notification is repaired within `reloadInterval`.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.reloadInterval)
+                    self.state.withLock { $0.dirty = true }
+                    wake.continuation.yield()
+                }
+            }
+            group.addTask { [wake] in
+                for await _ in wake.stream {
+                    guard self.state.withLock({ $0.dirty }) else { continue }
+                    do {
+                        try await self.reload()
+                    } catch {
+                        self.logger.warning("policy reload failed; enforcing the last known good snapshot")
+                        try? await Task.sleep(for: .milliseconds(500))
+                        self.wake.continuation.yield()
+                    }
+                }
+            }
+            await withGracefulShutdownHandler {
+                await group.next()
+            } onGracefulShutdown: {
+                self.wake.continuation.finish()
+            }
+            group.cancelAll()
+        }
+    }
+}

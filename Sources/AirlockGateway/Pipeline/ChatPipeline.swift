@@ -1,0 +1,208 @@
+import AirlockAudit
+import AirlockCore
+import AirlockDetect
+import AirlockPolicy
+import AirlockStore
+import AirlockUpstream
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /v1/chat/completions`: authenticate → parse → scan → decide → transform → route →
+/// stream back (restore + output scan) → audit. Each step is a small function; this type
+/// only composes them and makes sure every call ends in exactly one audit event.
+struct ChatPipeline: Sendable {
+    let services: GatewayServices
+
+    struct Principal: Sendable {
+        var tenantID: String
+        var keyID: String?
+    }
+
+    func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
+        var record = CallRecord(tenantID: "_anonymous", requestID: context.requestID, endpoint: "/v1/chat/completions")
+        record.clientAddress = context.remoteAddressText
+        do {
+            return try await run(request, context: context, record: &record)
+        } catch {
+            let airlock = OpenAIErrorMiddleware.map(error)
+            record.fail(airlock)
+            // Unauthenticated noise is not a tenant's call; everything else is audited.
+            if airlock.code != .invalidAPIKey { services.audit?.record(record.event) }
+            throw airlock
+        }
+    }
+
+    private func run(_ request: Request, context: AirlockRequestContext, record: inout CallRecord) async throws -> Response {
+        let snapshot = try services.governance.current()
+        let principal = try authenticate(request, snapshot: snapshot)
+        record.tenantID = principal.tenantID
+        record.keyID = principal.keyID
+
+        let bytes = try await RequestBody.collect(request, limit: services.configuration.limits.maxBodyBytes)
+        let chat = try ChatRequest.parse(bytes)
+        record.model = chat.model
+
+        let active = snapshot.activePolicy(tenant: principal.tenantID)
+        let evaluator = active.map { services.governance.evaluator(for: $0) } ?? services.defaultPolicy
+        record.policyVersion = active?.version
+        try services.limiter.admit(tenant: principal.tenantID, limits: evaluator.policy.limits)
+
+        // Scan and decide.
+        let operators = services.operators(tenant: principal.tenantID)
+        let transformer = RequestTransformer(scanner: services.scanner, operators: operators)
+        let original = JSONValue.object(chat.body)
+        let located = transformer.scan(request: original)
+        let requestContext = RequestContext(tenant: principal.tenantID, model: chat.model,
+                                            classification: request.headers[.init("x-airlock-classification")!],
+                                            callerRegion: nil)
+        let decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
+        record.firedRuleIDs = decision.firedRuleIDs
+        record.capturePayload = decision.retention.capturePayloads
+        record.failClosed = decision.retention.failClosed
+        if record.capturePayload { record.requestBody = bytes }
+        for f in located { record.entityCounts[f.finding.type, default: 0] += 1 }
+
+        var headers = HTTPFields()
+        headers[.init("x-airlock-decision")!] = decision.headerValue
+        headers[.init("x-airlock-policy-version")!] = active.map { "\($0.policy.name)@v\($0.version)" } ?? "\(evaluator.policy.name)@builtin"
+
+        if decision.isBlocked {
+            record.decision = .blocked
+            record.fingerprints = located.map { operators.fingerprint(Self.value(of: $0, in: original), type: $0.finding.type) }
+            throw AirlockError(.piiBlocked, "Request blocked by policy rule \(decision.blockedBy.map { "'\($0)'" }.joined(separator: ", ")): it contains data that may not leave")
+        }
+
+        // Route only among permitted destinations.
+        let providers = services.catalog(snapshot)
+        let plan = RoutePlanner(providers: providers).plan(decision: decision, model: chat.model, health: services.health.snapshot,
+                                                           seed: UInt64(truncatingIfNeeded: context.requestID.hashValue))
+        if let refusal = plan.refusal { throw refusal.airlockError }
+
+        // Transform what leaves: one action per entity type, the policy's strongest.
+        var table: [EntityType: Action] = [:]
+        for (item, fd) in zip(located, decision.findings) where !fd.ignored {
+            let action = Action(rawValue: fd.action.rawValue) ?? .redact
+            if let current = table[item.finding.type], Self.rank(current) >= Self.rank(action) { continue }
+            table[item.finding.type] = action
+        }
+        var vault = Vault()
+        let transformed = transformer.transform(request: original, actions: { table[$0] ?? .allow }, vault: &vault)
+        record.fingerprints = transformed.summary.entries.map(\.fingerprint)
+        record.decision = transformed.summary.entries.contains { $0.action != .allow } ? .transformed : .allowed
+        guard case .object(var outgoing) = transformed.request else { throw AirlockError(.internalError, "request transformation failed") }
+
+        // The model's own output is scanned too: credentials it produces are redacted.
+        let outputActions: @Sendable (EntityType) -> Action = { $0.isSecret ? .redact : .allow }
+        let finalVault = vault
+        let scanner = services.scanner
+        let rewriterFactory = { @Sendable () -> ChatStreamRewriter in
+            ChatStreamRewriter(vault: finalVault, scanner: scanner, operators: operators, actions: outputActions)
+        }
+        let restorer = ResponseRestorer(vault: finalVault, scanner: services.scanner, operators: operators, actions: outputActions)
+
+        var lastError = AirlockError(.upstreamError, "no provider available")
+        for candidate in plan.candidates {
+            record.provider = candidate.provider
+            record.region = candidate.region.value
+            record.routeReason = Self.routeReason(candidate, decision: decision, first: candidate == plan.candidates.first)
+            headers[.init("x-airlock-route")!] = candidate.headerValue
+            outgoing["model"] = .string(candidate.model)
+            if candidate.isLocal, let engine = services.localEngine {
+                let local = LocalChatResponder(engine: engine, modelName: candidate.model)
+                // Nothing leaves the host, so the engine answers the original prompt.
+                var localBody = chat.body
+                localBody["model"] = .string(candidate.model)
+                return try await LocalRelay(services: services).respond(local, body: localBody, chat: chat, headers: headers,
+                                                                       record: record, rewriter: rewriterFactory, restorer: restorer,
+                                                                       providers: providers, context: context)
+            }
+            guard let endpoint = services.endpoint(for: candidate, in: providers) else { continue }
+            var body = outgoing
+            if chat.stream {
+                // Usage is always asked for, so the audit gets token counts; the extra chunk
+                // is dropped again if the client did not ask.
+                var options = body["stream_options"]?.objectValue ?? JSONObject()
+                options["include_usage"] = true
+                body["stream_options"] = .object(options)
+            }
+            do {
+                let response = try await services.upstream.post(endpoint, path: "/chat/completions", body: JSONValue.object(body).serializedBytes,
+                                                                 requestID: context.requestID, logger: context.logger)
+                if response.status >= 500 || response.status == 429 && plan.candidates.count > 1 {
+                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    services.health.recordFailure(candidate.provider)
+                    lastError = AirlockError(.upstreamError, "provider '\(candidate.provider)' failed with status \(response.status)")
+                    context.logger.warning("provider failed; trying next permitted candidate", metadata: ["provider": .string(candidate.provider), "status": "\(response.status)"])
+                    continue
+                }
+                services.health.recordSuccess(candidate.provider)
+                let provider = providers.first { $0.name == candidate.provider }
+                return try await RemoteRelay(services: services).relay(response, candidate: candidate, provider: provider, chat: chat,
+                                                                      headers: headers, record: record, rewriter: rewriterFactory,
+                                                                      restorer: restorer, providers: providers, context: context)
+            } catch let error as AirlockError where error.code == .upstreamError || error.code == .upstreamTimeout {
+                services.health.recordFailure(candidate.provider)
+                context.logger.warning("provider unreachable; trying next permitted candidate", metadata: ["provider": .string(candidate.provider), "code": .string(error.code.rawValue)])
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    func authenticate(_ request: Request, snapshot: GovernanceSnapshot) throws(AirlockError) -> Principal {
+        let header = request.headers[.authorization]
+        guard let header, header.lowercased().hasPrefix("bearer "), header.count > 7 else {
+            if !services.configuration.auth.required { return Principal(tenantID: "default", keyID: nil) }
+            throw AirlockError(.invalidAPIKey, "Missing API key: send 'Authorization: Bearer <key>'")
+        }
+        let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let auth = snapshot.authenticate(presentedKey: key) else {
+            throw AirlockError(.invalidAPIKey, "Incorrect API key provided")
+        }
+        guard !auth.revoked else { throw AirlockError(.invalidAPIKey, "This API key has been revoked") }
+        guard !auth.tenantDisabled else { throw AirlockError(.invalidAPIKey, "This API key's tenant is disabled") }
+        return Principal(tenantID: auth.tenantID, keyID: auth.keyID)
+    }
+
+    static func rank(_ a: Action) -> Int {
+        switch a {
+        case .allow: 0
+        case .mask: 1
+        case .pseudonymize: 2
+        case .hash: 3
+        case .redact: 4
+        case .block: 5
+        }
+    }
+
+    static func routeReason(_ c: RouteCandidate, decision: Decision, first: Bool) -> String {
+        if c.isLocal {
+            switch decision.local {
+            case .required: return "policy requires local"
+            case .preferred: return "policy prefers local"
+            default: return "failover to local"
+            }
+        }
+        if !decision.residencyRuleIDs.isEmpty { return "residency: \(decision.destinationSummary)" }
+        return first ? "primary" : "failover"
+    }
+
+    /// The text of a located finding, only to fingerprint it (never stored or logged).
+    static func value(of located: LocatedFinding, in request: JSONValue) -> String {
+        var text: String?
+        RequestTransformer.forEachUserString(in: request) { path, s in if path == located.path { text = s } }
+        guard let s = text else { return "" }
+        let utf8 = Array(s.utf8)
+        guard located.finding.start >= 0, located.finding.end <= utf8.count, located.finding.start < located.finding.end else { return "" }
+        return String(decoding: utf8[located.finding.start..<located.finding.end], as: UTF8.self)
+    }
+}
+
+extension AirlockRequestContext {
+    var remoteAddressText: String? {
+        guard let address = remoteAddress else { return nil }
+        return address.ipAddress
+    }
+}

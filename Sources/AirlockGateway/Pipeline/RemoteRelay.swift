@@ -1,0 +1,130 @@
+import AirlockCore
+import AirlockDetect
+import AirlockPolicy
+import AirlockUpstream
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Turns a provider's answer into the client's: placeholders restored, output scanned,
+/// SSE relayed event by event as it arrives, and the call's audit event written when the
+/// answer is complete (or broken off).
+struct RemoteRelay: Sendable {
+    let services: GatewayServices
+
+    func relay(_ response: UpstreamClient.Response, candidate: RouteCandidate, provider: ProviderConfig?, chat: ChatRequest,
+               headers: HTTPFields, record: CallRecord, rewriter makeRewriter: @escaping @Sendable () -> ChatStreamRewriter,
+               restorer: ResponseRestorer, providers: [ProviderConfig], context: AirlockRequestContext) async throws -> Response {
+        var headers = headers
+        var record = record
+        record.status = response.status
+        record.firstByteAt = Date()
+        if response.status == 401 || response.status == 403 {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            throw AirlockError(.upstreamError, "provider '\(candidate.provider)' rejected Airlock's credentials")
+        }
+        if chat.stream && response.isEventStream && response.status == 200 {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            let body = response.body
+            let logger = context.logger
+            let audit = services.audit
+            let limiter = services.limiter
+            let includeUsage = chat.includeUsage
+            let capture = record.capturePayload
+            let initial = record
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                var record = initial
+                var parser = SSEParser()
+                var rewriter = makeRewriter()
+                var captured: [UInt8] = []
+                func emit(_ bytes: [UInt8], _ writer: inout any ResponseBodyWriter) async throws {
+                    if capture && captured.count < 1 << 20 { captured += bytes }
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                }
+                do {
+                    for try await chunk in body {
+                        for event in try parser.feed(chunk.readableBytesView) {
+                            try await emit(Self.process(event, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
+                        }
+                    }
+                    if let tail = parser.finish() {
+                        try await emit(Self.process(tail, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    // The client went away (dropping `body` cancels the provider request) or
+                    // the provider broke off mid-stream.
+                    logger.info("stream ended early", metadata: ["provider": .string(candidate.provider)])
+                    record.errorCode = "stream_interrupted"
+                    record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
+                    record.responseBody = captured
+                    audit?.record(record.event)
+                    throw error
+                }
+                record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
+                if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
+                record.responseBody = captured
+                audit?.record(record.event)
+            })
+        }
+
+        let buffer: ByteBuffer
+        do { buffer = try await response.body.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
+            throw UpstreamClient.classify(error, provider: candidate.provider)
+        }
+        var bytes = Array(buffer.readableBytesView)
+        if response.status == 200, let json = try? JSONValue(parsing: bytes), json.objectValue != nil {
+            let (restored, _) = restorer.rewrite(json)
+            record.absorbUsage(restored["usage"])
+            bytes = restored.serializedBytes
+        }
+        record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
+        if let u = record.usage { services.limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
+        if response.status >= 400 {
+            record.errorCode = "provider_\(response.status)"
+            record.decision = .failed
+        }
+        if record.capturePayload { record.responseBody = bytes }
+        try await AuditGate(services: services).commit(record)
+        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
+        if let retry = response.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
+        return Response(status: .init(code: response.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// One SSE event: JSON chunks are restored and scanned; the usage-only chunk Airlock asked
+    /// for is kept for audit and passed on only if the client asked too.
+    static func process(_ event: SSEParser.Event, rewriter: inout ChatStreamRewriter, record: inout CallRecord, includeUsage: Bool) -> [UInt8] {
+        if event.data == "[DONE]" {
+            var out: [UInt8] = []
+            for extra in rewriter.finish() { out += SSEParser.Event(data: extra.serialized).encoded }
+            return out + event.encoded
+        }
+        guard let json = try? JSONValue(parsing: event.data), json.objectValue != nil else { return event.encoded }
+        if let usage = json["usage"], usage.objectValue != nil {
+            record.absorbUsage(usage)
+            if !includeUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return [] }
+        }
+        let rewritten = rewriter.rewrite(json)
+        var out = event
+        out.data = rewritten.serialized
+        return out.encoded
+    }
+}
+
+/// Writes the audit event for a completed non-streamed call; under a fail-closed policy the
+/// answer is withheld (503) when the event cannot be made durable.
+struct AuditGate: Sendable {
+    let services: GatewayServices
+    func commit(_ record: CallRecord) async throws {
+        guard let audit = services.audit else { return }
+        if record.failClosed {
+            do { try await audit.recordDurably(record.event) } catch {
+                throw AirlockError(.auditUnavailable, "The call could not be audited and the policy requires audit; the answer was withheld")
+            }
+        } else {
+            audit.record(record.event)
+        }
+    }
+}
