@@ -50,34 +50,47 @@ public struct AuditReport: Sendable, Equatable {
 }
 
 extension AuditReader {
+    /// Two scans of the tenant's range: one GROUPING SETS pass for decisions, destinations,
+    /// models and totals, one for entity counts. JIT is off for these short aggregates (its
+    /// compile time exceeded the query time in measurements).
     public func report(_ query: AuditQuery) async throws -> AuditReport {
         var report = AuditReport(query: query)
-        func sql(_ select: String, group: String?) -> PostgresQuery {
-            var binds = PostgresBindings()
-            var filter = query.whereClause(&binds)
-            filter = filter.isEmpty ? "WHERE kind = 0" : filter + " AND kind = 0"  // calls, not admin actions
-            return PostgresQuery(unsafeSQL: "SELECT \(select) \(filter)" + (group.map { " GROUP BY \($0)" } ?? ""), binds: binds)
-        }
-        for try await (decision, n) in try await client.query(sql("decision, count(*) FROM audit_events", group: "decision"), logger: logger)
-            .decode((String, Int64).self) { report.byDecision[decision] = Int(n) }
-        report.totalCalls = report.byDecision.values.reduce(0, +)
-        for try await (type, n) in try await client.query(sql("u.t, sum(u.c)::bigint FROM audit_events, unnest(entity_types, entity_counts) AS u(t, c)", group: "u.t"), logger: logger)
-            .decode((String, Int64).self) { report.entityTypes[type] = Int(n) }
-        for try await (region, provider, n) in try await client.query(sql("coalesce(region, ''), coalesce(provider, ''), count(*) FROM audit_events", group: "1, 2"), logger: logger)
-            .decode((String, String, Int64).self) { report.destinations.append(.init(region: region, provider: provider, calls: Int(n))) }
-        for try await (model, n, pt, ct, cost) in try await client.query(sql("""
-            coalesce(requested_model, ''), count(*), coalesce(sum(prompt_tokens), 0)::bigint, coalesce(sum(completion_tokens), 0)::bigint,
-            coalesce(sum(cost_usd), 0)::float8 FROM audit_events
-            """, group: "1"), logger: logger).decode((String, Int64, Int64, Int64, Double).self) {
-            report.models.append(.init(model: model, calls: Int(n), promptTokens: Int(pt), completionTokens: Int(ct), costUSD: cost))
-        }
-        for try await (cost, avoided, local) in try await client.query(sql("""
-            coalesce(sum(cost_usd), 0)::float8, coalesce(sum(avoided_cost_usd) FILTER (WHERE region = 'local'), 0)::float8,
-            count(*) FILTER (WHERE region = 'local') FROM audit_events
-            """, group: nil), logger: logger).decode((Double, Double, Int64).self) {
-            report.costUSD = cost
-            report.costAvoidedUSD = avoided
-            report.localCalls = Int(local)
+        var binds = PostgresBindings()
+        var filter = query.whereClause(&binds)
+        filter = filter.isEmpty ? "WHERE kind = 0" : filter + " AND kind = 0"  // calls, not admin actions
+        let grouped = PostgresQuery(unsafeSQL: """
+            SELECT GROUPING(decision, region, provider, requested_model)::int AS g, decision, coalesce(region, ''), coalesce(provider, ''),
+                coalesce(requested_model, ''), count(*), coalesce(sum(prompt_tokens), 0)::bigint, coalesce(sum(completion_tokens), 0)::bigint,
+                coalesce(sum(cost_usd), 0)::float8, coalesce(sum(avoided_cost_usd) FILTER (WHERE region = 'local'), 0)::float8,
+                count(*) FILTER (WHERE region = 'local')
+            FROM audit_events \(filter)
+            GROUP BY GROUPING SETS ((decision), (region, provider), (requested_model), ())
+            """, binds: binds)
+        let entities = PostgresQuery(unsafeSQL: """
+            SELECT u.t, sum(u.c)::bigint FROM audit_events, unnest(entity_types, entity_counts) AS u(t, c)
+            \(filter) AND entity_types <> '{}' GROUP BY u.t
+            """, binds: binds)
+        try await client.withConnection { conn in
+            _ = try await conn.query("SET jit = off", logger: logger)
+            for try await (g, decision, region, provider, model, n, pt, ct, cost, avoided, local) in try await conn.query(grouped, logger: logger)
+                .decode((Int32, String?, String, String, String, Int64, Int64, Int64, Double, Double, Int64).self) {
+                // GROUPING bits, left to right: decision, region, provider, requested_model (1 = rolled up).
+                switch g {
+                case 0b0111: report.byDecision[decision ?? ""] = Int(n)
+                case 0b1001: report.destinations.append(.init(region: region, provider: provider, calls: Int(n)))
+                case 0b1110: report.models.append(.init(model: model, calls: Int(n), promptTokens: Int(pt), completionTokens: Int(ct), costUSD: cost))
+                case 0b1111:
+                    report.totalCalls = Int(n)
+                    report.costUSD = cost
+                    report.costAvoidedUSD = avoided
+                    report.localCalls = Int(local)
+                default: break
+                }
+            }
+            for try await (type, n) in try await conn.query(entities, logger: logger).decode((String, Int64).self) {
+                report.entityTypes[type] = Int(n)
+            }
+            _ = try await conn.query("RESET jit", logger: logger)
         }
         report.destinations.sort { $0.calls != $1.calls ? $0.calls > $1.calls : $0.region < $1.region }
         report.models.sort { $0.calls > $1.calls }

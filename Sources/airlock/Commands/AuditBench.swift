@@ -121,7 +121,7 @@ struct AuditBench {
                 INSERT INTO audit_events (tenant_id, received_at, chain_id, seq, event_id, kind, key_id, request_id, endpoint, requested_model,
                     provider, region, route_reason, decision, rule_ids, policy_version, entity_types, entity_counts, fingerprints,
                     prompt_tokens, completion_tokens, cost_usd, avoided_cost_usd, latency_ms, status, prev_hash, hash)
-                SELECT 't' || (g % 20), now() - (g % 2592000) * interval '1 second', 'bulk', g, gen_random_uuid(), 0, 'key_' || (g % 50),
+                SELECT 't' || ((g / 7) % 20), now() - (g % 2592000) * interval '1 second', 'bulk', g, gen_random_uuid(), 0, 'key_' || (g % 50),
                     'bulk-' || g, '/v1/chat/completions', (ARRAY['gpt-4o','gpt-4o-mini','deepseek-chat','local-smollm2'])[1 + g % 4],
                     (ARRAY['openai','openai','deepseek','local'])[1 + g % 4], (ARRAY['us','us','cn','local'])[1 + g % 4], 'policy',
                     CASE WHEN g % 10 = 0 THEN 'blocked' WHEN g % 3 = 0 THEN 'transformed' ELSE 'allowed' END,
