@@ -113,6 +113,11 @@ class Handler(BaseHTTPRequestHandler):
         model = body["model"]
         delay = 0.25 if model == "mock-slow-stream" else 0.02
         pieces = ["Hello", " from", " the", " mock", " upstream", "."]
+        if model == "mock-echo-stream":
+            # Echo the prompt in 3-byte pieces, so placeholders arrive split across chunks.
+            last = body["messages"][-1].get("content") or ""
+            pieces = [last[i:i + 3] for i in range(0, len(last), 3)]
+            delay = 0.0
         if model == "mock-long-stream":
             pieces = [f" token{i}" for i in range(400)]
             delay = 0.05

@@ -17,7 +17,7 @@ extension GatewayConfiguration {
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
         "limits": ["max_body_bytes"],
         "upstream": ["connect_timeout_seconds", "read_timeout_seconds", "request_timeout_seconds", "max_response_bytes"],
-        "providers[]": ["name", "kind", "base_url", "region", "api_key_env", "models", "azure_api_version"],
+        "providers[]": ["name", "kind", "base_url", "region", "api_key_env", "models", "azure_api_version", "priority", "weight"],
     ]
 
     /// Parses YAML text. Errors name the file and the offending key.
@@ -92,6 +92,7 @@ extension GatewayConfiguration {
         for (i, p) in providers.enumerated() {
             guard !p.name.isEmpty else { throw bad("providers[\(i)].name must not be empty") }
             guard names.insert(p.name).inserted else { throw bad("providers[\(i)].name '\(p.name)' is used twice") }
+            guard p.weight >= 0 else { throw bad("providers[\(i)].weight must not be negative") }
             guard p.baseURL.hasPrefix("http://") || p.baseURL.hasPrefix("https://") else {
                 throw bad("providers[\(i)].base_url must start with http:// or https://")
             }

@@ -53,8 +53,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var apiKeyEnv: String?
         public var models: [String] = []
         public var azureAPIVersion: String?
+        /// Lower is tried first; equal priorities share traffic by weight.
+        public var priority: Int = 100
+        public var weight: Int = 1
         enum CodingKeys: String, CodingKey {
-            case name, kind, baseURL = "base_url", region, apiKeyEnv = "api_key_env", models, azureAPIVersion = "azure_api_version"
+            case name, kind, baseURL = "base_url", region, apiKeyEnv = "api_key_env", models, azureAPIVersion = "azure_api_version", priority, weight
         }
         public init(name: String, kind: ProviderEndpoint.Kind = .compatible, baseURL: String, region: String = "us", apiKeyEnv: String? = nil, models: [String]) {
             self.name = name
@@ -73,6 +76,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
             models = try c.decodeIfPresent([String].self, forKey: .models) ?? []
             azureAPIVersion = try c.decodeIfPresent(String.self, forKey: .azureAPIVersion)
+            priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 100
+            weight = try c.decodeIfPresent(Int.self, forKey: .weight) ?? 1
         }
     }
 

@@ -96,6 +96,7 @@ extension GatewayConfiguration.Provider {
         case .compatible: kind = .openai
         }
         return ProviderConfig(name: name, kind: kind, baseURL: baseURL, region: Region(region),
-                              models: models.map { ProviderModel(name: $0) }, secretEnv: apiKeyEnv, apiVersion: azureAPIVersion)
+                              models: models.map { ProviderModel(name: $0) }, priority: priority, weight: weight,
+                              secretEnv: apiKeyEnv, apiVersion: azureAPIVersion)
     }
 }
