@@ -119,4 +119,27 @@ struct SpoolTests {
             }
         }
     }
+
+    /// A spool left by a crashed instance is replayed on start, onto the chain that wrote it,
+    /// even when the instance now runs under another chain id.
+    @Test(.enabled(if: TestDatabase.available, "set AIRLOCK_TEST_DATABASE_URL to run database tests"))
+    func leftoverSpoolIsReplayedOnStart() async throws {
+        try await TestDatabase.withFreshDatabase { client, _ in
+            let dir = Self.tempDir()
+            try AuditSpool(directory: dir).append(Self.entries(25))  // chain "c", seq 1...25
+            let writer = AuditWriter(client: client, configuration: .init(chainID: "new", spoolDirectory: dir), logger: TestDatabase.logger)
+            try await withWriter(writer) { w in
+                w.record(sampleEvent(i: 99))
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline, w.stats.spoolPending > 0 || !w.stats.databaseHealthy {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                await w.flush()
+            }
+            #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events WHERE chain_id = 'c'") == 25)
+            #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events WHERE chain_id = 'new'") == 1)
+            #expect(try await ChainVerifier(client: client, logger: TestDatabase.logger, checkpointKey: nil).verify().ok)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        }
+    }
 }

@@ -32,10 +32,12 @@ public struct AuditWriterConfiguration: Sendable {
         self.payloadKey = payloadKey
     }
 
-    /// A chain id for this host and process start, when the configuration names none.
+    /// A chain id for this host when the configuration names none. It must stay the same
+    /// across restarts (the spool replays onto it) and differ between instances sharing a
+    /// database: set `audit.chain_id` when several instances run on one host.
     public static func defaultChainID() -> String {
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
-        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))"
+        return "gw-\(host)"
     }
 }
 

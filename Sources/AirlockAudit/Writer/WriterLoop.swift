@@ -22,8 +22,9 @@ struct WriterLoop {
         self.writer = writer
         spool = try AuditSpool(directory: writer.configuration.spoolDirectory)
         if let last = try spool.recover() {
-            // The spool only ever holds the newest part of the chain, so its tail is the head.
-            head = .init(seq: last.seq, hash: last.hash)
+            // The spool only ever holds the newest part of the chain, so its tail is the head
+            // (unless the chain id changed since: then that old chain is only replayed).
+            if last.chainID == writer.configuration.chainID { head = .init(seq: last.seq, hash: last.hash) }
             databaseHealthy = false
             writer.logger.warning("audit spool holds events to replay", metadata: ["records": "\(spool.pendingRecords)"])
         }
@@ -136,10 +137,10 @@ struct WriterLoop {
             response: try cipher.seal(payload.response, tenantID: tenantID, chainID: config.chainID, seq: seq, part: .response))
     }
 
-    private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>) async throws {
+    private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>, chainID: String? = nil) async throws {
         let days = Set(entries.map { UTCDay.day(ofMicros: $0.record.receivedAt) }).subtracting(knownDays)
         let store = writer.store
-        let chainID = config.chainID
+        let chainID = chainID ?? config.chainID
         let signer = writer.signer
         let every = config.checkpointEvery
         try await withTimeout(config.databaseTimeout) {
@@ -158,8 +159,11 @@ struct WriterLoop {
             let entries = try spool.entries(of: segment)
             var index = 0
             while index < entries.count {
-                let end = min(entries.count, index + config.maxBatch)
-                try await appendToDatabase(entries[index..<end])
+                // One chain per append (a spool written under an earlier chain id replays onto that chain).
+                let chain = entries[index].record.chainID
+                var end = index
+                while end < entries.count, end - index < config.maxBatch, entries[end].record.chainID == chain { end += 1 }
+                try await appendToDatabase(entries[index..<end], chainID: chain)
                 index = end
             }
             spool.remove(segment, records: entries.count)
