@@ -39,9 +39,12 @@ public enum GatewayServer {
                                          maxStale: .milliseconds(Int64(configuration.governance.maxStaleSeconds * 1000)), logger: logger)
         let listener = try PolicyChangeListener(url: database.url, logger: logger) { _ in governance.invalidate() }
         let keys = try GatewayKeys.load(configuration: configuration, environment: environment, logger: logger)
+        // One chain (and spool) per instance: host and port tell instances on one machine apart
+        // and stay the same across restarts, so a spool is replayed onto its own chain.
+        let chainID = configuration.audit.chainID ?? "\(AuditWriterConfiguration.defaultChainID())-\(configuration.listen.port)"
         let audit = AuditWriter(client: client, configuration: AuditWriterConfiguration(
-            chainID: configuration.audit.chainID ?? AuditWriterConfiguration.defaultChainID(),
-            spoolDirectory: configuration.audit.spoolDirectory, checkpointKey: keys.checkpoint, payloadKey: keys.payload), logger: logger)
+            chainID: chainID, spoolDirectory: configuration.audit.spoolDirectory + "/" + chainID,
+            checkpointKey: keys.checkpoint, payloadKey: keys.payload), logger: logger)
         let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
                                            interval: .milliseconds(Int64(configuration.audit.retentionIntervalSeconds * 1000))) {
             try RetentionRules.from(snapshot: governance.current(), defaults: configuration.defaultPolicyRetention)

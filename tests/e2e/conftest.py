@@ -95,6 +95,7 @@ def new_tenant(database_url: str, prefix: str = "t") -> tuple[str, str]:
     tenant = f"{prefix}-{uuid.uuid4().hex[:10]}"
     airlock_cli(database_url, "tenant", "create", tenant, "--name", tenant)
     key = airlock_cli(database_url, "key", "create", "--tenant", tenant).stdout.strip().splitlines()[-1]
+    time.sleep(0.5)  # running gateways learn of the new key through LISTEN/NOTIFY
     return tenant, key
 
 
