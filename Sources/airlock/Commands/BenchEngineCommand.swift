@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release); each prints JSON.",
-        subcommands: [BenchEngineCommand.self]
+        subcommands: [BenchEngineCommand.self, BenchGatewayCommand.self, BenchMockUpstreamCommand.self]
     )
 }
 
