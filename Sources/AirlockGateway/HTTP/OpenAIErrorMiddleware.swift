@@ -18,15 +18,21 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let airlock = OpenAIErrorMiddleware.map(error)
-            if airlock.httpStatus >= 500 {
-                context.logger.error("request failed", metadata: ["code": .string(airlock.code.rawValue)])
-            } else {
-                context.logger.info("request rejected", metadata: ["code": .string(airlock.code.rawValue)])
-            }
+            OpenAIErrorMiddleware.log(airlock, logger: context.logger)
             response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
         }
         response.headers[.init("x-request-id")!] = context.requestID
         return response
+    }
+
+    /// Codes only: messages may name a model or rule, never request content, but the code
+    /// is all operators need next to the request id.
+    static func log(_ error: AirlockError, logger: Logger) {
+        if error.httpStatus >= 500 {
+            logger.error("request failed", metadata: ["code": .string(error.code.rawValue)])
+        } else {
+            logger.info("request rejected", metadata: ["code": .string(error.code.rawValue)])
+        }
     }
 
     static func map(_ error: any Error) -> AirlockError {

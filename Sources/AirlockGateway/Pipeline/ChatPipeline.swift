@@ -23,18 +23,23 @@ struct ChatPipeline: Sendable {
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = CallRecord(tenantID: "_anonymous", requestID: context.requestID, endpoint: "/v1/chat/completions")
         record.clientAddress = context.remoteAddressText
+        var headers = HTTPFields()
         do {
-            return try await run(request, context: context, record: &record)
+            return try await run(request, context: context, record: &record, headers: &headers)
         } catch {
             let airlock = OpenAIErrorMiddleware.map(error)
             record.fail(airlock)
+            OpenAIErrorMiddleware.log(airlock, logger: context.logger)
             // Unauthenticated noise is not a tenant's call; everything else is audited.
             if airlock.code != .invalidAPIKey { services.audit?.record(record.event) }
-            throw airlock
+            // Refusals carry the decision and policy headers like answers do.
+            var response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
+            for field in headers { response.headers.append(field) }
+            return response
         }
     }
 
-    private func run(_ request: Request, context: AirlockRequestContext, record: inout CallRecord) async throws -> Response {
+    private func run(_ request: Request, context: AirlockRequestContext, record: inout CallRecord, headers: inout HTTPFields) async throws -> Response {
         let snapshot = try services.governance.current()
         let principal = try authenticate(request, snapshot: snapshot)
         record.tenantID = principal.tenantID
@@ -57,16 +62,26 @@ struct ChatPipeline: Sendable {
         let requestContext = RequestContext(tenant: principal.tenantID, model: chat.model,
                                             classification: request.headers[.init("x-airlock-classification")!],
                                             callerRegion: nil)
-        let decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
-        record.firedRuleIDs = decision.firedRuleIDs
+        var decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
+        var shadow: Decision?
+        if decision.mode == .shadow {
+            // A policy in shadow mode is only recorded; the baseline policy keeps being enforced
+            // until the team switches the new one to `enforce`.
+            shadow = decision
+            decision = services.defaultPolicy.evaluate(findings: located.map(\.finding), request: requestContext)
+        }
+        record.firedRuleIDs = decision.firedRuleIDs + (shadow?.firedRuleIDs.map { "shadow:" + $0 } ?? [])
         record.capturePayload = decision.retention.capturePayloads
         record.failClosed = decision.retention.failClosed
         if record.capturePayload { record.requestBody = bytes }
         for f in located { record.entityCounts[f.finding.type, default: 0] += 1 }
 
-        var headers = HTTPFields()
         headers[.init("x-airlock-decision")!] = decision.headerValue
         headers[.init("x-airlock-policy-version")!] = active.map { "\($0.policy.name)@v\($0.version)" } ?? "\(evaluator.policy.name)@builtin"
+        if let shadow {
+            headers[.init("x-airlock-shadow-decision")!] = shadow.headerValue
+            headers[.init("x-airlock-policy-version")!] = "\(services.defaultPolicy.policy.name)@builtin (shadow: \(active.map { "\($0.policy.name)@v\($0.version)" } ?? "?"))"
+        }
 
         if decision.isBlocked {
             record.decision = .blocked

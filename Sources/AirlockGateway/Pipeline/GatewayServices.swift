@@ -86,7 +86,7 @@ public struct GatewayServices: Sendable {
 }
 
 extension GatewayConfiguration.Provider {
-    var providerConfig: ProviderConfig {
+    public var providerConfig: ProviderConfig {
         let kind: ProviderKind
         switch self.kind {
         case .openai: kind = .openai

@@ -1,0 +1,76 @@
+"""Two gateway processes on one database pick up a policy change within a second, and a
+policy in shadow mode is recorded but not enforced."""
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from conftest import Gateway, airlock_cli, new_tenant, upstream_env
+
+EMAIL = "jimin.park@example.co.kr"
+
+POLICY = """apiVersion: airlock/v1
+kind: Policy
+name: block-email
+mode: {mode}
+defaults: {{ action: allow, destinations: ["*"], local: allowed }}
+rules:
+  - id: no-email
+    when: {{ entities: [EMAIL_ADDRESS] }}
+    action: block
+"""
+
+
+@pytest.fixture(scope="module")
+def pair(upstream, database_url):
+    gws = [Gateway(upstream_env(upstream, database_url)) for _ in range(2)]
+    for gw in gws:
+        gw.wait_ready()
+    yield gws
+    for gw in gws:
+        assert gw.stop() == 0
+
+
+def status(gw, key) -> httpx.Response:
+    return httpx.post(gw.base_url + "/v1/chat/completions", timeout=30, headers={"authorization": f"Bearer {key}"},
+                      json={"model": "mock-chat", "messages": [{"role": "user", "content": f"mail {EMAIL}"}]})
+
+
+def apply(database_url, tenant, tmp_path, mode) -> None:
+    path = tmp_path / f"block-email-{mode}.yaml"
+    path.write_text(POLICY.format(mode=mode))
+    airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(path))
+
+
+def test_policy_apply_reaches_both_instances_within_a_second(pair, database_url, tmp_path):
+    tenant, key = new_tenant(database_url, "reload")
+    assert all(status(gw, key).status_code == 200 for gw in pair)
+    apply(database_url, tenant, tmp_path, "enforce")
+    applied = time.monotonic()
+    seen = {}
+    while time.monotonic() - applied < 3 and len(seen) < 2:
+        for i, gw in enumerate(pair):
+            if i not in seen and status(gw, key).status_code == 403:
+                seen[i] = time.monotonic() - applied
+        time.sleep(0.02)
+    assert len(seen) == 2, "both instances must enforce the new version"
+    assert max(seen.values()) < 1.0, f"took {seen}"
+    r = status(pair[0], key)
+    assert r.json()["error"]["code"] == "pii_blocked" and "no-email" in r.json()["error"]["message"]
+    assert r.headers["x-airlock-policy-version"] == "block-email@v1"
+
+
+def test_shadow_policy_is_recorded_not_enforced(pair, database_url, tmp_path):
+    tenant, key = new_tenant(database_url, "shadow")
+    apply(database_url, tenant, tmp_path, "shadow")
+    time.sleep(1.0)
+    for gw in pair:
+        r = status(gw, key)
+        assert r.status_code == 200
+        assert r.headers["x-airlock-shadow-decision"] == "shadow:block"
+    # Rolling forward to enforce flips the behaviour on both.
+    apply(database_url, tenant, tmp_path, "enforce")
+    time.sleep(1.0)
+    assert all(status(gw, key).status_code == 403 for gw in pair)
