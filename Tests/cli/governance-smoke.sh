@@ -62,4 +62,50 @@ check "provider import again is unchanged" bash -c "'$AIRLOCK' provider import '
 check "imported provider removed" bash -c "'$AIRLOCK' provider remove '$P-imported' >/dev/null"
 check "provider remove" bash -c "'$AIRLOCK' provider remove '$P' | grep -q 'removed provider $P'"
 
+# Every state change above is on the admin audit chain, attributed, with ids only.
+"$AIRLOCK" audit search --tenant "$T" --decision admin --limit 100 --json > "$WORK/audit.jsonl"
+"$AIRLOCK" audit search --tenant _system --decision admin --limit 1000 --json > "$WORK/audit-system.jsonl"
+audit_has() { # audit_has FILE ACTION TARGET: one admin event with that action and target
+    python3 - "$@" <<'PY'
+import json, sys
+path, action, target = sys.argv[1:4]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+hits = [r for r in rows if r["kind"] == "admin" and r["endpoint"] == action and r["target"] == target and r["actor"]]
+sys.exit(0 if len(hits) == 1 else 1)
+PY
+}
+check "audit: tenant.create" audit_has "$WORK/audit.jsonl" tenant.create "$T"
+check "audit: key.create names the key id" audit_has "$WORK/audit.jsonl" key.create "$KEY_ID"
+check "audit: key.revoke names the key id" audit_has "$WORK/audit.jsonl" key.revoke "$KEY_ID"
+check "audit: policy.apply v1 and v2 (not the identical re-apply)" bash -c "[ \$(grep -c '\"endpoint\":\"policy.apply\"' '$WORK/audit.jsonl') -eq 2 ]"
+check "audit: policy.rollback to v1" audit_has "$WORK/audit.jsonl" policy.rollback v1
+check "audit: tenant.disable" audit_has "$WORK/audit.jsonl" tenant.disable "$T"
+check "audit: provider add/import/remove on _system" bash -c "grep -q '\"endpoint\":\"provider.add\".*\"target\":\"$P\"' '$WORK/audit-system.jsonl' && grep -q '\"endpoint\":\"provider.import\"' '$WORK/audit-system.jsonl' && grep -q '\"endpoint\":\"provider.remove\".*\"target\":\"$P\"' '$WORK/audit-system.jsonl'"
+check "audit: --by is the actor" bash -c "'$AIRLOCK' tenant enable '$T' --by smoke-operator >/dev/null && '$AIRLOCK' audit search --tenant '$T' --decision admin --limit 1 --json | grep -q '\"actor\":\"smoke-operator\"'"
+check "audit: never the plaintext key" bash -c "! grep -qF '$KEY' '$WORK/audit.jsonl'"
+check "audit verify stays green" bash -c "'$AIRLOCK' audit verify --chain admin | grep -q '^chain admin: ok'"
+
+# policy explain: scan + decide + route for a tenant, offline, never echoing the values.
+KR="$T-kr"
+"$AIRLOCK" tenant create "$KR" >/dev/null
+"$AIRLOCK" policy apply --tenant "$KR" "$ROOT/Policies/kr-pipa.yaml" >/dev/null
+"$AIRLOCK" policy explain --tenant "$KR" "내 주민등록번호는 900101-1234568 입니다" > "$WORK/explain.txt"
+check "explain finds KR_RRN with code-point offsets" grep -q 'KR_RRN \[10\.\.<24\]' "$WORK/explain.txt"
+check "explain names the residency rule" grep -q 'kr-national-ids-stay-home' "$WORK/explain.txt"
+check "explain uses the tenant's stored policy" grep -q 'policy: *kr-pipa v1' "$WORK/explain.txt"
+check "explain prints a route or a refusal" grep -qE '^route:' "$WORK/explain.txt"
+check "explain never prints the RRN" bash -c "! grep -qE '900101|1234568' '$WORK/explain.txt'"
+printf '{"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"RRN 900101-1234568"}]}' \
+    | "$AIRLOCK" policy explain --tenant "$KR" --request --json > "$WORK/explain.json"
+check "explain --request --json locates the finding" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["decision"]
+f = d["findings"]
+assert len(f) == 1 and f[0]["type"] == "KR_RRN" and f[0]["path"] == "messages[1].content" and (f[0]["start"], f[0]["end"]) == (4, 18), f
+assert "kr-national-ids-stay-home" in d["fired_rules"] and d["destinations"] == ["kr"]
+' "$WORK/explain.json"
+check "explain --json never prints the RRN" bash -c "! grep -qE '900101|1234568' '$WORK/explain.json'"
+check "explain falls back to the shipped default policy" bash -c "echo 'key AKIAIOSFODNN7EXAMPLE' | '$AIRLOCK' policy explain --tenant '$T-none' 2>&1 | grep -q 'not found' && '$AIRLOCK' tenant create '$T-none' >/dev/null && echo 'key AKIAIOSFODNN7EXAMPLE' | '$AIRLOCK' policy explain --tenant '$T-none' > '$WORK/default.txt' && grep -q 'default policy .*Policies/default.yaml' '$WORK/default.txt' && grep -q 'refused, 403 pii_blocked' '$WORK/default.txt' && ! grep -q AKIAIOSFODNN7EXAMPLE '$WORK/default.txt'"
+check "explain of an unknown tenant fails" bash -c "! '$AIRLOCK' policy explain --tenant '$T-missing' hello 2>/dev/null"
+
 echo "governance CLI smoke: $pass passed, 0 failed"

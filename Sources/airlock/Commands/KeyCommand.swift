@@ -15,10 +15,24 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Option(help: "Tenant id.") var tenant: String
         @Option(help: "A label for the key (e.g. the application using it).") var name: String?
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let (tenant, name) = (tenant, name)
-            let issued = try await admin.withStore { store, _ in try await store.keys.create(tenant: tenant, name: name) }
+            let issued = try await admin.withAudit(by: by) { store, audit in
+                let issued = try await store.keys.create(tenant: tenant, name: name)
+                do {
+                    // Target is the key id; neither the key nor its label (free text) is recorded.
+                    try await audit.record("key.create", tenant: issued.tenantID, target: issued.keyID)
+                } catch var failure as AdminAuditFailure {
+                    // No unaudited credential: revoke the new key again and never print it.
+                    let revoked = (try? await store.keys.revoke(keyID: issued.keyID)) != nil
+                    failure.outcome = revoked ? "the new key was revoked again and is not shown"
+                                              : "the new key could not be revoked either; revoke it with 'airlock key revoke'"
+                    throw failure
+                }
+                return issued
+            }
             printError("created key \(issued.keyID) (\(issued.prefix)…) for tenant \(issued.tenantID); it is shown only once")
             print(issued.plaintextKey)
         }
@@ -57,10 +71,15 @@ struct KeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key; it stops authenticating at once.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Key id (key_…), as shown by 'airlock key list'.") var keyID: String
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let keyID = keyID
-            let key = try await admin.withStore { store, _ in try await store.keys.revoke(keyID: keyID) }
+            let key = try await admin.withAudit(by: by) { store, audit in
+                let key = try await store.keys.revoke(keyID: keyID)
+                try await audit.record("key.revoke", tenant: key.tenantID, target: key.id)
+                return key
+            }
             print("revoked key \(key.id) (tenant \(key.tenantID))")
         }
     }

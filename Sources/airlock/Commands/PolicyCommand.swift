@@ -3,13 +3,14 @@ import AirlockStore
 import ArgumentParser
 import Foundation
 
-/// `airlock policy …`: offline `validate` / `evaluate`, and the stored, versioned tenant
-/// policies: `apply`, `list`, `show`, `diff`, `rollback`.
+/// `airlock policy …`: offline `validate` / `evaluate`, `explain` (scan, decide and route a
+/// prompt for a tenant), and the stored, versioned tenant policies: `apply`, `list`, `show`,
+/// `diff`, `rollback`.
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Validate, evaluate, apply and version tenant policies.",
-        subcommands: [PolicyValidateCommand.self, PolicyEvaluateCommand.self,
+        subcommands: [PolicyValidateCommand.self, PolicyEvaluateCommand.self, PolicyExplainCommand.self,
                       Apply.self, List.self, Show.self, Diff.self, Rollback.self])
 
     struct Apply: AsyncParsableCommand {
@@ -33,8 +34,14 @@ struct PolicyCommand: AsyncParsableCommand {
                 yaml = String(decoding: data, as: UTF8.self)
             }
             let (tenant, source, appliedBy) = (tenant, file == "-" ? "<stdin>" : file, AdminOperator.name(by))
-            let result = try await admin.withStore { store, _ in
-                try await store.policies.apply(tenant: tenant, yaml: yaml, appliedBy: appliedBy, source: source)
+            let result = try await admin.withAudit(by: appliedBy) { store, audit in
+                let result = try await store.policies.apply(tenant: tenant, yaml: yaml, appliedBy: appliedBy, source: source)
+                if result.outcome == .applied {
+                    let v = result.version
+                    try await audit.record("policy.apply", tenant: tenant, target: "v\(v.version)",
+                                           details: ["policy": v.name, "sha256": v.sha256])
+                }
+                return result
             }
             let v = result.version
             switch result.outcome {
@@ -124,10 +131,20 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Option(help: "Tenant id.") var tenant: String
         @Option(help: "Version to make active.") var to: Int
+        @Option(help: "Who rolls back, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let (tenant, to) = (tenant, to)
-            let result = try await admin.withStore { store, _ in try await store.policies.rollback(tenant: tenant, to: to) }
+            let result = try await admin.withAudit(by: by) { store, audit in
+                let result = try await store.policies.rollback(tenant: tenant, to: to)
+                if result.outcome == .rolledBack {
+                    try await audit.record("policy.rollback", tenant: tenant, target: "v\(to)", details: [
+                        "policy": result.version.name, "sha256": result.version.sha256,
+                        "previous_version": result.previousVersion.map(String.init) ?? "none",
+                    ])
+                }
+                return result
+            }
             switch result.outcome {
             case .rolledBack:
                 print("tenant \(tenant) now runs version \(to) (policy \(result.version.name)); was version \(result.previousVersion.map(String.init) ?? "none")")

@@ -1,3 +1,4 @@
+import AirlockAudit
 import AirlockCore
 import AirlockGateway
 import AirlockStore
@@ -45,6 +46,64 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
+extension AdminOptions {
+    /// `withStore` for commands that change state: `body` gets an `AdminAudit` that records
+    /// each change on the admin audit chain, as `actor` (`--by`, else `$AIRLOCK_OPERATOR`,
+    /// else `cli:$USER`). The checkpoint key is read (from the configured
+    /// `audit.checkpoint_key_env`) before anything changes, so a bad key changes nothing.
+    func withAudit<T: Sendable>(by: String?, _ body: @escaping @Sendable (GovernanceStore, AdminAudit) async throws -> T) async throws -> T {
+        let actor = AdminOperator.name(by)
+        let key: AuditKey?
+        do {
+            key = try AuditKey.fromEnvironment(try common.loadConfiguration().audit.checkpointKeyEnv, purpose: "audit checkpoint")
+        } catch {
+            throw AdminFailure.exit(for: error)
+        }
+        return try await withStore { store, logger in
+            try await body(store, AdminAudit(log: AdminAuditLog(client: store.client, logger: logger, checkpointKey: key), actor: actor))
+        }
+    }
+}
+
+/// Records administrative changes (tenant, key, provider, policy) on the shared admin chain.
+///
+/// When recording fails: a change and its audit event are two writes — the repository commits
+/// its own transaction, `AdminAuditLog` appends under the chain-head lock — so they cannot
+/// share one transaction. Commands make the change first, then record it. If the record
+/// cannot be written the command fails loudly (one line on stderr naming the action and
+/// target, exit status 1) and says the change took effect unaudited, so the operator can
+/// check or revert it; it never exits 0 for an unaudited change. A new API key is the one
+/// exception: it is revoked again and never printed, so no unaudited credential exists.
+/// Commands that changed nothing (identical policy apply, rollback to the active version,
+/// import with nothing to do) record nothing and so cannot fail on the audit log.
+/// `details` must hold no secret or personal data: ids, versions, digests, counts only.
+struct AdminAudit: Sendable {
+    let log: AdminAuditLog
+    let actor: String
+
+    func record(_ action: String, tenant: String = AuditEvent.systemTenant, target: String? = nil,
+                details: [String: String] = [:]) async throws {
+        do {
+            try await log.record(.admin(action: action, actor: actor, tenantID: tenant, target: target, details: details))
+        } catch {
+            throw AdminAuditFailure(action: action, target: target, reason: AdminFailure.describe(error))
+        }
+    }
+}
+
+/// A change whose admin audit event could not be written. Its text names the action and
+/// target (ids only) and what became of the change.
+struct AdminAuditFailure: Error, CustomStringConvertible {
+    var action: String
+    var target: String?
+    var reason: String
+    var outcome = "the change took effect but is NOT in the admin audit log"
+
+    var description: String {
+        "\(action)\(target.map { " \($0)" } ?? ""): \(outcome): \(reason)"
+    }
+}
+
 /// Prints a failure the way every admin command does and picks the exit status.
 enum AdminFailure {
     static func exit(for error: any Error) -> any Error {
@@ -78,7 +137,7 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Who an admin command acts as, recorded with policy versions.
+/// Who an admin command acts as, recorded with policy versions and admin audit events.
 enum AdminOperator {
     static func name(_ explicit: String?) -> String {
         if let explicit { return explicit }

@@ -2,6 +2,7 @@ import AirlockCore
 import AirlockPolicy
 import AirlockStore
 import ArgumentParser
+import Foundation
 
 /// `airlock provider add|list|remove|import`. Providers name the environment variable that
 /// holds their key (`--secret-env`), never the key.
@@ -31,14 +32,24 @@ struct ProviderCommand: AsyncParsableCommand {
         @Option(help: "Request timeout in seconds (default 120).") var timeout: Double = 120
         @Flag(help: "Store it disabled.") var disabled = false
         @Flag(help: "Replace an existing provider of that name.") var replace = false
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let provider = try makeProvider()
             let replace = replace
-            let change = try await admin.withStore { store, _ -> ProviderRepository.Change in
-                if replace { return try await store.providers.save(provider) }
-                try await store.providers.add(provider)
-                return .added
+            let change = try await admin.withAudit(by: by) { store, audit -> ProviderRepository.Change in
+                let change: ProviderRepository.Change
+                if replace { change = try await store.providers.save(provider) } else {
+                    try await store.providers.add(provider)
+                    change = .added
+                }
+                if change != .unchanged {
+                    try await audit.record(change == .added ? "provider.add" : "provider.update", target: provider.name, details: [
+                        "kind": provider.kind.rawValue, "region": provider.region.value, "models": String(provider.models.count),
+                        "enabled": String(provider.enabled),
+                    ])
+                }
+                return change
             }
             print("\(change.rawValue) provider \(provider.name) (\(provider.kind), \(provider.region), \(provider.models.count) model\(provider.models.count == 1 ? "" : "s"))")
         }
@@ -97,10 +108,14 @@ struct ProviderCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a provider.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Provider name.") var name: String
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let name = name
-            try await admin.withStore { store, _ in try await store.providers.remove(name: name) }
+            try await admin.withAudit(by: by) { store, audit in
+                try await store.providers.remove(name: name)
+                try await audit.record("provider.remove", target: name)
+            }
             print("removed provider \(name)")
         }
     }
@@ -110,6 +125,7 @@ struct ProviderCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Providers file, e.g. Policies/providers.yaml.") var file: String
         @Flag(help: "Also remove providers the file does not list.") var replace = false
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let catalog: ProviderCatalog
@@ -118,7 +134,17 @@ struct ProviderCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             let replace = replace
-            let s = try await admin.withStore { store, _ in try await store.providers.importCatalog(catalog, replacing: replace) }
+            let source = URL(fileURLWithPath: file).lastPathComponent
+            let s = try await admin.withAudit(by: by) { store, audit in
+                let s = try await store.providers.importCatalog(catalog, replacing: replace)
+                if !(s.added.isEmpty && s.updated.isEmpty && s.removed.isEmpty) {
+                    try await audit.record("provider.import", target: source, details: [
+                        "added": s.added.joined(separator: ","), "updated": s.updated.joined(separator: ","),
+                        "removed": s.removed.joined(separator: ","), "unchanged": String(s.unchanged.count),
+                    ])
+                }
+                return s
+            }
             print("imported \(file): \(s.added.count) added, \(s.updated.count) updated, \(s.unchanged.count) unchanged, \(s.removed.count) removed")
         }
     }

@@ -14,10 +14,15 @@ struct TenantCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Tenant id: lower-case letters, digits, '_' and '-' (at most 63).") var id: String
         @Option(help: "Display name (default: the id).") var name: String?
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let (id, name) = (id, name ?? id)
-            let tenant = try await admin.withStore { store, _ in try await store.tenants.create(id: id, name: name) }
+            let tenant = try await admin.withAudit(by: by) { store, audit in
+                let tenant = try await store.tenants.create(id: id, name: name)
+                try await audit.record("tenant.create", tenant: tenant.id, target: tenant.id)
+                return tenant
+            }
             print("created tenant \(tenant.id)")
         }
     }
@@ -48,10 +53,14 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a tenant: its keys stop authenticating.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Tenant id.") var id: String
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let id = id
-            _ = try await admin.withStore { store, _ in try await store.tenants.disable(id) }
+            try await admin.withAudit(by: by) { store, audit in
+                _ = try await store.tenants.disable(id)
+                try await audit.record("tenant.disable", tenant: id, target: id)
+            }
             print("disabled tenant \(id)")
         }
     }
@@ -60,10 +69,14 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a disabled tenant again.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "Tenant id.") var id: String
+        @Option(help: "Who makes the change, for the admin audit log (default: $AIRLOCK_OPERATOR, else cli:$USER).") var by: String?
 
         func run() async throws {
             let id = id
-            _ = try await admin.withStore { store, _ in try await store.tenants.enable(id) }
+            try await admin.withAudit(by: by) { store, audit in
+                _ = try await store.tenants.enable(id)
+                try await audit.record("tenant.enable", tenant: id, target: id)
+            }
             print("enabled tenant \(id)")
         }
     }
