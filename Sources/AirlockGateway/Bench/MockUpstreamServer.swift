@@ -1,4 +1,5 @@
 import AirlockCore
+import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
@@ -15,23 +16,53 @@ public enum MockUpstreamServer {
 
     /// Serves until cancelled (or SIGTERM/SIGINT when run as a service group).
     /// `onListening` receives the bound port (useful with port 0).
-    public static func run(port: Int, streamChunks: Int = 8, logger: Logger,
+    /// With `proxyTo` (a base URL such as `http://127.0.0.1:P/v1`) it is instead the thinnest
+    /// possible proxy — Hummingbird in, AsyncHTTPClient out, body collected and passed back —
+    /// which tells how much of Airlock's added latency one extra HTTP hop costs by itself.
+    public static func run(port: Int, streamChunks: Int = 8, proxyTo: String? = nil, logger: Logger,
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let responses = Responses(streamChunks: streamChunks)
         let router = Router()
         router.get("/v1/models") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: responses.models))
         }
-        router.post("/v1/chat/completions") { request, _ in
-            let body = try await request.body.collect(upTo: 16 << 20)
-            return responses.answer(body)
+        var client: HTTPClient?
+        if let proxyTo {
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+            configuration.decompression = .disabled
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            client = http
+            let url = proxyTo + "/chat/completions"
+            router.post("/v1/chat/completions") { request, _ in
+                let body = try await request.body.collect(upTo: 16 << 20)
+                var outgoing = HTTPClientRequest(url: url)
+                outgoing.method = .POST
+                outgoing.headers.add(name: "content-type", value: "application/json")
+                if let auth = request.headers[.authorization] { outgoing.headers.add(name: "authorization", value: auth) }
+                outgoing.body = .bytes(body)
+                let response = try await http.execute(outgoing, timeout: .seconds(30))
+                let answer = try await response.body.collect(upTo: 16 << 20)
+                return Response(status: .init(code: Int(response.status.code)),
+                                headers: [.contentType: response.headers.first(name: "content-type") ?? "application/json"],
+                                body: .init(byteBuffer: answer))
+            }
+        } else {
+            router.post("/v1/chat/completions") { request, _ in
+                let body = try await request.body.collect(upTo: 16 << 20)
+                return responses.answer(body)
+            }
         }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "airlock-bench-upstream"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)
-        try await app.runService()
+        do { try await app.runService() } catch {
+            try? await client?.shutdown()
+            throw error
+        }
+        try? await client?.shutdown()
     }
 
     struct Responses: Sendable {

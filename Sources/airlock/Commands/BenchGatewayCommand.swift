@@ -117,6 +117,13 @@ struct BenchGatewayCommand: AsyncParsableCommand {
                                       environment: base, directory: work, logPath: work + "/upstream.log")
         resources.children.append(upstream)
 
+        // A bare Hummingbird → AsyncHTTPClient proxy: the cost of the extra hop alone.
+        let proxyPort = try BenchSystem.freePort()
+        let proxy = try BenchChild(name: "bare proxy", executable: exe,
+                                   arguments: ["bench", "mock-upstream", "--port", "\(proxyPort)", "--proxy-to", "http://127.0.0.1:\(upstreamPort)/v1"],
+                                   environment: base, directory: work, logPath: work + "/proxy.log")
+        resources.children.append(proxy)
+
         // The gateway.
         let policyPath = work + "/bench-policy.yaml"
         try BenchGatewayWorkload.policyYAML.write(toFile: policyPath, atomically: true, encoding: .utf8)
@@ -144,6 +151,9 @@ struct BenchGatewayCommand: AsyncParsableCommand {
                                                                headers: [("authorization", "Bearer \(providerKey)")]),
                                                  airlock: .init(name: "airlock", url: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
                                                                 headers: [("authorization", "Bearer \(key)")]),
+                                                 bareProxy: .init(name: "bare proxy", url: "http://127.0.0.1:\(proxyPort)/v1/chat/completions",
+                                                                  headers: [("authorization", "Bearer \(providerKey)")]),
+                                                 proxy: proxy, proxyPort: proxyPort,
                                                  upstreamPort: upstreamPort, gatewayPort: gatewayPort, externalDatabase: resources.postgres == nil).run()
             await client.shutdown()
             return json
@@ -205,12 +215,13 @@ struct BenchMockUpstreamCommand: AsyncParsableCommand {
 
     @Option(help: "Port on 127.0.0.1 (0 picks one).") var port = 0
     @Option(help: "Chunks in the SSE answer.") var streamChunks = 8
+    @Option(help: "Be a bare proxy to this upstream base URL instead (e.g. http://127.0.0.1:P/v1).") var proxyTo: String?
 
     func run() async throws {
         LoggingBootstrap.once()
         var logger = Logger(label: "airlock.bench.upstream")
         logger.logLevel = .warning
-        try await MockUpstreamServer.run(port: port, streamChunks: streamChunks, logger: logger) { bound in
+        try await MockUpstreamServer.run(port: port, streamChunks: streamChunks, proxyTo: proxyTo, logger: logger) { bound in
             FileHandle.standardOutput.write(Data("listening on 127.0.0.1:\(bound)\n".utf8))
         }
     }

@@ -119,6 +119,16 @@ enum BenchSystem {
         return nil
     }
 
+    /// User + system CPU seconds a process has used so far, from /proc/<pid>/stat.
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// A fresh temporary folder other users may traverse (the managed PostgreSQL runs as
     /// the postgres user when we are root).
     static func makeWorkDirectory() throws -> String {

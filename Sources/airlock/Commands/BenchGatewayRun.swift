@@ -11,12 +11,16 @@ struct BenchGatewayRun {
     let gateway: BenchChild
     let direct: Target
     let airlock: Target
+    let bareProxy: Target
+    let proxy: BenchChild
+    let proxyPort: Int
     let upstreamPort: Int
     let gatewayPort: Int
     let externalDatabase: Bool
 
     func run() async throws -> String {
         try await waitReady(upstream, url: "http://127.0.0.1:\(upstreamPort)/v1/models", seconds: 15)
+        try await waitReady(proxy, url: "http://127.0.0.1:\(proxyPort)/v1/models", seconds: 15)
         try await waitReady(gateway, url: "http://127.0.0.1:\(gatewayPort)/readyz", seconds: 90)
         // Let startup work (governance load, pools) settle before the idle reading.
         try await Task.sleep(for: .milliseconds(500))
@@ -44,9 +48,25 @@ struct BenchGatewayRun {
             let check = try await client.sendOK(airlock, body: body)
             _ = try await client.alternating(direct, airlock, body: body, count: command.warmup)
             rss["gateway_after_warmup_mib"] = orNull(BenchSystem.rssMiB(pid: gateway.pid))
+            let cpu = cpuMark()
             let (d, a) = try await client.alternating(direct, airlock, body: body, count: command.requests)
             var section = compare(d.map(\.totalNanos), a.map(\.totalNanos))
+            section["cpu_ms_per_request"] = cpuPerRequest(since: cpu, requests: command.requests)
             section["request_bytes"] = body.count
+            // The same measurement against a bare Hummingbird → AsyncHTTPClient proxy: what one
+            // extra loopback HTTP hop costs with no pipeline at all.
+            _ = try await client.alternating(direct, bareProxy, body: body, count: max(command.warmup / 3, 1))
+            let (pd, pp) = try await client.alternating(direct, bareProxy, body: body, count: command.requests)
+            let bare = compare(pd.map(\.totalNanos), pp.map(\.totalNanos))
+            let bareAdded = bare["added_ms"] as! [String: Any]
+            let airlockAdded = section["added_ms"] as! [String: Any]
+            section["bare_proxy_reference"] = [
+                "direct_ms": bare["direct_ms"]!, "proxy_ms": bare["airlock_ms"]!, "added_ms": bareAdded,
+                "airlock_added_beyond_bare_proxy_ms": [
+                    "p50": round3((airlockAdded["p50"] as! Double) - (bareAdded["p50"] as! Double)),
+                    "p99": round3((airlockAdded["p99"] as! Double) - (bareAdded["p99"] as! Double)),
+                ] as [String: Any],
+            ] as [String: Any]
             section["decision"] = orNull(check.decision)
             let added = section["added_ms"] as! [String: Any]
             section["target"] = [
@@ -66,8 +86,10 @@ struct BenchGatewayRun {
             // The echoing upstream saw surrogates; Airlock must have restored the originals.
             let restored = answer.contains("jane.doe@example.com") && answer.contains("4111 1111 1111 1111")
             _ = try await client.alternating(direct, airlock, body: body, count: max(command.warmup / 3, 1))
+            let cpu = cpuMark()
             let (d, a) = try await client.alternating(direct, airlock, body: body, count: command.piiRequests)
             var section = compare(d.map(\.totalNanos), a.map(\.totalNanos))
+            section["cpu_ms_per_request"] = cpuPerRequest(since: cpu, requests: command.piiRequests)
             section["request_bytes"] = body.count
             section["decision"] = decision
             section["answer_restored"] = restored
@@ -107,8 +129,10 @@ struct BenchGatewayRun {
                 }
                 return peak
             }
+            let cpu = cpuMark()
             let a = await client.load(airlock, body: body, concurrency: c, seconds: command.seconds)
             sampler.cancel()
+            let loadCPU = cpuPerRequest(since: cpu, requests: a.samples.count, upstreamCallsPerRequest: 1)
             rss["gateway_peak_under_load_mib"] = await sampler.value
             try Task.checkCancellation()
             guard !a.samples.isEmpty else { throw BenchFailure("no request through Airlock succeeded under load: \(a.firstError ?? "unknown")") }
@@ -117,6 +141,7 @@ struct BenchGatewayRun {
                 "seconds_per_path": command.seconds,
                 "direct": loadSection(d),
                 "airlock": loadSection(a),
+                "cpu_ms_per_request": loadCPU,
                 "airlock_over_direct_rps": round3(a.requestsPerSecond / max(d.requestsPerSecond, 1e-9)),
                 "added_ms": [
                     "p50": round3(LatencySummary(nanos: a.samples.map(\.totalNanos)).p50 - LatencySummary(nanos: d.samples.map(\.totalNanos)).p50),
@@ -132,6 +157,19 @@ struct BenchGatewayRun {
         guard gateway.isRunning else { throw BenchFailure("airlock serve exited during the run: \(gateway.logTail())") }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// CPU seconds used so far by the gateway and by the upstream.
+    func cpuMark() -> (gateway: Double, upstream: Double) {
+        (BenchSystem.cpuSeconds(pid: gateway.pid) ?? 0, BenchSystem.cpuSeconds(pid: upstream.pid) ?? 0)
+    }
+
+    /// Gateway CPU per request through it (user + system, clock-tick resolution) and, for
+    /// scale, the upstream's CPU per request it served (twice per c=1 pair, once under load).
+    func cpuPerRequest(since mark: (gateway: Double, upstream: Double), requests: Int, upstreamCallsPerRequest: Double = 2) -> [String: Any] {
+        let now = cpuMark()
+        return ["gateway": round3((now.gateway - mark.gateway) * 1000 / Double(max(requests, 1))),
+                "upstream": round3((now.upstream - mark.upstream) * 1000 / Double(max(requests, 1)) / upstreamCallsPerRequest)] as [String: Any]
     }
 
     func waitReady(_ child: BenchChild, url: String, seconds: Double) async throws {
