@@ -23,6 +23,9 @@ status=0
 echo "==> swift test" >&2
 swift test --skip-build 2>&1 | tee /tmp/airlock-swift-test.log || status=1
 
+echo "==> CLI smoke test (tenants, keys, providers, policies, admin audit)" >&2
+Tests/cli/governance-smoke.sh "$BIN" "$AIRLOCK_TEST_DATABASE_URL" || status=1
+
 echo "==> end-to-end tests (openai SDK)" >&2
 AIRLOCK_BIN="$BIN" .venv/bin/python -m pytest -q tests/e2e -p no:cacheprovider "$@" || status=1
 
