@@ -119,7 +119,12 @@ public final class AuditWriter: Service, Sendable {
                         logger.error("audit writer cancelled with events it could not persist", metadata: ["events": "\(left)"])
                         break
                     }
-                    if left == 0 { await bell.wait() }
+                    if left == 0 {
+                        await bell.wait()
+                        if !shuttingDown.withLock({ $0 }) && !Task.isCancelled && hasNoDurableWaiters {
+                            try? await Task.sleep(for: configuration.batchLinger)
+                        }
+                    }
                 }
             } onCancel: { [bell] in
                 bell.ring()
@@ -140,6 +145,9 @@ public final class AuditWriter: Service, Sendable {
     }
 
     // MARK: loop plumbing
+
+    /// Fail-closed callers are waiting on the write; they are not made to wait for a batch.
+    var hasNoDurableWaiters: Bool { shared.withLock { $0.waiters.isEmpty } }
 
     func take(max: Int) -> [Pending] {
         shared.withLock { s in

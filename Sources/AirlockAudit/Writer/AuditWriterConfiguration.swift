@@ -13,6 +13,9 @@ public struct AuditWriterConfiguration: Sendable {
     public var payloadKey: AuditKey?
     /// Largest batch per COPY.
     public var maxBatch: Int = 5_000
+    /// After waking for a new event, wait this long for more before writing, so a busy
+    /// gateway writes batches instead of one transaction per call.
+    public var batchLinger: Duration = .milliseconds(5)
     /// A database write slower than this sends the batch to the spool instead.
     public var databaseTimeout: Duration = .seconds(3)
     /// Pause between attempts to replay the spool while the database is unavailable.
