@@ -7,12 +7,15 @@ import Logging
 public enum GatewayApplication {
     public static func makeRouter(services: GatewayServices) -> Router<AirlockRequestContext> {
         let router = Router(context: AirlockRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
         router.add(middleware: OpenAIErrorMiddleware())
         let status = StatusRoutes(services: services)
         let chat = ChatCompletionsRoute(services: services)
         let embeddings = EmbeddingsRoute(services: services)
         router.get("/healthz") { request, context in status.health(request, context: context) }
         router.get("/readyz") { request, context in status.ready(request, context: context) }
+        let metrics = MetricsRoute(services: services)
+        router.get("/metrics") { request, context in metrics.handle(request, context: context) }
         router.get("/v1/models") { request, context in try status.models(request, context: context) }
         router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }

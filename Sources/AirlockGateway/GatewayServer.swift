@@ -53,7 +53,8 @@ public enum GatewayServer {
         let engine = LocalEngineLoader.load(configuration.local, logger: logger)
         let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
                                        readiness: readiness, governance: governance, audit: audit, localEngine: engine,
-                                       defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment)
+                                       defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment,
+                                       metrics: .process)
         let application = GatewayApplication.make(services: services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }

@@ -24,10 +24,14 @@ struct LocalRelay: Sendable {
             let limiter = services.limiter
             let includeUsage = chat.includeUsage
             let initial = record
+            let metrics = services.metrics
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var record = initial
                 record.status = 200
                 var rewriter = makeRewriter()
+                let started = ContinuousClock.now
+                metrics.localInFlight(1)
+                defer { metrics.localInFlight(-1) }
                 do {
                     for try await chunk in events {
                         if record.firstByteAt == nil { record.firstByteAt = Date() }
@@ -45,14 +49,22 @@ struct LocalRelay: Sendable {
                 }
                 record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
                 if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
+                metrics.localGeneration(tokens: record.usage?.completionTokens ?? 0, seconds: GatewayMetrics.seconds(.now - started))
                 audit?.record(record.event)
             })
         }
-        let (json, _) = try await local.complete(body: restored, requestID: context.requestID)
+        let started = ContinuousClock.now
+        services.metrics.localInFlight(1)
+        let json: JSONValue
+        do {
+            defer { services.metrics.localInFlight(-1) }
+            json = try await local.complete(body: restored, requestID: context.requestID).0
+        }
         record.firstByteAt = Date()
         record.status = 200
         let (answer, _) = restorer.rewrite(json)
         record.absorbUsage(answer["usage"])
+        services.metrics.localGeneration(tokens: record.usage?.completionTokens ?? 0, seconds: GatewayMetrics.seconds(.now - started))
         record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
         if let u = record.usage { services.limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
         let bytes = answer.serializedBytes

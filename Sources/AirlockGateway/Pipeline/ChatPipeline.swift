@@ -85,6 +85,7 @@ struct ChatPipeline: Sendable {
 
         if decision.isBlocked {
             record.decision = .blocked
+            services.metrics.call(tenant: principal.tenantID, decision: .blocked, entities: record.entityCounts)
             record.fingerprints = located.map { operators.fingerprint(Self.value(of: $0, in: original), type: $0.finding.type) }
             throw AirlockError(.piiBlocked, "Request blocked by policy rule \(decision.blockedBy.map { "'\($0)'" }.joined(separator: ", ")): it contains data that may not leave")
         }
@@ -106,6 +107,7 @@ struct ChatPipeline: Sendable {
         let transformed = transformer.transform(request: original, actions: { table[$0] ?? .allow }, vault: &vault)
         record.fingerprints = transformed.summary.entries.map(\.fingerprint)
         record.decision = transformed.summary.entries.contains { $0.action != .allow } ? .transformed : .allowed
+        services.metrics.call(tenant: principal.tenantID, decision: record.decision, entities: record.entityCounts)
         guard case .object(var outgoing) = transformed.request else { throw AirlockError(.internalError, "request transformation failed") }
 
         // The model's own output is scanned too: credentials it produces are redacted.
@@ -142,9 +144,12 @@ struct ChatPipeline: Sendable {
                 options["include_usage"] = true
                 body["stream_options"] = .object(options)
             }
+            let sentAt = ContinuousClock.now
             do {
                 let response = try await services.upstream.post(endpoint, path: "/chat/completions", body: JSONValue.object(body).serializedBytes,
                                                                  requestID: context.requestID, logger: context.logger)
+                services.metrics.upstream(provider: candidate.provider, status: response.status, seconds: GatewayMetrics.seconds(.now - sentAt))
+                if response.status >= 500 || response.status == 429 { services.metrics.upstreamError(provider: candidate.provider, code: "status_\(response.status)") }
                 if response.status >= 500 || response.status == 429 && plan.candidates.count > 1 {
                     _ = try? await response.body.collect(upTo: 1 << 20)
                     services.health.recordFailure(candidate.provider)
@@ -159,6 +164,7 @@ struct ChatPipeline: Sendable {
                                                                       restorer: restorer, providers: providers, context: context)
             } catch let error as AirlockError where error.code == .upstreamError || error.code == .upstreamTimeout {
                 services.health.recordFailure(candidate.provider)
+                services.metrics.upstreamError(provider: candidate.provider, code: error.code.rawValue)
                 context.logger.warning("provider unreachable; trying next permitted candidate", metadata: ["provider": .string(candidate.provider), "code": .string(error.code.rawValue)])
                 lastError = error
             }

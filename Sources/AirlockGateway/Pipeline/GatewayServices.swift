@@ -20,6 +20,8 @@ public struct GatewayServices: Sendable {
     public let scanner: AirlockDetect.Scanner
     public let audit: AuditWriter?
     public let localEngine: LocalEngine?
+    /// Counters and histograms behind `/metrics`.
+    public let metrics: GatewayMetrics
     /// Policy for tenants that have not applied one.
     public let defaultPolicy: PolicyEvaluator
     /// Providers from the configuration file/environment; the database's are added per snapshot.
@@ -29,7 +31,7 @@ public struct GatewayServices: Sendable {
 
     public init(configuration: GatewayConfiguration, upstream: UpstreamClient, readiness: Readiness, governance: GovernanceCache,
                 audit: AuditWriter?, localEngine: LocalEngine?, defaultPolicy: Policy, fingerprintKey: [UInt8],
-                environment: [String: String]) {
+                environment: [String: String], metrics: GatewayMetrics = GatewayMetrics()) {
         self.configuration = configuration
         self.upstream = upstream
         self.readiness = readiness
@@ -39,6 +41,7 @@ public struct GatewayServices: Sendable {
         self.scanner = AirlockDetect.Scanner()
         self.audit = audit
         self.localEngine = localEngine
+        self.metrics = metrics
         self.defaultPolicy = PolicyEvaluator(defaultPolicy)
         self.configuredProviders = configuration.providers.map(\.providerConfig)
         self.environment = environment

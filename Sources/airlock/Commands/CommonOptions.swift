@@ -22,8 +22,8 @@ struct CommonOptions: ParsableArguments {
         return configuration
     }
 
-    func makeLogger(_ configuration: GatewayConfiguration, label: String = "airlock") -> Logger {
-        LoggingBootstrap.once()
+    func makeLogger(_ configuration: GatewayConfiguration, label: String = "airlock", format: LogFormat = .text) -> Logger {
+        LoggingBootstrap.once(format: format)
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         return logger
@@ -32,10 +32,13 @@ struct CommonOptions: ParsableArguments {
 
 enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
-    /// Logs go to stderr so stdout stays clean for command output.
-    static func once() {
+    /// Logs go to stderr so stdout stays clean for command output. `AIRLOCK_LOG_FORMAT`
+    /// (`json` or `text`) overrides the command's default format; either way third-party
+    /// libraries are held to `info` and above (see `LibraryLogFloor`).
+    static func once(format: LogFormat = .text) {
         guard !done else { return }
         done = true
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        let chosen = LogFormat.from(environment: ProcessInfo.processInfo.environment, fallback: format)
+        LoggingSystem.bootstrap { label in chosen.makeHandler(label: label) }
     }
 }

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.listen.host = host }
         if let port { configuration.listen.port = port }
         try configuration.validate()
-        let logger = options.makeLogger(configuration)
+        // The server logs JSON lines by default (AIRLOCK_LOG_FORMAT=text for humans).
+        let logger = options.makeLogger(configuration, format: .json)
         try await GatewayServer.run(configuration: configuration, logger: logger)
     }
 }
