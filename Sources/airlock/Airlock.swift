@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct Airlock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airlock",

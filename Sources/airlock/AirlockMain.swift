@@ -1,0 +1,22 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Entry point. Before any async code runs, Swift concurrency is put on NIO's event loops,
+/// so a request's handler, its provider call and the response stay on the same threads
+/// instead of hopping between the global executor and the event loops on every await.
+@main
+enum AirlockMain {
+    static func main() {
+        if ProcessInfo.processInfo.environment["AIRLOCK_NIO_EXECUTOR"] != "0" {
+            _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        Task {
+            await Airlock.main()
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
