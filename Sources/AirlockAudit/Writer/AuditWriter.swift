@@ -86,6 +86,15 @@ public final class AuditWriter: Service, Sendable {
         }
     }
 
+    /// Whether an event recorded now could be made durable: the database took the last batch,
+    /// or the spool folder can take appends. Checked before a fail-closed call is streamed,
+    /// since a streamed answer cannot be withheld once it has started.
+    public var canPersist: Bool {
+        if shared.withLock({ $0.stopped }) { return false }
+        if stats.databaseHealthy { return true }
+        return FileManager.default.isWritableFile(atPath: configuration.spoolDirectory)
+    }
+
     public var stats: AuditWriterStats {
         shared.withLock { s in
             var out = s.stats

@@ -90,6 +90,12 @@ struct ChatPipeline: Sendable {
             throw AirlockError(.piiBlocked, "Request blocked by policy rule \(decision.blockedBy.map { "'\($0)'" }.joined(separator: ", ")): it contains data that may not leave")
         }
 
+        // Fail-closed: a streamed answer cannot be withheld after it starts, so the audit
+        // path must be able to persist before anything is sent.
+        if record.failClosed, chat.stream, let audit = services.audit, !audit.canPersist {
+            throw AirlockError(.auditUnavailable, "The call cannot be audited right now and the policy requires audit")
+        }
+
         // Route only among permitted destinations.
         let providers = services.catalog(snapshot)
         let plan = RoutePlanner(providers: providers).plan(decision: decision, model: chat.model, health: services.health.snapshot,
