@@ -74,3 +74,31 @@ def test_shadow_policy_is_recorded_not_enforced(pair, database_url, tmp_path):
     apply(database_url, tenant, tmp_path, "enforce")
     time.sleep(1.0)
     assert all(status(gw, key).status_code == 403 for gw in pair)
+
+
+ALLOW_ALL = """apiVersion: airlock/v1
+kind: Policy
+name: allow-all
+mode: shadow
+defaults: { action: allow, destinations: ["*"], local: allowed }
+rules: []
+"""
+
+
+def test_shadow_policy_keeps_the_previous_enforced_version(pair, database_url, tmp_path):
+    tenant, key = new_tenant(database_url, "shadow-prev")
+    apply(database_url, tenant, tmp_path, "enforce")  # v1 blocks emails
+    path = tmp_path / "allow-all.yaml"
+    path.write_text(ALLOW_ALL)
+    airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(path))  # v2, shadow, allows all
+    time.sleep(1.0)
+    for gw in pair:
+        r = status(gw, key)
+        assert r.status_code == 403, r.text  # v1 is still enforced, not the default policy
+        assert r.json()["error"]["code"] == "pii_blocked" and "no-email" in r.json()["error"]["message"]
+        assert r.headers["x-airlock-decision"] == "block"
+        assert r.headers["x-airlock-shadow-decision"] == "shadow:allow"
+        assert r.headers["x-airlock-policy-version"] == "block-email@v1 (shadow: allow-all@v2)"
+    explained = airlock_cli(database_url, "policy", "explain", "--tenant", tenant, "--json", f"mail {EMAIL}").stdout
+    assert '"enforced_policy":{"kind":"database","version":1}' in explained.replace(" ", "")
+    assert EMAIL not in explained

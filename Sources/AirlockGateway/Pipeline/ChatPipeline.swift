@@ -64,11 +64,15 @@ struct ChatPipeline: Sendable {
                                             callerRegion: nil)
         var decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
         var shadow: Decision?
+        // A policy in shadow mode is only recorded; the tenant's last enforce-mode version (the
+        // default policy when it never had one) keeps being enforced until the team switches
+        // the new one to `enforce`.
+        let previous = decision.mode == .shadow ? snapshot.previousEnforcedPolicy(tenant: principal.tenantID) : nil
         if decision.mode == .shadow {
-            // A policy in shadow mode is only recorded; the baseline policy keeps being enforced
-            // until the team switches the new one to `enforce`.
             shadow = decision
-            decision = services.defaultPolicy.evaluate(findings: located.map(\.finding), request: requestContext)
+            let baseline = previous.map { services.governance.evaluator(for: $0) } ?? services.defaultPolicy
+            decision = baseline.evaluate(findings: located.map(\.finding), request: requestContext)
+            decision.mode = .enforce
         }
         record.firedRuleIDs = decision.firedRuleIDs + (shadow?.firedRuleIDs.map { "shadow:" + $0 } ?? [])
         record.capturePayload = decision.retention.capturePayloads
@@ -80,7 +84,8 @@ struct ChatPipeline: Sendable {
         headers[.init("x-airlock-policy-version")!] = active.map { "\($0.policy.name)@v\($0.version)" } ?? "\(evaluator.policy.name)@builtin"
         if let shadow {
             headers[.init("x-airlock-shadow-decision")!] = shadow.headerValue
-            headers[.init("x-airlock-policy-version")!] = "\(services.defaultPolicy.policy.name)@builtin (shadow: \(active.map { "\($0.policy.name)@v\($0.version)" } ?? "?"))"
+            let enforcedName = previous.map { "\($0.policy.name)@v\($0.version)" } ?? "\(services.defaultPolicy.policy.name)@builtin"
+            headers[.init("x-airlock-policy-version")!] = "\(enforcedName) (shadow: \(active.map { "\($0.policy.name)@v\($0.version)" } ?? "?"))"
         }
 
         if decision.isBlocked {

@@ -53,13 +53,17 @@ public struct GovernanceSnapshot: Sendable {
     /// Tenant id → active version number whose stored YAML no longer validates (e.g. after an
     /// upgrade tightened the schema). The gateway should fail closed for these tenants.
     public var unloadablePolicies: [String: Int]
+    /// Tenant id → the most recent `enforce`-mode version older than its active one, for tenants
+    /// whose active policy is in `shadow` mode: that is what the gateway keeps enforcing.
+    public var previousEnforced: [String: ActivePolicy]
     public var providers: ProviderCatalog
     public var loadedAt: Date
 
     public init(keys: [APIKeyHash: KeyEntry] = [:], tenants: [String: TenantEntry] = [:], policies: [String: ActivePolicy] = [:],
                 unloadablePolicies: [String: Int] = [:], providers: ProviderCatalog = ProviderCatalog(providers: []),
-                loadedAt: Date = Date()) {
+                loadedAt: Date = Date(), previousEnforced: [String: ActivePolicy] = [:]) {
         self.keys = keys
+        self.previousEnforced = previousEnforced
         self.tenants = tenants
         self.policies = policies
         self.unloadablePolicies = unloadablePolicies
@@ -82,4 +86,8 @@ public struct GovernanceSnapshot: Sendable {
 
     /// The tenant's active policy; nil when it has none (or it is unloadable).
     public func activePolicy(tenant: String) -> ActivePolicy? { policies[tenant] }
+
+    /// For a tenant whose active policy is in shadow mode: the last enforce-mode version before
+    /// it (nil when there is none; callers then enforce the default policy).
+    public func previousEnforcedPolicy(tenant: String) -> ActivePolicy? { previousEnforced[tenant] }
 }

@@ -27,7 +27,7 @@ public struct GovernanceStore: Sendable {
     /// pointer to a version it did not read). Policies whose sha256 matches one in `previous`
     /// are reused instead of parsed again.
     public func loadSnapshot(reusing previous: GovernanceSnapshot? = nil) async throws -> GovernanceSnapshot {
-        let (keys, tenants, stored, providers) = try await client.governanceTransaction(
+        let (keys, tenants, stored, older, providers) = try await client.governanceTransaction(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger
         ) { connection in
             var keys: [APIKeyHash: GovernanceSnapshot.KeyEntry] = [:]
@@ -48,11 +48,27 @@ public struct GovernanceStore: Sendable {
                 tenants[id] = .init(id: id, name: name, disabled: disabled)
                 if let version, let sha, let content { stored.append((id, version, sha, content)) }
             }
+            // Older versions of tenants whose active policy may be in shadow mode (a cheap textual
+            // pre-filter; the parsed mode decides), newest first: the last enforce-mode one is
+            // what keeps being enforced while the shadow version is only recorded.
+            var older: [(tenant: String, version: Int, sha: String, content: String)] = []
+            let olderRows = try await connection.query("""
+                SELECT v.tenant_id, v.version, v.sha256, v.content
+                FROM tenant_policies tp
+                JOIN policy_versions a ON a.id = tp.policy_version_id
+                JOIN policy_versions v ON v.tenant_id = tp.tenant_id AND v.version < a.version
+                WHERE a.content LIKE '%shadow%'
+                ORDER BY v.tenant_id, v.version DESC
+                """, logger: logger)
+            for try await (tenant, version, sha, content) in olderRows.decode((String, Int, String, String).self) {
+                older.append((tenant, version, sha, content))
+            }
             let providers = try await ProviderRepository.readAll(connection, logger: logger)
-            return (keys, tenants, stored, providers)
+            return (keys, tenants, stored, older, providers)
         }
         var parsedBySHA: [String: Policy] = [:]
         for active in previous?.policies.values ?? [:].values { parsedBySHA[active.sha256] = active.policy }
+        for active in previous?.previousEnforced.values ?? [:].values { parsedBySHA[active.sha256] = active.policy }
         var policies: [String: GovernanceSnapshot.ActivePolicy] = [:]
         var unloadable: [String: Int] = [:]
         for s in stored {
@@ -64,7 +80,17 @@ public struct GovernanceStore: Sendable {
                 logger.error("stored policy no longer validates", metadata: ["tenant": .string(s.tenant), "version": "\(s.version)"])
             }
         }
+        var previousEnforced: [String: GovernanceSnapshot.ActivePolicy] = [:]
+        for s in older where policies[s.tenant]?.policy.mode == .shadow && previousEnforced[s.tenant] == nil {
+            // Newest first; a version that no longer validates is skipped, not enforced.
+            guard let policy = parsedBySHA[s.sha] ?? (try? Policy(yaml: s.content, file: "\(s.tenant)@v\(s.version)")) else { continue }
+            parsedBySHA[s.sha] = policy
+            if policy.mode == .enforce {
+                previousEnforced[s.tenant] = .init(tenantID: s.tenant, version: s.version, sha256: s.sha, policy: policy)
+            }
+        }
         return GovernanceSnapshot(keys: keys, tenants: tenants, policies: policies, unloadablePolicies: unloadable,
-                                  providers: ProviderCatalog(providers: providers), loadedAt: Date())
+                                  providers: ProviderCatalog(providers: providers), loadedAt: Date(),
+                                  previousEnforced: previousEnforced)
     }
 }

@@ -72,10 +72,14 @@ struct PolicyExplainCommand: AsyncParsableCommand {
         let findings = scanned.findings.map(\.finding)
         var decision = evaluator.evaluate(findings: findings, request: context)
         var shadow: Decision?
+        let previous = decision.mode == .shadow ? snapshot.previousEnforcedPolicy(tenant: tenant) : nil
         if decision.mode == .shadow {
-            // As in the gateway: a shadow policy is only recorded; the default policy is enforced.
+            // As in the gateway: a shadow policy is only recorded; the last enforce-mode version
+            // (else the default policy) is enforced.
             shadow = decision
-            decision = PolicyEvaluator(defaultPolicy.policy).evaluate(findings: findings, request: context)
+            decision = (previous.map { PolicyEvaluator($0.policy, version: $0.version) } ?? PolicyEvaluator(defaultPolicy.policy))
+                .evaluate(findings: findings, request: context)
+            decision.mode = .enforce
         }
 
         // Route over configuration + database providers (the database wins a name clash), plus
@@ -99,7 +103,9 @@ struct PolicyExplainCommand: AsyncParsableCommand {
         let policySource: String
         if let active {
             policySource = "database, active version \(active.version) (sha256 \(active.sha256.prefix(12)))"
-                + (shadow == nil ? "" : ", in shadow mode: the default policy \(defaultPolicy.path) is enforced")
+                + (shadow == nil ? "" : ", in shadow mode: "
+                    + (previous.map { "version \($0.version) (the last in enforce mode) is enforced" }
+                        ?? "the default policy \(defaultPolicy.path) is enforced"))
         } else {
             policySource = "default policy \(defaultPolicy.path) (tenant \(tenant) has no active policy)"
         }
@@ -113,6 +119,10 @@ struct PolicyExplainCommand: AsyncParsableCommand {
                     ("kind", .string(active == nil ? "default" : "database")),
                     ("version", active.map { .int($0.version) } ?? .null),
                     ("file", active == nil ? .string(defaultPolicy.path) : .null),
+                ]))),
+                ("enforced_policy", .object(JSONObject([
+                    ("kind", .string(shadow == nil ? (active == nil ? "default" : "database") : (previous == nil ? "default" : "database"))),
+                    ("version", shadow == nil ? (active.map { .int($0.version) } ?? .null) : (previous.map { .int($0.version) } ?? .null)),
                 ]))),
                 ("decision", Self.withPaths(decision.jsonValue(findings: findings), scanned.findings, request: request)),
             ])
