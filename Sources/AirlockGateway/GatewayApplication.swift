@@ -19,6 +19,8 @@ public enum GatewayApplication {
         router.get("/v1/models") { request, context in try status.models(request, context: context) }
         router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
+        let admin = AdminRoutes(services: services)
+        router.post("/admin/v1/explain") { request, context in try await admin.explain(request, context: context) }
         return router
     }
 

@@ -40,7 +40,6 @@ struct PolicyExplainCommand: AsyncParsableCommand {
     func run() async throws {
         let input = try readInput()
         let scanned = try scan(input)
-        let requestedModel = model ?? scanned.model ?? "gpt-4o"
 
         // Providers from the configuration file/environment, as the gateway builds them.
         let configuration: GatewayConfiguration
@@ -66,21 +65,6 @@ struct PolicyExplainCommand: AsyncParsableCommand {
             printError(AdminFailure.describe(error))
             throw ExitCode.failure
         }
-        let active = snapshot.activePolicy(tenant: tenant)
-        let evaluator = active.map { PolicyEvaluator($0.policy, version: $0.version) } ?? PolicyEvaluator(defaultPolicy.policy)
-        let context = RequestContext(tenant: tenant, model: requestedModel, classification: classification, callerRegion: nil)
-        let findings = scanned.findings.map(\.finding)
-        var decision = evaluator.evaluate(findings: findings, request: context)
-        var shadow: Decision?
-        let previous = decision.mode == .shadow ? snapshot.previousEnforcedPolicy(tenant: tenant) : nil
-        if decision.mode == .shadow {
-            // As in the gateway: a shadow policy is only recorded; the last enforce-mode version
-            // (else the default policy) is enforced.
-            shadow = decision
-            decision = (previous.map { PolicyEvaluator($0.policy, version: $0.version) } ?? PolicyEvaluator(defaultPolicy.policy))
-                .evaluate(findings: findings, request: context)
-            decision.mode = .enforce
-        }
 
         // Route over configuration + database providers (the database wins a name clash), plus
         // the local engine when its model file is installed.
@@ -98,77 +82,36 @@ struct PolicyExplainCommand: AsyncParsableCommand {
             providers.append(ProviderConfig(name: "local", kind: .local, region: .local, models: [ProviderModel(name: local.modelAlias)]))
             sources["local"] = "local engine (\(local.modelPath))"
         }
-        let plan = RoutePlanner(providers: providers).plan(decision: decision, model: requestedModel)
-
-        let policySource: String
-        if let active {
-            policySource = "database, active version \(active.version) (sha256 \(active.sha256.prefix(12)))"
-                + (shadow == nil ? "" : ", in shadow mode: "
-                    + (previous.map { "version \($0.version) (the last in enforce mode) is enforced" }
-                        ?? "the default policy \(defaultPolicy.path) is enforced"))
-        } else {
-            policySource = "default policy \(defaultPolicy.path) (tenant \(tenant) has no active policy)"
-        }
+        let explained = PolicyExplainer().explain(
+            snapshot: snapshot, tenant: tenant, model: model, classification: classification, scanned: scanned,
+            defaultPolicy: defaultPolicy.policy, defaultPolicyPath: defaultPolicy.path,
+            providers: providers.map { PolicyExplainer.SourcedProvider($0, source: sources[$0.name] ?? "-") })
 
         if json {
-            var out = JSONObject([
-                ("tenant", .string(tenant)), ("model", .string(requestedModel)),
-                ("classification", classification.map(JSONValue.string) ?? .null),
-                ("input", .string(request ? "request" : "text")),
-                ("policy_source", .object(JSONObject([
-                    ("kind", .string(active == nil ? "default" : "database")),
-                    ("version", active.map { .int($0.version) } ?? .null),
-                    ("file", active == nil ? .string(defaultPolicy.path) : .null),
-                ]))),
-                ("enforced_policy", .object(JSONObject([
-                    ("kind", .string(shadow == nil ? (active == nil ? "default" : "database") : (previous == nil ? "default" : "database"))),
-                    ("version", shadow == nil ? (active.map { .int($0.version) } ?? .null) : (previous.map { .int($0.version) } ?? .null)),
-                ]))),
-                ("decision", Self.withPaths(decision.jsonValue(findings: findings), scanned.findings, request: request)),
-            ])
-            if let shadow { out["shadow_decision"] = Self.withPaths(shadow.jsonValue(findings: findings), scanned.findings, request: request) }
-            out["providers"] = .array(providers.map { p in
-                .object(JSONObject([("name", .string(p.name)), ("kind", .string(p.kind.rawValue)), ("region", .string(p.region.value)),
-                                    ("enabled", .bool(p.enabled)), ("source", .string(sources[p.name] ?? "-"))]))
-            })
-            out["route"] = plan.jsonValue
-            print(JSONValue.object(out).serialized)
+            print(explained.jsonValue.serialized)
             return
         }
 
         print("tenant:       \(tenant)")
-        print("model:        \(requestedModel)" + (classification.map { ", classification \($0)" } ?? ""))
+        print("model:        \(explained.model)" + (classification.map { ", classification \($0)" } ?? ""))
         print("input:        " + (request ? "request body, \(scanned.strings) string\(scanned.strings == 1 ? "" : "s") scanned"
                                           : "text, \(scanned.characters) characters"))
-        print("policy from:  \(policySource)")
-        print(Self.explanation(decision, scanned.findings, request: request))
-        if let shadow {
+        print("policy from:  \(explained.policySource)")
+        print(explained.explanation(explained.decision))
+        if let shadow = explained.shadow {
             print("shadow policy (recorded only, not enforced):")
-            print(Self.explanation(shadow, scanned.findings, request: request).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            print(explained.explanation(shadow).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }
         print("providers:    " + (providers.isEmpty ? "none configured" : providers.map { p in
             "\(p.name) (\(p.region.value), \(sources[p.name] ?? "-")\(p.enabled ? "" : ", disabled"))"
         }.joined(separator: ", ")))
-        print(plan.explanation)
-        if let refusal = plan.refusal, !refusal.ruleIDs.isEmpty {
+        print(explained.plan.explanation)
+        if let refusal = explained.plan.refusal, !refusal.ruleIDs.isEmpty {
             print("refused by:   \(refusal.ruleIDs.joined(separator: ", "))")
         }
     }
 
     // MARK: - Input and scanning
-
-    struct Located {
-        var path: String?
-        /// Code-point offsets into the scanned string.
-        var finding: Finding
-    }
-
-    struct Scanned {
-        var findings: [Located]
-        var model: String?
-        var strings: Int
-        var characters: Int
-    }
 
     func readInput() throws -> String {
         if let text { return text }
@@ -190,59 +133,20 @@ struct PolicyExplainCommand: AsyncParsableCommand {
     }
 
     /// The gateway's scanner; for a request body, the same strings the gateway scans.
-    func scan(_ input: String) throws -> Scanned {
-        let scanner = AirlockDetect.Scanner()
-        guard request else {
-            let found = AirlockDetect.Scanner.codePointSpans(scanner.scan(input), in: input)
-            return Scanned(findings: found.map { Located(path: nil, finding: $0) }, model: nil, strings: 1, characters: input.unicodeScalars.count)
-        }
+    func scan(_ input: String) throws -> PolicyExplainer.Scanned {
+        let explainer = PolicyExplainer()
+        guard request else { return explainer.scan(text: input) }
         let body: JSONValue
         do { body = try JSONValue(parsing: input) } catch {
             // The parser's message names a position, not the content.
             printError("--request: the input is not valid JSON (\(error))")
             throw ExitCode.failure
         }
-        guard case .object(let object) = body else {
+        guard case .object = body else {
             printError("--request: the input must be a JSON object (a chat-completions body)")
             throw ExitCode.failure
         }
-        var located: [Located] = []
-        var strings = 0
-        RequestTransformer.forEachUserString(in: body) { path, s in
-            strings += 1
-            for f in AirlockDetect.Scanner.codePointSpans(scanner.scan(s), in: s) { located.append(Located(path: path, finding: f)) }
-        }
-        return Scanned(findings: located, model: object["model"]?.stringValue, strings: strings, characters: input.unicodeScalars.count)
-    }
-
-    // MARK: - Rendering
-
-    /// `Decision.explanation`, with each finding line naming where in the request it is.
-    static func explanation(_ decision: Decision, _ located: [Located], request: Bool) -> String {
-        let text = decision.explanation(findings: located.map(\.finding))
-        guard request else { return text }
-        var index = 0
-        var inFindings = false
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            if line.hasPrefix("findings:") { inFindings = true; return String(line) }
-            guard inFindings, line.hasPrefix("  ") else { inFindings = false; return String(line) }
-            defer { index += 1 }
-            guard index < located.count, let path = located[index].path else { return String(line) }
-            return "\(line) in \(path)"
-        }.joined(separator: "\n")
-    }
-
-    /// Adds each finding's JSON path to `Decision.jsonValue(findings:)` for request bodies.
-    static func withPaths(_ value: JSONValue, _ located: [Located], request: Bool) -> JSONValue {
-        guard request, case .object(var o) = value, case .array(var items)? = o["findings"] else { return value }
-        for i in items.indices where i < located.count {
-            if case .object(var item) = items[i], let path = located[i].path {
-                item["path"] = .string(path)
-                items[i] = .object(item)
-            }
-        }
-        o["findings"] = .array(items)
-        return .object(o)
+        return explainer.scan(request: body, characters: input.unicodeScalars.count)
     }
 }
 
