@@ -1,0 +1,102 @@
+"""Fail-closed audit, end to end: with PostgreSQL down and the spool's disk full, a tenant
+whose policy says `fail_closed: true` gets 503 `audit_unavailable` instead of an unaudited
+answer, while a tenant without it is still served (its event waits in memory). Runs its own
+PostgreSQL and puts the spool on a tiny tmpfs it can fill."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import Gateway, airlock_cli, new_tenant, upstream_env
+from test_database_loss import db
+
+POLICY = """apiVersion: airlock/v1
+kind: Policy
+name: audited-or-nothing
+mode: enforce
+defaults: { action: allow, destinations: ["*"], local: allowed }
+rules: []
+retention: { audit_days: 30, payload_days: 0, capture_payloads: false, fail_closed: true }
+"""
+
+
+def chat(gw, key) -> httpx.Response:
+    return httpx.post(gw.base_url + "/v1/chat/completions", timeout=30, headers={"authorization": f"Bearer {key}"},
+                      json={"model": "mock-chat", "messages": [{"role": "user", "content": "hello"}]})
+
+
+@pytest.fixture
+def spool_mount():
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path = Path(tempfile.mkdtemp(prefix="airlock-spool-", dir="/tmp"))
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield path
+    subprocess.run(["umount", "-l", str(path)])
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_mount, tmp_path):
+    root = Path(tempfile.mkdtemp(prefix="airlock-failclosed-", dir="/tmp"))
+    root.chmod(0o755)
+    data_dir = root / "pg"
+    data_dir.mkdir()
+    data_dir.chmod(0o755)
+    url = db("start", data_dir).splitlines()[-1]
+    config = tmp_path / "airlock.yaml"
+    config.write_text(f"audit:\n  spool_dir: {spool_mount}\n")
+    gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
+    try:
+        gw.wait_ready()
+        strict_tenant, strict_key = new_tenant(url, "strict")
+        policy = tmp_path / "strict.yaml"
+        policy.write_text(POLICY)
+        airlock_cli(url, "policy", "apply", "--tenant", strict_tenant, str(policy))
+        relaxed_tenant, relaxed_key = new_tenant(url, "relaxed")
+        time.sleep(1.0)
+        assert chat(gw, strict_key).status_code == 200  # audited normally
+
+        db("stop", data_dir)
+        # Fill the spool's file system so the fallback cannot take the event either.
+        with open(spool_mount / "filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        refused = chat(gw, strict_key)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "audit_unavailable"
+        assert "hello" not in refused.text
+        # Without fail_closed the call is served; its event waits for the database.
+        assert chat(gw, relaxed_key).status_code == 200
+
+        # Database back: the waiting event is written, nothing lost; shutdown drains cleanly.
+        db("start", data_dir)
+        deadline = time.time() + 30
+        rows = []
+        while time.time() < deadline:
+            out = airlock_cli(url, "audit", "search", "--tenant", relaxed_tenant, "--json").stdout
+            rows = [line for line in out.splitlines() if line.strip() and '"admin"' not in line]
+            if rows:
+                break
+            time.sleep(0.5)
+        assert len(rows) == 1
+        assert gw.stop() == 0
+    finally:
+        gw.stop()
+        try:
+            db("stop", data_dir)
+        except AssertionError:
+            pass
+        shutil.rmtree(root, ignore_errors=True)
