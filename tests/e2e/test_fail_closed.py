@@ -82,8 +82,9 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         assert chat(gw, relaxed_key).status_code == 200
 
         # Database back: the waiting event is written, nothing lost; shutdown drains cleanly.
+        # (The connection pool reconnects with backoff after the outage, which can take a while.)
         db("start", data_dir)
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         rows = []
         while time.time() < deadline:
             out = airlock_cli(url, "audit", "search", "--tenant", relaxed_tenant, "--json").stdout
