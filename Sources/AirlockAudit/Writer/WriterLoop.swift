@@ -99,10 +99,14 @@ struct WriterLoop {
         }
 
         var stored = false
-        if spool.isEmpty && databaseHealthy && !cancelled {
+        // With an empty spool there is nothing to replay, so the database is retried directly
+        // once the retry interval has passed (else events that the spool could not take
+        // would wait for a replay that never comes).
+        if spool.isEmpty && (databaseHealthy || ContinuousClock.now >= nextReplay) && !cancelled {
             do {
                 try await appendToDatabase(entries[...])
                 stored = true
+                databaseHealthy = true
                 writer.complete(batch, error: nil) { $0.written += entries.count; $0.payloadsDropped += droppedPayloads }
             } catch {
                 databaseHealthy = false
