@@ -3,6 +3,7 @@ real local upstream, all over loopback."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,3 +133,46 @@ def gateway(upstream, database_url):
     gw.wait_ready()
     yield gw
     gw.stop()
+
+
+def managed_db(command: str, data_dir: Path) -> str:
+    """`airlock db start|stop` on a private data folder; returns what it printed (the URL)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+    result = subprocess.run([airlock_binary(), "db", command, "--data-dir", str(data_dir)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"airlock db {command} failed: {result.stderr}"
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def private_db():
+    """A PostgreSQL of the module's own, for tests that stop or break it. The managed server may
+    run as another user (root → postgres), so its parents must be searchable."""
+    root = Path(tempfile.mkdtemp(prefix="airlock-private-pg-", dir="/tmp"))
+    root.chmod(0o755)
+    data_dir = root / "pg"
+    data_dir.mkdir()
+    data_dir.chmod(0o755)
+    url = managed_db("start", data_dir).splitlines()[-1]
+    yield url, data_dir
+    try:
+        managed_db("stop", data_dir)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def ready_status(gw) -> int:
+    try:
+        return httpx.get(gw.base_url + "/readyz", timeout=2).status_code
+    except httpx.HTTPError:
+        return -1
+
+
+def wait_for(predicate, timeout: float, step: float = 0.1) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s")
+

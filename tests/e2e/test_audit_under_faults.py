@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -17,9 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import pytest
 
-from conftest import Gateway, airlock_binary, airlock_cli, new_tenant, upstream_env
+from conftest import managed_db, ready_status, wait_for, Gateway, airlock_cli, new_tenant, upstream_env
 
 CLIENTS = 4
 LOAD_SECONDS = 8.0
@@ -38,14 +35,6 @@ rules: []
 """
 
 
-def db(command: str, data_dir: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
-    result = subprocess.run([airlock_binary(), "db", command, "--data-dir", str(data_dir)], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"airlock db {command} failed: {result.stderr}"
-    return result.stdout.strip()
-
-
 def kill_postgres(data_dir: Path) -> None:
     """Immediate shutdown: the server exits without a checkpoint, like a crash; connections drop."""
     pg_data = str(data_dir / "data")
@@ -54,42 +43,10 @@ def kill_postgres(data_dir: Path) -> None:
     elif Path(PG_CTL).exists():
         cmd = [PG_CTL, "-D", pg_data, "-m", "immediate", "-w", "stop"]
     else:
-        db("stop", data_dir)
+        managed_db("stop", data_dir)
         return
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"pg_ctl stop -m immediate failed: {result.stderr}"
-
-
-@pytest.fixture(scope="module")
-def private_db():
-    # The managed server may run as another user (root → postgres): parents must be searchable.
-    root = Path(tempfile.mkdtemp(prefix="airlock-auditfault-", dir="/tmp"))
-    root.chmod(0o755)
-    data_dir = root / "pg"
-    data_dir.mkdir()
-    data_dir.chmod(0o755)
-    url = db("start", data_dir).splitlines()[-1]
-    yield url, data_dir
-    try:
-        db("stop", data_dir)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def ready_status(gw) -> int:
-    try:
-        return httpx.get(gw.base_url + "/readyz", timeout=2).status_code
-    except httpx.HTTPError:
-        return -1
-
-
-def wait_for(predicate, timeout: float, step: float = 0.2) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def audit_rows(url: str, tenant: str) -> list[dict]:
@@ -162,7 +119,7 @@ def test_kill_and_restart_postgres_under_load_keeps_exactly_one_audit_row_per_re
             outage["down"] = time.monotonic()
             time.sleep(OUTAGE_SECONDS)
             outage["restarting"] = time.monotonic()
-            db("start", data_dir)
+            managed_db("start", data_dir)
             outage["up"] = time.monotonic()
             time.sleep(max(0.0, LOAD_SECONDS - (time.monotonic() - start)))
 

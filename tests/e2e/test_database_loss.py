@@ -4,17 +4,11 @@ then refuses with 503 not_ready; once the database is back it becomes ready and 
 Runs its own private PostgreSQL so stopping it affects no other test."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-import pytest
 
-from conftest import Gateway, airlock_binary, airlock_cli, new_tenant, upstream_env
+from conftest import managed_db, ready_status, wait_for, Gateway, airlock_cli, new_tenant, upstream_env
 
 EMAIL = "minji.kim@example.co.kr"
 MAX_STALE = 4
@@ -31,49 +25,9 @@ rules:
 """
 
 
-def db(command: str, data_dir: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
-    result = subprocess.run([airlock_binary(), "db", command, "--data-dir", str(data_dir)], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"airlock db {command} failed: {result.stderr}"
-    return result.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def private_db():
-    # The managed server may run as another user (root → postgres): parents must be searchable.
-    root = Path(tempfile.mkdtemp(prefix="airlock-dbloss-", dir="/tmp"))
-    root.chmod(0o755)
-    data_dir = root / "pg"
-    data_dir.mkdir()
-    data_dir.chmod(0o755)
-    url = db("start", data_dir).splitlines()[-1]
-    yield url, data_dir
-    try:
-        db("stop", data_dir)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def chat(gw, key, content) -> httpx.Response:
     return httpx.post(gw.base_url + "/v1/chat/completions", timeout=30, headers={"authorization": f"Bearer {key}"},
                       json={"model": "mock-chat", "messages": [{"role": "user", "content": content}]})
-
-
-def ready_status(gw) -> int:
-    try:
-        return httpx.get(gw.base_url + "/readyz", timeout=2).status_code
-    except httpx.HTTPError:
-        return -1
-
-
-def wait_for(predicate, timeout: float, step: float = 0.1) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db, upstream, tmp_path):
@@ -90,7 +44,7 @@ def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db
         wait_for(lambda: chat(gw, key, f"mail {EMAIL}").status_code == 403, 5)
         assert chat(gw, key, "hello").status_code == 200
 
-        db("stop", data_dir)
+        managed_db("stop", data_dir)
         stopped = time.monotonic()
         took = wait_for(lambda: ready_status(gw) == 503, 5)
         assert took < 5
@@ -112,7 +66,7 @@ def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db
         assert gw.process.poll() is None, "the gateway must keep running without its database"
 
         # The database comes back: ready again, and serving with the same rules.
-        db("start", data_dir)
+        managed_db("start", data_dir)
         wait_for(lambda: ready_status(gw) == 200, 30, step=0.25)
         assert chat(gw, key, "hello").status_code == 200
         assert chat(gw, key, f"mail {EMAIL}").status_code == 403

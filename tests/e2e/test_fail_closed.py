@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Gateway, airlock_cli, new_tenant, upstream_env
-from test_database_loss import db
+from conftest import managed_db, Gateway, airlock_cli, new_tenant, upstream_env
 
 POLICY = """apiVersion: airlock/v1
 kind: Policy
@@ -45,13 +44,8 @@ def spool_mount():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_mount, tmp_path):
-    root = Path(tempfile.mkdtemp(prefix="airlock-failclosed-", dir="/tmp"))
-    root.chmod(0o755)
-    data_dir = root / "pg"
-    data_dir.mkdir()
-    data_dir.chmod(0o755)
-    url = db("start", data_dir).splitlines()[-1]
+def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_mount, private_db, tmp_path):
+    url, data_dir = private_db
     config = tmp_path / "airlock.yaml"
     config.write_text(f"audit:\n  spool_dir: {spool_mount}\n")
     gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
@@ -65,7 +59,7 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         time.sleep(1.0)
         assert chat(gw, strict_key).status_code == 200  # audited normally
 
-        db("stop", data_dir)
+        managed_db("stop", data_dir)
         # Fill the spool's file system so the fallback cannot take the event either.
         with open(spool_mount / "filler", "wb") as f:
             try:
@@ -83,7 +77,7 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
 
         # Database back: the waiting event is written, nothing lost; shutdown drains cleanly.
         # (The connection pool reconnects with backoff after the outage, which can take a while.)
-        db("start", data_dir)
+        managed_db("start", data_dir)
         deadline = time.time() + 120
         rows = []
         while time.time() < deadline:
@@ -96,8 +90,4 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         assert gw.stop() == 0
     finally:
         gw.stop()
-        try:
-            db("stop", data_dir)
-        except AssertionError:
-            pass
-        shutil.rmtree(root, ignore_errors=True)
+        managed_db("start", data_dir)  # the fixture stops it again
