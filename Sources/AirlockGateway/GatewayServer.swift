@@ -45,11 +45,12 @@ public enum GatewayServer {
         let audit = AuditWriter(client: client, configuration: AuditWriterConfiguration(
             chainID: chainID, spoolDirectory: configuration.audit.spoolDirectory + "/" + chainID,
             checkpointKey: keys.checkpoint, payloadKey: keys.payload), logger: logger)
+        let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
+        let defaultRetention = RetentionRules.Days(defaultPolicy.retention)
         let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
                                            interval: .milliseconds(Int64(configuration.audit.retentionIntervalSeconds * 1000))) {
-            try RetentionRules.from(snapshot: governance.current(), defaults: configuration.defaultPolicyRetention)
+            try RetentionRules.from(snapshot: governance.current(), defaults: defaultRetention)
         }
-        let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let engine = LocalEngineLoader.load(configuration.local, logger: logger)
         let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
                                        readiness: readiness, governance: governance, audit: audit, localEngine: engine,

@@ -27,20 +27,16 @@ enum DefaultPolicy {
     }
 }
 
-extension GatewayConfiguration {
-    /// Retention for tenants without a policy of their own: the default policy's.
-    var defaultPolicyRetention: RetentionRules.Days {
-        let policy = try? DefaultPolicy.load(defaultPolicy)
-        return RetentionRules.Days(auditDays: policy?.retention.auditDays ?? 90, payloadDays: policy?.retention.payloadDays ?? 0)
+extension RetentionRules.Days {
+    /// A policy's `retention` as the retention runner reads it.
+    public init(_ retention: Retention) {
+        self.init(auditDays: retention.auditDays, payloadDays: retention.payloadDays)
     }
 }
 
 extension RetentionRules {
-    static func from(snapshot: GovernanceSnapshot, defaults: RetentionRules.Days) -> RetentionRules {
-        var tenants: [String: Days] = [:]
-        for (tenant, active) in snapshot.policies {
-            tenants[tenant] = Days(auditDays: active.policy.retention.auditDays, payloadDays: active.policy.retention.payloadDays)
-        }
-        return RetentionRules(defaults: defaults, tenants: tenants)
+    /// Each tenant's active policy decides; tenants without one get `defaults`.
+    public static func from(snapshot: GovernanceSnapshot, defaults: RetentionRules.Days) -> RetentionRules {
+        RetentionRules(defaults: defaults, tenants: snapshot.policies.mapValues { Days($0.policy.retention) })
     }
 }

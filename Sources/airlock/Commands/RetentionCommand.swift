@@ -1,5 +1,6 @@
 import AirlockAudit
 import AirlockCore
+import AirlockGateway
 import AirlockStore
 import ArgumentParser
 import Foundation
@@ -128,11 +129,6 @@ extension RetentionRules {
     /// `retention.payload_days`); `defaults` for tenants without one. The gateway's
     /// RetentionScheduler can use the same mapping on its governance snapshot.
     static func fromActivePolicies(_ store: GovernanceStore, defaults: Days) async throws -> RetentionRules {
-        let snapshot = try await store.loadSnapshot()
-        var tenants: [String: Days] = [:]
-        for (tenant, active) in snapshot.policies {
-            tenants[tenant] = Days(auditDays: active.policy.retention.auditDays, payloadDays: active.policy.retention.payloadDays)
-        }
-        return RetentionRules(defaults: defaults, tenants: tenants)
+        RetentionRules.from(snapshot: try await store.loadSnapshot(), defaults: defaults)
     }
 }
