@@ -127,14 +127,18 @@ public struct RequestTransformer: Sendable {
 
     /// Applies `actions` to every finding. Pseudonyms go into `vault` (keep it for the answer).
     /// If any action is `.block` the result says so; the values are redacted regardless.
-    public func transform(request: JSONValue, actions: (EntityType) -> Action, vault: inout Vault) -> TransformResult {
+    /// Pass what `scan(request:)` returned for this same request as `located` to skip scanning
+    /// it a second time (both walk the strings in the same order with the same paths).
+    public func transform(request: JSONValue, located: [LocatedFinding]? = nil, actions: (EntityType) -> Action,
+                          vault: inout Vault) -> TransformResult {
+        let known: [String: [Finding]]? = located.map { Dictionary(grouping: $0, by: \.path).mapValues { $0.map(\.finding) } }
         var req = request
         var summary = ScanSummary()
         // Reserve placeholder numbers the user typed literally.
         RequestTransformer.forEachUserString(in: request) { _, s in Vault.reserveLiterals(in: s, vault: &vault) }
         var v = vault
         RequestTransformer.rewriteUserStrings(in: &req) { path, s in
-            let findings = scanner.scan(s)
+            let findings = known.map { $0[path] ?? [] } ?? scanner.scan(s)
             guard !findings.isEmpty else { return nil }
             let r = operators.apply(s, findings: findings, action: actions, vault: &v)
             for a in r.applied {

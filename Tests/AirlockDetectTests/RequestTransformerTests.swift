@@ -21,6 +21,18 @@ struct RequestTransformerTests {
         #expect(found.map(\.path) == ["messages[0].content", "messages[1].content[0].text", "messages[1].name", "messages[2].tool_calls[0].function.arguments", "messages[3].content"])
     }
 
+    @Test("findings from scan(request:) give the same rewrite as scanning again")
+    func transformReusesLocatedFindings() throws {
+        let json = try JSONValue(parsing: request)
+        var fresh = Vault()
+        var reused = Vault()
+        let a = transformer.transform(request: json, actions: Action.defaultAction(for:), vault: &fresh)
+        let b = transformer.transform(request: json, located: transformer.scan(request: json), actions: Action.defaultAction(for:), vault: &reused)
+        #expect(a.request == b.request)
+        #expect(a.summary == b.summary)
+        #expect(b.summary.entries.count == 5)
+    }
+
     @Test("pseudonymizes consistently; the upstream never sees a replaced value; structure untouched")
     func transform() throws {
         var vault = Vault()

@@ -115,7 +115,7 @@ struct ChatPipeline: Sendable {
             table[item.finding.type] = action
         }
         var vault = Vault()
-        let transformed = transformer.transform(request: original, actions: { table[$0] ?? .allow }, vault: &vault)
+        let transformed = transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault)
         record.fingerprints = transformed.summary.entries.map(\.fingerprint)
         record.decision = transformed.summary.entries.contains { $0.action != .allow } ? .transformed : .allowed
         services.metrics.call(tenant: principal.tenantID, decision: record.decision, entities: record.entityCounts)
