@@ -1,0 +1,174 @@
+"""Turns the raw outputs of bench/compare/run.sh (client and wrk JSON, RSS readings) into
+results.json and results.md in the same folder, and prints the markdown.
+Usage: report.py OUT_DIR"""
+import json
+import os
+import sys
+
+out = sys.argv[1]
+
+
+def load(name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return None
+    text = open(path).read().strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:  # wrk output: the JSON summary is the last line
+        return json.loads(text.splitlines()[-1])
+
+
+def ms(us):
+    return round(us / 1000, 3)
+
+
+def ratio(a, b):
+    return round(a / b, 2) if b else None
+
+
+setup = load("setup.json")
+result = {"setup": setup}
+failures = []
+
+# c=1: added latency over calling the upstream directly, per path.
+for name in ("plain", "pii"):
+    c1 = load(f"c1-{name}.json")
+    if not c1:
+        continue
+    for path, r in c1.items():
+        if r["errors"]:
+            failures.append(f"c=1 {name}: {path} had {r['errors']} errors ({r['first_error']})")
+    d, a, l = (c1[p]["total_us"] for p in ("direct", "airlock", "litellm"))
+    sec = {
+        "requests": d["count"],
+        "direct_ms": {"p50": ms(d["p50"]), "p99": ms(d["p99"])},
+        "airlock_ms": {"p50": ms(a["p50"]), "p99": ms(a["p99"])},
+        "litellm_ms": {"p50": ms(l["p50"]), "p99": ms(l["p99"])},
+        "airlock_added_ms": {"p50": ms(a["p50"] - d["p50"]), "p99": ms(a["p99"] - d["p99"])},
+        "litellm_added_ms": {"p50": ms(l["p50"] - d["p50"]), "p99": ms(l["p99"] - d["p99"])},
+    }
+    sec["added_ratio_airlock_over_litellm"] = {
+        q: ratio(sec["airlock_added_ms"][q], sec["litellm_added_ms"][q]) for q in ("p50", "p99")}
+    result[f"c1_{name}"] = sec
+
+# Streams: time to the first SSE event and the gaps between events.
+for name in ("stream", "stream-pii"):
+    s = load(f"c1-{name}.json")
+    if not s:
+        continue
+    for path, r in s.items():
+        if r["errors"]:
+            failures.append(f"c=1 {name}: {path} had {r['errors']} errors ({r['first_error']})")
+    f = {p: s[p]["first_byte_us"] for p in ("direct", "airlock", "litellm")}
+    g = {p: s[p]["event_gap_us"] for p in ("direct", "airlock", "litellm")}
+    sec = {"streams": f["direct"]["count"], "sse_gap_s": setup and setup.get("sse_gap_s")}
+    sec["ttft_ms"] = {p: {"p50": ms(f[p]["p50"]), "p99": ms(f[p]["p99"])} for p in f}
+    sec["added_ttft_ms"] = {p: {"p50": ms(f[p]["p50"] - f["direct"]["p50"]), "p99": ms(f[p]["p99"] - f["direct"]["p99"])}
+                            for p in ("airlock", "litellm")}
+    sec["event_gap_ms"] = {p: {"p50": ms(g[p]["p50"]), "p99": ms(g[p]["p99"])} for p in g if g[p]}
+    sec["added_event_gap_ms"] = {p: {"p50": ms(g[p]["p50"] - g["direct"]["p50"]), "p99": ms(g[p]["p99"] - g["direct"]["p99"])}
+                                 for p in ("airlock", "litellm") if g[p] and g["direct"]}
+    sec["added_ttft_ratio_airlock_over_litellm"] = {
+        q: ratio(sec["added_ttft_ms"]["airlock"][q], sec["added_ttft_ms"]["litellm"][q]) for q in ("p50", "p99")}
+    result["c1_" + name.replace("-", "_")] = sec
+
+# Throughput at c=N.
+for name in ("plain", "pii"):
+    runs = {p: load(f"load-{p}-{name}.json") for p in ("direct", "airlock", "litellm")}
+    if not all(runs.values()):
+        continue
+    for p, r in runs.items():
+        errs = sum(r["errors"].values())
+        if errs:
+            failures.append(f"c={setup['concurrency']} {name}: {p} had {errs} errors {r['errors']}")
+    result[f"load_{name}"] = {
+        "concurrency": setup["concurrency"], "seconds": setup["seconds_load"],
+        # Successful responses per second (wrk's own count includes non-2xx answers).
+        "rps": {p: r["ok_rps"] for p, r in runs.items()},
+        "latency_ms": {p: {"p50": ms(r["latency_us"]["p50"]), "p99": ms(r["latency_us"]["p99"])} for p, r in runs.items()},
+        "rps_ratio_airlock_over_litellm": ratio(runs["airlock"]["ok_rps"], runs["litellm"]["ok_rps"]),
+        "rps_ratio_airlock_over_direct": ratio(runs["airlock"]["ok_rps"], runs["direct"]["ok_rps"]),
+    }
+
+# Memory.
+idle, after = load("rss-idle.json"), load("rss-after.json")
+peaks = {}
+for p in ("airlock", "litellm"):
+    vals = []
+    for name in ("plain", "pii"):
+        path = os.path.join(out, f"peak-{p}-{name}.txt")
+        if os.path.exists(path):
+            vals.append(int(open(path).read().strip() or 0) / 1024)
+    peaks[p] = round(max(vals), 1) if vals else None
+result["rss_mib"] = {"idle": idle, "peak_under_load": peaks, "after_load": after}
+if idle and idle.get("litellm"):
+    result["rss_mib"]["idle_ratio_airlock_over_litellm"] = ratio(idle["airlock"], idle["litellm"])
+if peaks.get("litellm"):
+    result["rss_mib"]["peak_ratio_airlock_over_litellm"] = ratio(peaks["airlock"], peaks["litellm"])
+
+# The issue's targets for this machine.
+targets = {}
+for name in ("plain", "pii"):
+    sec = result.get(f"c1_{name}")
+    if sec:
+        targets[f"c1_{name}_added_p50_le_0.3ms"] = sec["airlock_added_ms"]["p50"] <= 0.3
+        targets[f"c1_{name}_added_p99_le_2ms"] = sec["airlock_added_ms"]["p99"] <= 2.0
+    lsec = result.get(f"load_{name}")
+    if lsec:
+        targets[f"load_{name}_rps_ge_10x_litellm"] = (lsec["rps_ratio_airlock_over_litellm"] or 0) >= 10
+result["targets"] = targets
+result["failures"] = failures
+json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=2)
+
+# Markdown.
+L = []
+s = setup or {}
+L.append(f"Airlock {s.get('airlock_commit')} vs LiteLLM {s.get('litellm_version')} on nginx {s.get('nginx')} mock, "
+         f"{s.get('date')}, {s.get('cpus')} CPUs, "
+         + (f"gateways pinned to CPU {s.get('gateway_cpus')} (nginx, PostgreSQL, drivers on CPU {s.get('side_cpus')})"
+            if s.get("pinned") else "no pinning") + f", load average at the end {s.get('loadavg_end')}.")
+L.append("")
+L.append("| c=1, ms | direct p50 / p99 | Airlock added p50 / p99 | LiteLLM added p50 / p99 | added ratio Airlock/LiteLLM p50 / p99 |")
+L.append("|---|---|---|---|---|")
+for name, label in (("plain", "clean prompt (511 B)"), ("pii", "personal-data prompt (1.2 KB, pseudonymized + restored by Airlock)")):
+    sec = result.get(f"c1_{name}")
+    if sec:
+        d, a, l, r = sec["direct_ms"], sec["airlock_added_ms"], sec["litellm_added_ms"], sec["added_ratio_airlock_over_litellm"]
+        L.append(f"| {label} | {d['p50']} / {d['p99']} | {a['p50']} / {a['p99']} | {l['p50']} / {l['p99']} | {r['p50']} / {r['p99']} |")
+L.append("")
+L.append("| streams (SSE), ms | direct TTFT p50 / p99 | added TTFT Airlock | added TTFT LiteLLM | inter-event gap p50 / p99 direct | Airlock | LiteLLM |")
+L.append("|---|---|---|---|---|---|---|")
+for name, label in (("stream", "clean prompt"), ("stream_pii", "personal-data prompt")):
+    sec = result.get(f"c1_{name}")
+    if sec:
+        t, at, lt = sec["ttft_ms"]["direct"], sec["added_ttft_ms"]["airlock"], sec["added_ttft_ms"]["litellm"]
+        g = sec["event_gap_ms"]
+        L.append(f"| {label} | {t['p50']} / {t['p99']} | {at['p50']} / {at['p99']} | {lt['p50']} / {lt['p99']} | "
+                 f"{g['direct']['p50']} / {g['direct']['p99']} | {g['airlock']['p50']} / {g['airlock']['p99']} | {g['litellm']['p50']} / {g['litellm']['p99']} |")
+L.append("")
+L.append(f"| c={s.get('concurrency')}, {s.get('seconds_load')} s | direct rps | Airlock rps (p50 / p99 ms) | LiteLLM rps (p50 / p99 ms) | Airlock/LiteLLM | Airlock/direct |")
+L.append("|---|---|---|---|---|---|")
+for name, label in (("plain", "clean prompt"), ("pii", "personal-data prompt")):
+    sec = result.get(f"load_{name}")
+    if sec:
+        r, lat = sec["rps"], sec["latency_ms"]
+        L.append(f"| {label} | {r['direct']:.0f} | {r['airlock']:.0f} ({lat['airlock']['p50']} / {lat['airlock']['p99']}) | "
+                 f"{r['litellm']:.0f} ({lat['litellm']['p50']} / {lat['litellm']['p99']}) | {sec['rps_ratio_airlock_over_litellm']}× | {sec['rps_ratio_airlock_over_direct']}× |")
+L.append("")
+m = result["rss_mib"]
+if idle:
+    L.append(f"Resident memory (MiB): Airlock idle {idle['airlock']} (its PostgreSQL {idle.get('airlock_postgres')}), "
+             f"peak under load {peaks.get('airlock')}, after {after and after.get('airlock')}; "
+             f"LiteLLM idle {idle['litellm']}, peak {peaks.get('litellm')}, after {after and after.get('litellm')}; "
+             f"ratio Airlock/LiteLLM idle {m.get('idle_ratio_airlock_over_litellm')}, peak {m.get('peak_ratio_airlock_over_litellm')}.")
+L.append("")
+L.append("Targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
+if failures:
+    L.append("")
+    L.append("Errors: " + "; ".join(failures))
+text = "\n".join(L) + "\n"
+open(os.path.join(out, "results.md"), "w").write(text)
+print(text)

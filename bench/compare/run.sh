@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Side by side: the same OpenAI-style calls sent straight to a mock upstream (nginx, fixed
+# answers and SSE streams), through Airlock (scanning on, personal data pseudonymized and
+# restored) and through LiteLLM proxy, in one run. Prints a table with Airlock's and LiteLLM's
+# added latency (c=1, p50/p99), throughput at c=32, added time to first token and SSE
+# inter-event gap, resident memory idle and under load, and the Airlock/LiteLLM ratios;
+# writes results.json and results.md to OUT.
+#
+#   bench/compare/run.sh
+#
+# Installs what it needs: nginx + echo module, wrk and gcc with apt-get, LiteLLM
+# (`litellm[proxy]`, LITELLM_SPEC) into bench/.venv with pip; builds the release binary if
+# .build/release/airlock is missing (or set AIRLOCK_BIN).
+# Environment: REQUESTS (2000 c=1 rounds), STREAM_REQUESTS (300), WARMUP (200), SECONDS_LOAD
+# (10 per throughput run), CONCURRENCY (32), GAP (0.002 s between the mock's SSE events),
+# PIN (1: Airlock and LiteLLM each on CPU 1, nginx, PostgreSQL and the load drivers on CPU 0;
+# 0: no pinning), OUT (bench/out/compare-<time>).
+set -euo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+
+REQUESTS=${REQUESTS:-2000}
+STREAM_REQUESTS=${STREAM_REQUESTS:-300}
+WARMUP=${WARMUP:-200}
+SECONDS_LOAD=${SECONDS_LOAD:-10}
+CONCURRENCY=${CONCURRENCY:-32}
+GAP=${GAP:-0.002}
+PIN=${PIN:-1}
+LITELLM_SPEC=${LITELLM_SPEC:-litellm[proxy]}
+OUT=${OUT:-$BENCH_ROOT/out/compare-$(date -u +%Y%m%dT%H%M%S)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then GW_CPUS=1 SIDE_CPUS=0; else GW_CPUS="" SIDE_CPUS=""; PIN=0; fi
+side() { if [ -n "$SIDE_CPUS" ]; then taskset -c "$SIDE_CPUS" "$@"; else "$@"; fi; }
+
+# --- tools -----------------------------------------------------------------------------
+bench_install_tools
+BENCH_AIRLOCK=$(bench_airlock_binary)
+CLIENT=$BENCH_ROOT/compare/client
+if [ ! -x "$CLIENT" ] || [ "$BENCH_ROOT/compare/client.c" -nt "$CLIENT" ]; then
+    cc -O2 -Wall -o "$CLIENT" "$BENCH_ROOT/compare/client.c" || die "cannot compile the latency client"
+fi
+VENV=$BENCH_ROOT/.venv
+if [ ! -x "$VENV/bin/litellm" ]; then
+    say "installing $LITELLM_SPEC into $VENV"
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "$LITELLM_SPEC" || die "pip install $LITELLM_SPEC failed"
+fi
+LITELLM_VERSION=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')
+
+WORK=$(mktemp -d /tmp/airlock-compare-XXXXXX)
+chmod 755 "$WORK"
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+# --- the three servers -----------------------------------------------------------------
+UPSTREAM_PORT=$(bench_free_port)
+bench_start_nginx "$WORK" "$UPSTREAM_PORT" "$GAP" "$SIDE_CPUS"
+AIRLOCK_PORT=$(bench_free_port)
+bench_start_airlock "$WORK" "$BENCH_AIRLOCK" "$UPSTREAM_PORT" "$AIRLOCK_PORT" "$GW_CPUS" "$SIDE_CPUS"
+
+LITELLM_PORT=$(bench_free_port)
+LITELLM_KEY=sk-bench-litellm-master-key
+mkdir -p "$WORK/litellm"
+sed "s/@UPSTREAM@/$UPSTREAM_PORT/g" "$BENCH_ROOT/compare/litellm.yaml.in" >"$WORK/litellm/config.yaml"
+cd "$WORK/litellm"
+bench_spawn "$GW_CPUS" "$WORK/litellm/litellm.log" env -u DATABASE_URL LITELLM_LOG=ERROR LITELLM_TELEMETRY=False \
+    LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_MODE=PRODUCTION \
+    "$VENV/bin/litellm" --config "$WORK/litellm/config.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" \
+    --num_workers 1 --keepalive_timeout 300
+LITELLM_PID=$SPAWNED
+cd - >/dev/null
+bench_wait_http "http://127.0.0.1:$LITELLM_PORT/health/liveliness" 120 "$LITELLM_PID" \
+    || die "LiteLLM did not start: $(tail -5 "$WORK/litellm/litellm.log")"
+say "nginx :$UPSTREAM_PORT, airlock :$AIRLOCK_PORT (pid $AIRLOCK_PID), litellm $LITELLM_VERSION :$LITELLM_PORT (pid $LITELLM_PID); pinning: $([ "$PIN" = 1 ] && echo "gateways CPU $GW_CPUS, rest CPU $SIDE_CPUS" || echo none)"
+
+# --- every path answers correctly --------------------------------------------------------
+BODIES=$BENCH_ROOT/compare/bodies
+D=127.0.0.1:$UPSTREAM_PORT
+A=127.0.0.1:$AIRLOCK_PORT/v1/chat/completions
+L=127.0.0.1:$LITELLM_PORT/v1/chat/completions
+check() { # check NAME URL KEY BODY EXPECT
+    local code
+    code=$(curl -s -o "$WORK/check.txt" -D "$WORK/check.head" -w '%{http_code}' ${3:+-H "authorization: Bearer $3"} \
+        -H 'content-type: application/json' --data-binary @"$BODIES/$4" "http://$2")
+    [ "$code" = 200 ] && grep -qF -- "$5" "$WORK/check.txt" || die "$1 ($4) gave HTTP $code without '$5': $(head -c 300 "$WORK/check.txt")"
+}
+check direct "$D/pii/v1/chat/completions" "" pii.json '<EMAIL_ADDRESS_1>'
+check airlock "$A" "$AIRLOCK_KEY" pii.json 'jane.doe@example.com'
+grep -qi '^x-airlock-decision:.*pseudonymize' "$WORK/check.head" || die "Airlock did not pseudonymize the personal-data prompt"
+check litellm "$L" "$LITELLM_KEY" pii.json '<EMAIL_ADDRESS_1>'
+for who in airlock litellm; do
+    if [ $who = airlock ]; then url=$A key=$AIRLOCK_KEY; else url=$L key=$LITELLM_KEY; fi
+    check $who "$url" "$key" plain.json 'fixed answer'
+    check $who "$url" "$key" stream.json '[DONE]'
+done
+
+# --- memory sampling -------------------------------------------------------------------
+rss_mib() { awk -v k="$(bench_rss_kib "$1")" 'BEGIN { printf "%.1f", k / 1024 }'; }
+pg_pid() { head -1 "$BENCH_DB_DIR/data/postmaster.pid"; }
+sleep 2
+echo "{\"airlock\": $(rss_mib "$AIRLOCK_PID"), \"airlock_postgres\": $(rss_mib "$(pg_pid)"), \"litellm\": $(rss_mib "$LITELLM_PID"), \"nginx\": $(rss_mib "$NGINX_PID")}" >"$OUT/rss-idle.json"
+peak_sampler() { # peak_sampler PID FILE: highest RSS (MiB) until killed
+    local peak=0 now
+    while true; do
+        now=$(bench_rss_kib "$1")
+        [ "$now" -gt "$peak" ] && peak=$now && echo "$peak" >"$2"
+        sleep 0.2
+    done
+}
+
+# --- c=1 latency -------------------------------------------------------------------------
+run_c1() { # run_c1 NAME BODY DIRECT_PATH EXPECT_DIRECT EXPECT_AIRLOCK [--stream]
+    local name=$1 body=$2 dpath=$3 ed=$4 ea=$5 mode=${6:-} n=$REQUESTS
+    [ "$mode" = --stream ] && n=$STREAM_REQUESTS
+    say "c=1 $name: $n rounds of direct / airlock / litellm"
+    side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
+        "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name.json"
+}
+run_c1 plain plain.json /v1/chat/completions 'fixed answer' 'fixed answer'
+run_c1 pii pii.json /pii/v1/chat/completions '<EMAIL_ADDRESS_1>' 'jane.doe@example.com'
+run_c1 stream stream.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream
+run_c1 stream-pii stream-pii.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream
+
+# --- throughput at c=CONCURRENCY -----------------------------------------------------------
+run_load() { # run_load NAME TARGET_HOSTPORT PATH KEY BODY PID
+    local name=$1 hp=$2 path=$3 key=$4 body=$5 pid=$6 sampler=""
+    say "c=$CONCURRENCY $name: ${SECONDS_LOAD}s"
+    # A short warm-up opens the connections (and, for LiteLLM, its upstream pool).
+    BENCH_BODY=$BODIES/$body BENCH_PATH=$path BENCH_AUTH=$key side wrk -t1 -c"$CONCURRENCY" -d2s --timeout 30s \
+        -s "$BENCH_ROOT/compare/post.lua" "http://$hp" >/dev/null 2>&1 || true
+    if [ -n "$pid" ]; then
+        echo 0 >"$OUT/peak-$name.txt"
+        peak_sampler "$pid" "$OUT/peak-$name.txt" &
+        sampler=$!
+    fi
+    BENCH_BODY=$BODIES/$body BENCH_PATH=$path BENCH_AUTH=$key side wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_LOAD}s" --timeout 30s \
+        -s "$BENCH_ROOT/compare/post.lua" "http://$hp" >"$OUT/load-$name.txt" 2>&1 || die "wrk failed for $name"
+    if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
+    grep '^{' "$OUT/load-$name.txt" >"$OUT/load-$name.json" || die "wrk printed no summary for $name"
+    return 0
+}
+run_load direct-plain "$D" /v1/chat/completions "" plain.json ""
+run_load airlock-plain "127.0.0.1:$AIRLOCK_PORT" /v1/chat/completions "$AIRLOCK_KEY" plain.json "$AIRLOCK_PID"
+run_load litellm-plain "127.0.0.1:$LITELLM_PORT" /v1/chat/completions "$LITELLM_KEY" plain.json "$LITELLM_PID"
+run_load direct-pii "$D" /pii/v1/chat/completions "" pii.json ""
+run_load airlock-pii "127.0.0.1:$AIRLOCK_PORT" /v1/chat/completions "$AIRLOCK_KEY" pii.json "$AIRLOCK_PID"
+run_load litellm-pii "127.0.0.1:$LITELLM_PORT" /v1/chat/completions "$LITELLM_KEY" pii.json "$LITELLM_PID"
+sleep 2
+echo "{\"airlock\": $(rss_mib "$AIRLOCK_PID"), \"airlock_postgres\": $(rss_mib "$(pg_pid)"), \"litellm\": $(rss_mib "$LITELLM_PID")}" >"$OUT/rss-after.json"
+kill -0 "$AIRLOCK_PID" && kill -0 "$LITELLM_PID" || die "a gateway exited during the run"
+
+# --- report --------------------------------------------------------------------------------
+cat >"$OUT/setup.json" <<JSON
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "$(cd "$REPO" && git rev-parse --short HEAD)",
+ "airlock_binary": "$BENCH_AIRLOCK", "litellm_version": "$LITELLM_VERSION", "nginx": "$(nginx -v 2>&1 | sed 's/.*nginx\///')",
+ "cpus": $(nproc), "pinned": $([ "$PIN" = 1 ] && echo true || echo false), "gateway_cpus": "$GW_CPUS", "side_cpus": "$SIDE_CPUS",
+ "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "requests_c1": $REQUESTS, "stream_requests": $STREAM_REQUESTS,
+ "warmup": $WARMUP, "seconds_load": $SECONDS_LOAD, "concurrency": $CONCURRENCY, "sse_gap_s": $GAP}
+JSON
+python3 "$BENCH_ROOT/compare/report.py" "$OUT"
