@@ -11,19 +11,39 @@ public enum MatMul {
         public let weights: WeightMatrix
         public let out: UnsafeMutablePointer<Float>
         public let outStride: Int
+        /// Own input rows instead of the call's: rows `firstRow..<firstRow + n` of `x`
+        /// (stride `xStride`) and of `acts`. Lets one call run experts or heads that each
+        /// see different tokens.
+        let input: Input?
 
         public init(weights: WeightMatrix, out: UnsafeMutablePointer<Float>, outStride: Int) {
             self.weights = weights
             self.out = out
             self.outStride = outStride
+            self.input = nil
         }
+
+        init(weights: WeightMatrix, out: UnsafeMutablePointer<Float>, outStride: Int, input: Input) {
+            self.weights = weights
+            self.out = out
+            self.outStride = outStride
+            self.input = input
+        }
+    }
+
+    struct Input: @unchecked Sendable {
+        let x: UnsafePointer<Float>
+        let xStride: Int
+        let acts: QuantizedActivations
+        let firstRow: Int
+        let n: Int
     }
 
     /// `x` holds `n` float rows (stride `xStride`) of the common input width; `acts` must be
     /// their quantized form when any target is quantized.
     public static func run(pool: WorkerPool, targets: [Target], x: UnsafePointer<Float>, xStride: Int,
                            acts: QuantizedActivations, n: Int) {
-        guard n > 0 else { return }
+        guard n > 0 || targets.contains(where: { $0.input != nil }) else { return }
         // Row chunks sized so each claim covers ~32 KB of weights: small enough to balance,
         // large enough that the atomic claim is noise.
         var starts: [Int] = []
@@ -58,6 +78,9 @@ public enum MatMul {
     static func rows(_ t: Target, _ range: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
                      _ acts: QuantizedActivations, _ n: Int) {
         let w = t.weights
+        let (x, xStride, acts, first, n) = t.input.map { ($0.x, $0.xStride, $0.acts, $0.firstRow, $0.n) }
+            ?? (x, xStride, acts, 0, n)
+        guard n > 0 else { return }
         var tmp = (Float(0), Float(0), Float(0), Float(0))
         withUnsafeMutableBytes(of: &tmp) { raw in
             let buf = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -66,7 +89,7 @@ public enum MatMul {
                 var tok = 0
                 while tok < n {
                     let c = min(4, n - tok)
-                    QuantizedDot.rowDot(w.type, wr, w.cols, acts, x, xStride, tok, c, buf)
+                    QuantizedDot.rowDot(w.type, wr, w.cols, acts, x, xStride, first + tok, c, buf)
                     for i in 0..<c { t.out[(tok + i) * t.outStride + o] = buf[i] }
                     tok += c
                 }

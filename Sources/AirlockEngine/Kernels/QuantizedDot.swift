@@ -1,3 +1,6 @@
+#if AIRLOCK_X86_AVX2
+import _Builtin_intrinsics.intel
+#endif
 /// Fused dot products of one weight row with activation rows, without dequantising the row.
 /// Quantized weights use the int8 activations of `QuantizedActivations`; float weights use
 /// the float activations directly. Each function writes `count` results (one per
@@ -158,8 +161,28 @@ enum QuantizedDot {
             while i < n { tail += wf[i] * x[i]; i += 1 }
             return acc.sum() + tail
         case .f16:
+            // ggml converts the activations to fp16 for fp16 weights; round them the same way.
+            #if AIRLOCK_X86_AVX2
+            var acc8 = _mm256_setzero_ps()
+            let wh = w.assumingMemoryBound(to: UInt16.self)
+            while i + 8 <= n {
+                let wv = _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(wh + i).assumingMemoryBound(to: __m128i.self)))
+                let xr = SIMD8<Float>(HalfFloat.roundToF16(x[i]), HalfFloat.roundToF16(x[i + 1]),
+                                      HalfFloat.roundToF16(x[i + 2]), HalfFloat.roundToF16(x[i + 3]),
+                                      HalfFloat.roundToF16(x[i + 4]), HalfFloat.roundToF16(x[i + 5]),
+                                      HalfFloat.roundToF16(x[i + 6]), HalfFloat.roundToF16(x[i + 7]))
+                let xv = unsafeBitCast(xr, to: __m256.self)
+                acc8 = _mm256_fmadd_ps(wv, xv, acc8)
+                i += 8
+            }
+            var s = hsum(acc8)
+            #else
             var s: Float = 0
-            for j in 0..<n { s += HalfFloat.f16ToFloat(HalfFloat.load16(w, 2 * j)) * x[j] }
+            #endif
+            while i < n {
+                s += HalfFloat.f16ToFloat(HalfFloat.load16(w, 2 * i)) * HalfFloat.roundToF16(x[i])
+                i += 1
+            }
             return s
         case .bf16:
             var s: Float = 0

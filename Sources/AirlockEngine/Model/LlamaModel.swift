@@ -1,12 +1,64 @@
-/// Weights of a dense llama model (RMSNorm, RoPE, grouped-query attention, SwiGLU) bound
-/// to the memory-mapped GGUF file, plus the scratch buffers of one forward pass.
+/// Weights of a llama-family model bound to the memory-mapped GGUF file, plus the scratch
+/// buffers of one forward pass. Blocks have standard (grouped-query) or latent (MLA)
+/// attention and a dense or mixture-of-experts FFN.
 /// Not thread-safe: one forward pass at a time (the scheduler thread), parallelised
 /// internally on the worker pool.
 final class LlamaModel: @unchecked Sendable {
+    /// Grouped-query attention, with the optional extras of Qwen (q/k/v biases, per-head
+    /// q/k RMS norms).
+    struct StandardAttention {
+        let q, k, v, o: WeightMatrix
+        let qBias, kBias, vBias: UnsafeMutablePointer<Float>?
+        let qNorm, kNorm: UnsafeMutablePointer<Float>?
+    }
+
+    /// DeepSeek's multi-head latent attention.
+    struct LatentAttention {
+        /// Query down-projection and its norm (q-LoRA), nil for V2-Lite.
+        let qA: WeightMatrix?
+        let qANorm: UnsafeMutablePointer<Float>?
+        /// Queries: `attn_q_b` after the LoRA, or `attn_q`.
+        let q: WeightMatrix
+        /// Latent + rotary key (`attn_kv_a_mqa`) and the latent's norm.
+        let kvA: WeightMatrix
+        let kvANorm: UnsafeMutablePointer<Float>
+        /// Absorbed layout: per head, latent ← nope query (`attn_k_b`) and value ← latent (`attn_v_b`).
+        let kB: [WeightMatrix]
+        let vB: [WeightMatrix]
+        /// Older layout: latent → per head (nope key, value) (`attn_kv_b`).
+        let kvB: WeightMatrix?
+        let o: WeightMatrix
+    }
+
+    enum Attention {
+        case standard(StandardAttention)
+        case latent(LatentAttention)
+    }
+
+    struct DenseFFN {
+        let gate, up, down: WeightMatrix
+    }
+
+    /// Routed experts: per-expert matrices are slices of the `ffn_*_exps` tensors.
+    struct ExpertFFN {
+        let router: WeightMatrix
+        let selectionBias: UnsafeMutablePointer<Float>?
+        let gate, up, down: [WeightMatrix]
+        let shared: DenseFFN?
+        /// Qwen2-MoE's shared-expert gate (a row of `embeddingLength`).
+        let sharedGate: UnsafeMutablePointer<Float>?
+    }
+
+    enum FeedForward {
+        case dense(DenseFFN)
+        case experts(ExpertFFN)
+    }
+
     struct Layer {
         let attnNorm: UnsafeMutablePointer<Float>
         let ffnNorm: UnsafeMutablePointer<Float>
-        let q, k, v, o, gate, up, down: WeightMatrix
+        let attention: Attention
+        let ffn: FeedForward
     }
 
     /// One token of a batch: which sequence, at which position, and whether its logits are needed.
@@ -26,44 +78,112 @@ final class LlamaModel: @unchecked Sendable {
     let layers: [Layer]
     let maxBatch: Int
     let scratch: Scratch
+    /// Vectors copied out of the mapping (norms, biases), freed with the model.
+    private var owned: [UnsafeMutablePointer<Float>] = []
 
     init(gguf: GGUFFile, config: LlamaConfig, pool: WorkerPool, maxBatch: Int) throws {
         self.gguf = gguf
         self.config = config
         self.pool = pool
         self.maxBatch = max(1, maxBatch)
-        let e = config.embeddingLength, kv = config.kvDim, ff = config.feedForwardLength
-        tokenEmbedding = try WeightMatrix(gguf.requireTensor("token_embd.weight"), expectRows: config.vocabSize, expectCols: e)
+        let c = config
+        let e = c.embeddingLength
+        tokenEmbedding = try WeightMatrix(gguf.requireTensor("token_embd.weight"), expectRows: c.vocabSize, expectCols: e)
         if let out = gguf.tensors["output.weight"] {
-            output = try WeightMatrix(out, expectRows: config.vocabSize, expectCols: e)
+            output = try WeightMatrix(out, expectRows: c.vocabSize, expectCols: e)
         } else {
             output = tokenEmbedding  // tied embeddings
         }
-        outputNorm = try Self.loadVector(gguf, "output_norm.weight", e)
+        var owned: [UnsafeMutablePointer<Float>] = []
+        func vector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float> {
+            let p = try Self.loadVector(gguf, name, n)
+            owned.append(p)
+            return p
+        }
+        func optionalVector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float>? {
+            gguf.tensors[name] == nil ? nil : try vector(name, n)
+        }
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
+            try WeightMatrix(gguf.requireTensor(name), expectRows: rows, expectCols: cols)
+        }
+        outputNorm = try vector("output_norm.weight", e)
         var layers: [Layer] = []
-        for i in 0..<config.layerCount {
+        for i in 0..<c.layerCount {
             let p = "blk.\(i)."
-            layers.append(Layer(
-                attnNorm: try Self.loadVector(gguf, p + "attn_norm.weight", e),
-                ffnNorm: try Self.loadVector(gguf, p + "ffn_norm.weight", e),
-                q: try WeightMatrix(gguf.requireTensor(p + "attn_q.weight"), expectRows: e, expectCols: e),
-                k: try WeightMatrix(gguf.requireTensor(p + "attn_k.weight"), expectRows: kv, expectCols: e),
-                v: try WeightMatrix(gguf.requireTensor(p + "attn_v.weight"), expectRows: kv, expectCols: e),
-                o: try WeightMatrix(gguf.requireTensor(p + "attn_output.weight"), expectRows: e, expectCols: e),
-                gate: try WeightMatrix(gguf.requireTensor(p + "ffn_gate.weight"), expectRows: ff, expectCols: e),
-                up: try WeightMatrix(gguf.requireTensor(p + "ffn_up.weight"), expectRows: ff, expectCols: e),
-                down: try WeightMatrix(gguf.requireTensor(p + "ffn_down.weight"), expectRows: e, expectCols: ff)))
+            let attention: Attention
+            if let m = c.mla {
+                let h = c.headCount
+                var qA: WeightMatrix? = nil, qANorm: UnsafeMutablePointer<Float>? = nil
+                let q: WeightMatrix
+                if m.qLoraRank > 0 {
+                    qA = try matrix(p + "attn_q_a.weight", m.qLoraRank, e)
+                    qANorm = try vector(p + "attn_q_a_norm.weight", m.qLoraRank)
+                    q = try matrix(p + "attn_q_b.weight", h * m.keyHeadDim, m.qLoraRank)
+                } else {
+                    q = try matrix(p + "attn_q.weight", h * m.keyHeadDim, e)
+                }
+                var kB: [WeightMatrix] = [], vB: [WeightMatrix] = []
+                var kvB: WeightMatrix? = nil
+                if m.absorbed {
+                    kB = try Self.slices(gguf.requireTensor(p + "attn_k_b.weight"), count: h, rows: m.kvLoraRank, cols: m.nopeDims)
+                    vB = try Self.slices(gguf.requireTensor(p + "attn_v_b.weight"), count: h, rows: m.valueHeadDim, cols: m.kvLoraRank)
+                } else {
+                    kvB = try matrix(p + "attn_kv_b.weight", h * (m.nopeDims + m.valueHeadDim), m.kvLoraRank)
+                }
+                attention = .latent(LatentAttention(
+                    qA: qA, qANorm: qANorm, q: q,
+                    kvA: try matrix(p + "attn_kv_a_mqa.weight", m.kvLoraRank + m.ropeDims, e),
+                    kvANorm: try vector(p + "attn_kv_a_norm.weight", m.kvLoraRank),
+                    kB: kB, vB: vB, kvB: kvB,
+                    o: try matrix(p + "attn_output.weight", e, h * m.valueHeadDim)))
+            } else {
+                let qDim = c.headCount * c.headDim, kvDim = c.headCountKV * c.headDim
+                attention = .standard(StandardAttention(
+                    q: try matrix(p + "attn_q.weight", qDim, e),
+                    k: try matrix(p + "attn_k.weight", kvDim, e),
+                    v: try matrix(p + "attn_v.weight", kvDim, e),
+                    o: try matrix(p + "attn_output.weight", e, qDim),
+                    qBias: try optionalVector(p + "attn_q.bias", qDim),
+                    kBias: try optionalVector(p + "attn_k.bias", kvDim),
+                    vBias: try optionalVector(p + "attn_v.bias", kvDim),
+                    qNorm: try optionalVector(p + "attn_q_norm.weight", c.headDim),
+                    kNorm: try optionalVector(p + "attn_k_norm.weight", c.headDim)))
+            }
+            let ffn: FeedForward
+            if let moe = c.moe, moe.isMoE(layer: i) {
+                let n = moe.expertCount, ff = moe.expertFeedForwardLength
+                var shared: DenseFFN? = nil
+                if moe.sharedCount > 0 {
+                    let sf = moe.sharedFeedForwardLength
+                    shared = DenseFFN(gate: try matrix(p + "ffn_gate_shexp.weight", sf, e),
+                                      up: try matrix(p + "ffn_up_shexp.weight", sf, e),
+                                      down: try matrix(p + "ffn_down_shexp.weight", e, sf))
+                }
+                ffn = .experts(ExpertFFN(
+                    router: try matrix(p + "ffn_gate_inp.weight", n, e),
+                    selectionBias: try optionalVector(p + "exp_probs_b.bias", n),
+                    gate: try Self.slices(gguf.requireTensor(p + "ffn_gate_exps.weight"), count: n, rows: ff, cols: e),
+                    up: try Self.slices(gguf.requireTensor(p + "ffn_up_exps.weight"), count: n, rows: ff, cols: e),
+                    down: try Self.slices(gguf.requireTensor(p + "ffn_down_exps.weight"), count: n, rows: e, cols: ff),
+                    shared: shared,
+                    sharedGate: moe.sharedExpertGate ? try vector(p + "ffn_gate_inp_shexp.weight", e) : nil))
+            } else {
+                let ff = c.feedForwardLength
+                ffn = .dense(DenseFFN(gate: try matrix(p + "ffn_gate.weight", ff, e),
+                                      up: try matrix(p + "ffn_up.weight", ff, e),
+                                      down: try matrix(p + "ffn_down.weight", e, ff)))
+            }
+            layers.append(Layer(attnNorm: try vector(p + "attn_norm.weight", e),
+                                ffnNorm: try vector(p + "ffn_norm.weight", e),
+                                attention: attention, ffn: ffn))
         }
         self.layers = layers
+        self.owned = owned
         scratch = Scratch(config: config, maxBatch: self.maxBatch, workers: pool.threadCount)
     }
 
     deinit {
-        outputNorm.deallocate()
-        for l in layers {
-            l.attnNorm.deallocate()
-            l.ffnNorm.deallocate()
-        }
+        for p in owned { p.deallocate() }
     }
 
     /// Norm weights are small; they are copied out as Float whatever their stored type.
@@ -77,39 +197,20 @@ final class LlamaModel: @unchecked Sendable {
         return p
     }
 
-    func makeCache(capacity: Int) throws -> KVCache {
-        try KVCache(layers: config.layerCount, kvDim: config.kvDim, capacity: capacity)
+    /// The `count` matrices of a 3-D tensor (experts, or heads), each `rows` × `cols`.
+    static func slices(_ t: GGUFTensor, count: Int, rows: Int, cols: Int) throws -> [WeightMatrix] {
+        guard t.dims.count == 3, t.dims[0] == cols, t.dims[1] == rows, t.dims[2] == count else {
+            throw EngineError.invalidFile("tensor '\(t.name)' has shape \(t.dims), expected [\(cols), \(rows), \(count)]")
+        }
+        if t.type != .f32 && t.type != .f16 && t.type != .bf16 && cols % 32 != 0 {
+            throw EngineError.unsupported("tensor '\(t.name)' row length is not a multiple of 32")
+        }
+        let one = WeightMatrix(type: t.type, data: t.data, rows: rows, cols: cols)
+        return (0..<count).map { WeightMatrix(type: t.type, data: t.data + $0 * rows * one.rowBytes, rows: rows, cols: cols) }
     }
 
-    /// Scratch buffers sized for `maxBatch` rows, allocated once.
-    final class Scratch {
-        let x, xb, xb2, q, k, v, attn, gate, up, ropeTables, scores: UnsafeMutablePointer<Float>
-        let kvHalf: UnsafeMutablePointer<UInt16>
-        let actsEmbd: QuantizedActivations
-        let actsFF: QuantizedActivations
-        let scoresPerWorker: Int
-
-        init(config c: LlamaConfig, maxBatch b: Int, workers: Int) {
-            x = .allocate(capacity: b * c.embeddingLength)
-            xb = .allocate(capacity: b * c.embeddingLength)
-            xb2 = .allocate(capacity: b * c.embeddingLength)
-            q = .allocate(capacity: b * c.embeddingLength)
-            k = .allocate(capacity: b * c.kvDim)
-            v = .allocate(capacity: b * c.kvDim)
-            attn = .allocate(capacity: b * c.embeddingLength)
-            gate = .allocate(capacity: b * c.feedForwardLength)
-            up = .allocate(capacity: b * c.feedForwardLength)
-            ropeTables = .allocate(capacity: b * c.ropeDims)
-            scoresPerWorker = c.contextLength
-            scores = .allocate(capacity: workers * c.contextLength)
-            kvHalf = .allocate(capacity: c.kvDim)
-            actsEmbd = QuantizedActivations(rows: b, rowLength: c.embeddingLength)
-            actsFF = QuantizedActivations(rows: b, rowLength: c.feedForwardLength)
-        }
-
-        deinit {
-            for p in [x, xb, xb2, q, k, v, attn, gate, up, ropeTables, scores] { p.deallocate() }
-            kvHalf.deallocate()
-        }
+    func makeCache(capacity: Int) throws -> KVCache {
+        try KVCache(layers: config.layerCount, keyWidth: config.cacheKeyWidth, valueWidth: config.cacheValueWidth,
+                    capacity: capacity)
     }
 }
