@@ -1,0 +1,1 @@
+../../../Sources/AirlockEngine/API/EngineError.swift

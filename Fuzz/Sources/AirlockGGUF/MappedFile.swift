@@ -1,0 +1,1 @@
+../../../Sources/AirlockEngine/GGUF/MappedFile.swift

@@ -1,0 +1,1 @@
+../../../Sources/AirlockUpstream/SSEParser.swift
