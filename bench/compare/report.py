@@ -89,6 +89,10 @@ for name in ("plain", "pii"):
         # Successful responses per second (wrk's own count includes non-2xx answers).
         "rps": {p: r["ok_rps"] for p, r in runs.items()},
         "latency_ms": {p: {"p50": ms(r["latency_us"]["p50"]), "p99": ms(r["latency_us"]["p99"])} for p, r in runs.items()},
+        # Gateway CPU time per request (its own process tree, user + system): the cost that
+        # does not depend on how busy the shared machine was.
+        "cpu_ms_per_request": {p: round(load(f"cpu-{p}-{name}.json")["cpu_seconds"] * 1000 / max(runs[p]["requests"], 1), 3)
+                               for p in ("airlock", "litellm") if load(f"cpu-{p}-{name}.json")},
         "rps_ratio_airlock_over_litellm": ratio(runs["airlock"]["ok_rps"], runs["litellm"]["ok_rps"]),
         "rps_ratio_airlock_over_direct": ratio(runs["airlock"]["ok_rps"], runs["direct"]["ok_rps"]),
     }
@@ -149,14 +153,15 @@ for name, label in (("stream", "clean prompt"), ("stream_pii", "personal-data pr
         L.append(f"| {label} | {t['p50']} / {t['p99']} | {at['p50']} / {at['p99']} | {lt['p50']} / {lt['p99']} | "
                  f"{g['direct']['p50']} / {g['direct']['p99']} | {g['airlock']['p50']} / {g['airlock']['p99']} | {g['litellm']['p50']} / {g['litellm']['p99']} |")
 L.append("")
-L.append(f"| c={s.get('concurrency')}, {s.get('seconds_load')} s | direct rps | Airlock rps (p50 / p99 ms) | LiteLLM rps (p50 / p99 ms) | Airlock/LiteLLM | Airlock/direct |")
-L.append("|---|---|---|---|---|---|")
+L.append(f"| c={s.get('concurrency')}, {s.get('seconds_load')} s | direct rps | Airlock rps (p50 / p99 ms) | LiteLLM rps (p50 / p99 ms) | Airlock/LiteLLM | Airlock/direct | CPU ms per request Airlock / LiteLLM |")
+L.append("|---|---|---|---|---|---|---|")
 for name, label in (("plain", "clean prompt"), ("pii", "personal-data prompt")):
     sec = result.get(f"load_{name}")
     if sec:
         r, lat = sec["rps"], sec["latency_ms"]
         L.append(f"| {label} | {r['direct']:.0f} | {r['airlock']:.0f} ({lat['airlock']['p50']} / {lat['airlock']['p99']}) | "
-                 f"{r['litellm']:.0f} ({lat['litellm']['p50']} / {lat['litellm']['p99']}) | {sec['rps_ratio_airlock_over_litellm']}× | {sec['rps_ratio_airlock_over_direct']}× |")
+                 f"{r['litellm']:.0f} ({lat['litellm']['p50']} / {lat['litellm']['p99']}) | {sec['rps_ratio_airlock_over_litellm']}× | {sec['rps_ratio_airlock_over_direct']}× | "
+                 f"{sec['cpu_ms_per_request'].get('airlock')} / {sec['cpu_ms_per_request'].get('litellm')} |")
 L.append("")
 m = result["rss_mib"]
 if idle:

@@ -12,7 +12,7 @@
 # (`litellm[proxy]`, LITELLM_SPEC) into bench/.venv with pip; builds the release binary if
 # .build/release/airlock is missing (or set AIRLOCK_BIN).
 # Environment: REQUESTS (2000 c=1 rounds), STREAM_REQUESTS (300), WARMUP (200), SECONDS_LOAD
-# (10 per throughput run), CONCURRENCY (32), GAP (0.002 s between the mock's SSE events),
+# (10 per throughput run), CONCURRENCY (32), AIRLOCK_COMMIT (label for AIRLOCK_BIN's build), GAP (0.002 s between the mock's SSE events),
 # PIN (1: Airlock and LiteLLM each on CPU 1, nginx, PostgreSQL and the load drivers on CPU 0;
 # 0: no pinning), OUT (bench/out/compare-<time>).
 set -euo pipefail
@@ -98,6 +98,13 @@ rss_mib() { awk -v k="$(bench_rss_kib "$1")" 'BEGIN { printf "%.1f", k / 1024 }'
 pg_pid() { head -1 "$BENCH_DB_DIR/data/postmaster.pid"; }
 sleep 2
 echo "{\"airlock\": $(rss_mib "$AIRLOCK_PID"), \"airlock_postgres\": $(rss_mib "$(pg_pid)"), \"litellm\": $(rss_mib "$LITELLM_PID"), \"nginx\": $(rss_mib "$NGINX_PID")}" >"$OUT/rss-idle.json"
+cpu_ticks() { # user + system clock ticks of a process and its descendants
+    local total=0 p
+    for p in $(bench_tree "$1"); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
 peak_sampler() { # peak_sampler PID FILE: highest RSS (MiB) until killed
     local peak=0 now
     while true; do
@@ -127,14 +134,19 @@ run_load() { # run_load NAME TARGET_HOSTPORT PATH KEY BODY PID
     # A short warm-up opens the connections (and, for LiteLLM, its upstream pool).
     BENCH_BODY=$BODIES/$body BENCH_PATH=$path BENCH_AUTH=$key side wrk -t1 -c"$CONCURRENCY" -d2s --timeout 30s \
         -s "$BENCH_ROOT/compare/post.lua" "http://$hp" >/dev/null 2>&1 || true
+    local cpu0=0
     if [ -n "$pid" ]; then
+        cpu0=$(cpu_ticks "$pid")
         echo 0 >"$OUT/peak-$name.txt"
         peak_sampler "$pid" "$OUT/peak-$name.txt" &
         sampler=$!
     fi
     BENCH_BODY=$BODIES/$body BENCH_PATH=$path BENCH_AUTH=$key side wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_LOAD}s" --timeout 30s \
         -s "$BENCH_ROOT/compare/post.lua" "http://$hp" >"$OUT/load-$name.txt" 2>&1 || die "wrk failed for $name"
-    if [ -n "$sampler" ]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
+    if [ -n "$sampler" ]; then
+        kill "$sampler"; wait "$sampler" 2>/dev/null || true
+        echo "{\"cpu_seconds\": $(awk -v t=$(( $(cpu_ticks "$pid") - cpu0 )) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')}" >"$OUT/cpu-$name.json"
+    fi
     grep '^{' "$OUT/load-$name.txt" >"$OUT/load-$name.json" || die "wrk printed no summary for $name"
     return 0
 }
@@ -150,7 +162,7 @@ kill -0 "$AIRLOCK_PID" && kill -0 "$LITELLM_PID" || die "a gateway exited during
 
 # --- report --------------------------------------------------------------------------------
 cat >"$OUT/setup.json" <<JSON
-{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "$(cd "$REPO" && git rev-parse --short HEAD)",
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "${AIRLOCK_COMMIT:-$(cd "$REPO" && git rev-parse --short HEAD)}",
  "airlock_binary": "$BENCH_AIRLOCK", "litellm_version": "$LITELLM_VERSION", "nginx": "$(nginx -v 2>&1 | sed 's/.*nginx\///')",
  "cpus": $(nproc), "pinned": $([ "$PIN" = 1 ] && echo true || echo false), "gateway_cpus": "$GW_CPUS", "side_cpus": "$SIDE_CPUS",
  "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "requests_c1": $REQUESTS, "stream_requests": $STREAM_REQUESTS,

@@ -64,6 +64,8 @@ sample 0
 while kill -0 "$WRK_PID" 2>/dev/null; do
     sleep "$SAMPLE_SECONDS"
     kill -0 "$AIRLOCK_PID" 2>/dev/null || die "airlock exited during the soak: $(tail -3 "$WORK/airlock.log")"
+    # Only samples taken under load count (wrk's connections closing would look like a drop).
+    kill -0 "$WRK_PID" 2>/dev/null || break
     sample $((SECONDS - START))
 done
 wait "$WRK_PID" || die "wrk failed: $(tail -3 "$OUT/wrk.txt")"
