@@ -24,13 +24,20 @@ if ! id postgres >/dev/null 2>&1; then
     as_root useradd --system --home /var/lib/postgresql --shell /bin/bash postgres
 fi
 
+# 1b. Chromium (Debian package) for the web console's browser test.
+if [ "${AIRLOCK_SKIP_BROWSER:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
+    say "installing Chromium"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null 2>&1 \
+        || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null; }
+fi
+
 # 2. Python environment for the SDK end-to-end tests.
 if [ "${AIRLOCK_SKIP_PYTHON:-0}" != "1" ]; then
     if [ ! -x .venv/bin/python ]; then
         say "creating .venv"
         python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c "import openai, pytest, httpx" >/dev/null 2>&1; then
+    if ! .venv/bin/python -c "import openai, pytest, httpx, websocket" >/dev/null 2>&1; then
         say "installing Python test packages"
         .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
     fi

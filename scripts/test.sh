@@ -29,4 +29,7 @@ Tests/cli/governance-smoke.sh "$BIN" "$AIRLOCK_TEST_DATABASE_URL" || status=1
 echo "==> end-to-end tests (openai SDK)" >&2
 AIRLOCK_BIN="$BIN" .venv/bin/python -m pytest -q tests/e2e -p no:cacheprovider "$@" || status=1
 
+echo "==> web console in headless Chromium (screenshots in tests/browser/screenshots)" >&2
+AIRLOCK_BIN="$BIN" .venv/bin/python -m pytest -q tests/browser -p no:cacheprovider || status=1
+
 exit $status

@@ -21,6 +21,7 @@ public enum GatewayApplication {
         router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
         let admin = AdminRoutes(services: services)
         router.post("/admin/v1/explain") { request, context in try await admin.explain(request, context: context) }
+        if let console = services.console { ConsoleRoutes(services: services, deps: console).register(on: router) }
         return router
     }
 

@@ -52,10 +52,11 @@ public enum GatewayServer {
             try RetentionRules.from(snapshot: governance.current(), defaults: defaultRetention)
         }
         let engine = LocalEngineLoader.load(configuration.local, logger: logger)
-        let services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
+        var services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
                                        readiness: readiness, governance: governance, audit: audit, localEngine: engine,
                                        defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment,
                                        metrics: .process)
+        services.console = ConsoleDependencies(client: client, checkpointKey: keys.checkpoint, payloadKey: keys.payload, environment: environment)
         let application = GatewayApplication.make(services: services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }

@@ -18,6 +18,7 @@ struct Airlock: AsyncParsableCommand {
             PolicyCommand.self,
             AuditCommand.self,
             RetentionCommand.self,
+            OperatorCommand.self,
         ]
     )
 }

@@ -24,6 +24,8 @@ public struct GatewayServices: Sendable {
     public let metrics: GatewayMetrics
     /// Policy for tenants that have not applied one.
     public let defaultPolicy: PolicyEvaluator
+    /// Database and audit keys for the web console; nil leaves `/console` unmounted.
+    public var console: ConsoleDependencies?
     /// Providers from the configuration file/environment; the database's are added per snapshot.
     let configuredProviders: [ProviderConfig]
     let environment: [String: String]

@@ -1,0 +1,24 @@
+import AirlockAudit
+import AirlockStore
+import Foundation
+import PostgresNIO
+
+/// What the web console needs beyond the gateway's services: the database it reads and the
+/// audit keys (checkpoint key to sign and verify chains, payload key to decrypt captured
+/// bodies for admins). Set by `airlock serve`; without it `/console` answers 404.
+public struct ConsoleDependencies: Sendable {
+    public let client: PostgresClient
+    public let checkpointKey: AuditKey?
+    public let payloadKey: AuditKey?
+    /// Mark cookies `Secure` even without `x-forwarded-proto: https` (behind a TLS proxy that
+    /// does not send it). `AIRLOCK_CONSOLE_SECURE_COOKIES=1`.
+    public let alwaysSecureCookies: Bool
+
+    public init(client: PostgresClient, checkpointKey: AuditKey?, payloadKey: AuditKey?, environment: [String: String]) {
+        self.client = client
+        self.checkpointKey = checkpointKey
+        self.payloadKey = payloadKey
+        let flag = environment["AIRLOCK_CONSOLE_SECURE_COOKIES"]?.lowercased()
+        self.alwaysSecureCookies = flag == "1" || flag == "true"
+    }
+}

@@ -1,0 +1,288 @@
+"""The web console in a real browser (headless Chromium over the DevTools protocol) against a
+running gateway with seeded data: sign-in and roles, every page's content, every link on every
+page, no console errors / CSP violations / failed requests, CSRF, exports, decrypt audited,
+revocation and sign-out. Screenshots land in tests/browser/screenshots (or $AIRLOCK_CONSOLE_SHOTS)."""
+from __future__ import annotations
+
+import csv as csvmod
+import io
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cdp import Browser
+from conftest import e2e_support
+
+Gateway, upstream_env, REPO, airlock_binary = e2e_support.Gateway, e2e_support.upstream_env, e2e_support.REPO, e2e_support.airlock_binary
+# The gateway and the CLI sign the chains with the same key, so verification checks signatures too.
+CHECKPOINT_KEY = secrets.token_hex(32)
+
+SHOTS = Path(os.environ.get("AIRLOCK_CONSOLE_SHOTS", Path(__file__).parent / "screenshots"))
+EMAIL = "jimin.park@example.kr"
+RRN = "900101-1234568"  # valid check digit
+POLICY_V1 = ((REPO / "Policies" / "default.yaml").read_text()
+             .replace("capture_payloads: false", "capture_payloads: true").replace("payload_days: 0", "payload_days: 7"))
+POLICY_V2 = POLICY_V1.replace("rules:\n", "rules:\n  - id: block-kr-rrn\n    description: Resident numbers never leave.\n"
+                                          "    when: { entities: [KR_RRN] }\n    action: block\n\n", 1)
+
+
+def airlock_cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+    env.update(AIRLOCK_DATABASE_URL=database_url, AIRLOCK_AUDIT_CHECKPOINT_KEY=CHECKPOINT_KEY)
+    result = subprocess.run([airlock_binary(), *args], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, f"airlock {' '.join(args)} failed: {result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def database_url(private_db):
+    """A private PostgreSQL: counts and chain verification see only this test's data."""
+    return private_db[0]
+
+
+class Site:
+    def __init__(self, gateway: Gateway, tenant: str, admin_token: str, auditor_token: str, auditor_id: str) -> None:
+        self.gw, self.tenant, self.admin_token, self.auditor_token, self.auditor_id = gateway, tenant, admin_token, auditor_token, auditor_id
+        self.base = gateway.base_url
+
+
+@pytest.fixture(scope="module")
+def site(upstream, database_url, tmp_path_factory):
+    policy_dir = tmp_path_factory.mktemp("policies")
+    (policy_dir / "v1.yaml").write_text(POLICY_V1)
+    (policy_dir / "v2.yaml").write_text(POLICY_V2)
+    tenant = "console-acme"
+    airlock_cli(database_url, "tenant", "create", tenant, "--name", "Acme Corp")
+    key = airlock_cli(database_url, "key", "create", "--tenant", tenant).stdout.strip().splitlines()[-1]
+    airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(policy_dir / "v1.yaml"))
+    env = upstream_env(upstream, database_url, AIRLOCK_AUDIT_CHECKPOINT_KEY=CHECKPOINT_KEY, AIRLOCK_AUDIT_PAYLOAD_KEY=secrets.token_hex(32))
+    gw = Gateway(env)
+    gw.wait_ready()
+
+    def chat(text: str) -> int:
+        return httpx.post(gw.base_url + "/v1/chat/completions", headers={"authorization": f"Bearer {key}"}, timeout=30,
+                          json={"model": "mock-chat", "messages": [{"role": "user", "content": text}]}).status_code
+
+    assert [chat("What is the capital of France?") for _ in range(3)] == [200] * 3
+    assert [chat(f"Please write to {EMAIL} about the invoice") for _ in range(2)] == [200] * 2
+    airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(policy_dir / "v2.yaml"))
+    time.sleep(1)  # the gateway picks the new version up through LISTEN/NOTIFY
+    assert chat(f"주민등록번호 {RRN} 확인") == 403
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        rows = airlock_cli(database_url, "audit", "search", "--tenant", tenant, "--json").stdout.strip().splitlines()
+        if len(rows) >= 6:
+            break
+        time.sleep(0.2)
+    admin = airlock_cli(database_url, "operator", "create", "--name", "Ada Admin", "--role", "admin")
+    auditor = airlock_cli(database_url, "operator", "create", "--name", "Otto Auditor", "--role", "auditor")
+    auditor_id = re.search(r"operator (op_\w+)", auditor.stderr).group(1)
+    yield Site(gw, tenant, admin.stdout.strip().splitlines()[-1], auditor.stdout.strip().splitlines()[-1], auditor_id)
+    assert gw.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def sign_in(browser: Browser, site: Site, token: str) -> int:
+    assert browser.goto(site.base + "/console") == 200
+    assert "/console/sign-in" in browser.url()
+    return browser.submit(f"document.querySelector('input[name=token]').value = {json.dumps(token)};"
+                          "document.querySelector('form[action=\"/console/sign-in\"]').submit();")
+
+
+def session_cookie(browser: Browser) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in browser.cookies() if c["name"] == "airlock_console"}
+
+
+def crawl(browser: Browser, site: Site, start: list[str], role: str, per_path: int = 3, limit: int = 40) -> dict[str, str]:
+    """Visits console pages breadth-first in the browser (at most `per_path` URLs per path),
+    failing on any console error, CSP report or failed request; checks every other link
+    found with an HTTP GET on the same session. Returns the HTML of each visited URL."""
+    cookies = session_cookie(browser)
+    queue, seen, visited, pages = list(start), set(start), {}, {}
+    checked: set[str] = set()
+    while queue and len(pages) < limit:
+        url = queue.pop(0)
+        path = urllib.parse.urlparse(url).path
+        if visited.get(path, 0) >= per_path or path.endswith("/export"):
+            continue
+        visited[path] = visited.get(path, 0) + 1
+        status = browser.goto(url)
+        assert status == 200, f"{url}: HTTP {status}"
+        assert browser.problems == [], f"{url}: {browser.problems}"
+        pages[url] = browser.html()
+        if visited[path] == 1:
+            name = role + "-" + (path.strip("/").replace("/", "-") or "root")
+            browser.screenshot(SHOTS / f"{name}.png")
+        for link in browser.links():
+            link = link.split("#")[0]
+            assert link.startswith(site.base), f"{url} links outside the console: {link}"
+            if link not in seen:
+                seen.add(link)
+                queue.append(link)
+    # Every link found, visited or not, must answer 200 on this session.
+    with httpx.Client(cookies=cookies, timeout=60, follow_redirects=False) as client:
+        for link in sorted(seen - set(pages)):
+            if link in checked:
+                continue
+            checked.add(link)
+            r = client.get(link)
+            assert r.status_code == 200, f"broken link {link}: HTTP {r.status_code}"
+    return pages
+
+
+def test_sign_in_refuses_unknown_tokens(browser, site):
+    assert browser.goto(site.base + "/console/overview") == 200
+    assert browser.url().endswith("/console/sign-in")
+    assert "Operator token" in browser.text()
+    browser.screenshot(SHOTS / "sign-in.png")
+    assert sign_in(browser, site, "aop_not-a-real-token") == 401
+    assert "Unknown or revoked operator token" in browser.text()
+    assert session_cookie(browser) == {}
+
+
+def test_auditor_sees_audit_data_but_no_personal_data_and_no_admin_pages(browser, site):
+    assert sign_in(browser, site, site.auditor_token) == 200
+    assert browser.url().endswith("/console/overview")
+    pages = crawl(browser, site, [site.base + "/console/overview", site.base + "/console/overview?range=24h",
+                                  site.base + f"/console/audit?tenant={site.tenant}"], role="auditor")
+    overview = pages[site.base + "/console/overview"]
+    for text in ("Requests over time", "Entity types found", "Destinations by region", "Tokens and cost by model",
+                 "Tokens and cost by tenant", "Cost avoided", "EMAIL_ADDRESS", "KR_RRN", site.tenant, "<svg"):
+        assert text in overview, text
+    audit = pages[site.base + f"/console/audit?tenant={site.tenant}"]
+    assert audit.count('class="badge allowed"') >= 3 and 'class="badge transformed"' in audit and 'class="badge blocked"' in audit
+    events = [u for u in pages if "/console/audit/event/" in u]
+    assert events, "no call detail page was visited"
+    assert "fingerprints" in pages[events[0]] and "Only admins holding the payload key" in "".join(pages[u] for u in events)
+    for url, html in pages.items():
+        assert EMAIL not in html and RRN not in html, f"personal data on {url}"
+        assert "/console/policies" not in html, f"auditor sees an admin link on {url}"
+    # Filters narrow the list.
+    assert browser.goto(site.base + f"/console/audit?tenant={site.tenant}&decision=blocked") == 200
+    text = browser.text()
+    assert "1 matching row" in text and "blocked" in text
+    # Admin pages are refused, not hidden only.
+    assert browser.goto(site.base + "/console/policies") == 403
+    assert "needs the admin role" in browser.text()
+    browser.problems.clear()
+
+
+def test_auditor_verifies_the_chains(browser, site):
+    assert browser.goto(site.base + "/console/verification") == 200
+    status = browser.submit("document.querySelector('select[name=scope]').value = 'all';"
+                            "document.querySelector('form[action=\"/console/verification\"]').submit();")
+    assert status == 200 and "?run=" in browser.url()
+    assert "chains verified" in browser.text(), browser.text()
+    browser.screenshot(SHOTS / "auditor-verification-run.png")
+
+
+def test_csrf_and_origin_are_enforced(browser, site):
+    cookies = session_cookie(browser)
+    with httpx.Client(base_url=site.base, cookies=cookies, follow_redirects=False, timeout=60) as client:
+        page = client.get("/console/verification").text
+        token = re.search(r'name="_csrf" value="([0-9a-f]{64})"', page).group(1)
+        assert client.post("/console/verification", data={"scope": "24h"}).status_code == 403
+        assert client.post("/console/verification", data={"scope": "24h", "_csrf": "0" * 64}).status_code == 403
+        assert client.post("/console/verification", data={"scope": "24h", "_csrf": token},
+                           headers={"origin": "https://evil.example"}).status_code == 403
+        r = client.post("/console/verification", data={"scope": "24h", "_csrf": token}, headers={"origin": site.base})
+        assert r.status_code == 303 and "/console/verification?run=" in r.headers["location"]
+    # Without the session cookie nothing is served.
+    r = httpx.get(site.base + "/console/audit", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
+    r = httpx.get(site.base + "/console/overview", follow_redirects=True)
+    assert "content-security-policy" in r.headers and "script-src" not in r.headers["content-security-policy"]
+
+
+def test_exports_stream_the_filtered_set(browser, site):
+    cookies = session_cookie(browser)
+    with httpx.Client(base_url=site.base, cookies=cookies, timeout=60) as client:
+        csv = client.get("/console/audit/export", params={"tenant": site.tenant, "format": "csv"})
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert "attachment" in csv.headers["content-disposition"]
+        assert csv.text.startswith("event_id,chain_id,seq,tenant_id")
+        rows = list(csvmod.DictReader(io.StringIO(csv.text)))
+        assert sorted(r["decision"] for r in rows if r["kind"] == "request") == ["allowed"] * 3 + ["blocked"] + ["transformed"] * 2
+        assert any(r["endpoint"] == "console.audit.export" for r in rows)  # the export itself is on record
+        jsonl = client.get("/console/audit/export", params={"tenant": site.tenant, "format": "jsonl", "decision": "transformed"})
+        rows = [json.loads(line) for line in jsonl.text.strip().splitlines()]
+        assert len(rows) == 2 and all(r["decision"] == "transformed" and "EMAIL_ADDRESS" in r["entities"] for r in rows)
+        assert EMAIL not in csv.text + jsonl.text
+
+
+def test_revoking_an_operator_ends_its_session(browser, site, database_url):
+    airlock_cli(database_url, "operator", "revoke", site.auditor_id)
+    assert browser.goto(site.base + "/console/overview") == 200
+    assert browser.url().endswith("/console/sign-in")
+    assert sign_in(browser, site, site.auditor_token) == 401
+
+
+def test_admin_manages_policies_explains_and_decrypts_with_audit(browser, site, database_url):
+    assert sign_in(browser, site, site.admin_token) == 200
+    pages = crawl(browser, site, [site.base + "/console/overview", site.base + f"/console/policies?tenant={site.tenant}",
+                                  site.base + "/console/retention", site.base + "/console/access"], role="admin")
+    diff = next(html for url, html in pages.items() if "/console/policies/diff" in url)
+    assert "block-kr-rrn" in diff and 'class="add"' in diff
+    access = pages[site.base + "/console/access"]
+    assert "Otto Auditor" in access and "revoked" in access and "ak_live_" in access
+
+    # Explain: findings, decision and route, nothing sent upstream.
+    assert browser.goto(site.base + "/console/explain") == 200
+    status = browser.submit(f"document.querySelector('select[name=tenant]').value = {json.dumps(site.tenant)};"
+                            f"document.querySelector('textarea[name=prompt]').value = {json.dumps('주민등록번호 ' + RRN + ' 확인')};"
+                            "document.querySelector('form[action=\"/console/explain\"]').submit();")
+    assert status == 200 and browser.problems == []
+    text = browser.text()
+    assert "KR_RRN" in text and "block-kr-rrn" in text
+    browser.screenshot(SHOTS / "admin-explain-result.png")
+
+    # Legal hold: place and release.
+    assert browser.goto(site.base + "/console/retention") == 200
+    browser.submit(f"document.querySelector('form[action=\"/console/retention/holds\"] select[name=tenant]').value = {json.dumps(site.tenant)};"
+                   "document.querySelector('input[name=reason]').value = 'CASE-2026-114';"
+                   "document.querySelector('form[action=\"/console/retention/holds\"]').submit();")
+    assert "CASE-2026-114" in browser.text() and "on hold" in browser.text()
+    browser.screenshot(SHOTS / "admin-retention-hold.png")
+    browser.submit("document.querySelector('form[action$=\"/release\"]').submit();")
+    assert "released" in browser.text() and "CASE-2026-114" not in browser.text()
+
+    # Decrypt a captured payload: shown to the admin, and the access is audited.
+    assert browser.goto(site.base + f"/console/audit?tenant={site.tenant}&decision=transformed") == 200
+    event = next(link for link in browser.links() if "/console/audit/event/" in link)
+    assert browser.goto(event) == 200 and EMAIL not in browser.html()
+    browser.submit("document.querySelector('form[action$=\"/decrypt\"]').submit();")
+    assert EMAIL in browser.text() and "recorded in the audit log" in browser.text()
+    browser.screenshot(SHOTS / "admin-event-decrypted.png")
+    assert browser.goto(site.base + "/console/audit?decision=admin") == 200
+    admin_log = browser.text()
+    for action in ("audit.payload.decrypt", "legal_hold.place", "legal_hold.release", "policy.explain", "console.view"):
+        assert action in admin_log, action
+    assert browser.problems == []
+    # Older console actions are on the admin chain too (every page view is, so they scrolled off the first page).
+    events = [json.loads(line) for line in airlock_cli(database_url, "audit", "search", "--decision", "admin", "--limit", "2000", "--json").stdout.splitlines()]
+    actions = {(e["endpoint"], (e["actor"] or "").split(":")[0]) for e in events}
+    for action in ("console.sign_in", "console.sign_in_failed", "audit.verify", "console.audit.export", "console.audit.view_event"):
+        assert (action, "console") in actions, action
+
+
+def test_sign_out_ends_the_session(browser, site):
+    cookies = session_cookie(browser)
+    assert browser.goto(site.base + "/console/overview") == 200
+    browser.submit("document.querySelector('form[action=\"/console/sign-out\"]').submit();")
+    assert browser.url().endswith("/console/sign-in")
+    r = httpx.get(site.base + "/console/overview", cookies=cookies, follow_redirects=False)
+    assert r.status_code == 303
