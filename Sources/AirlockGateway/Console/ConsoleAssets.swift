@@ -37,7 +37,7 @@ enum ConsoleAssets {
     .badge.allowed,.badge.ok{background:#e2f3e9;color:#1f6b41}.badge.transformed,.badge.warn{background:#fbf0d9;color:#8a5d00}
     .badge.blocked,.badge.failed,.badge.bad{background:#f8e0dd;color:#962d22}.badge.admin{background:#e6e9f0;color:#44506a}
     .badge.local{background:#ece5f8;color:#4f3390}
-    form.filters{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;margin-bottom:14px}
+    .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;margin-bottom:14px}
     label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:3px}
     input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #c6cdd8;border-radius:6px;background:#fff;color:var(--ink)}
     textarea{width:100%;min-height:140px}

@@ -11,9 +11,9 @@ enum ConsoleChart {
     }
 
     /// Horizontal bars, one row per item, longest first as given.
-    static func bars(_ items: [Bar], title: String, width: Int = 560) -> String {
+    static func bars(_ items: [Bar], title: String, width: Int = 400) -> String {
         guard !items.isEmpty else { return "<p class=\"empty\">No data in this range.</p>" }
-        let row = 24, labelWidth = 170, valueWidth = 90
+        let row = 24, labelWidth = 140, valueWidth = 70
         let height = items.count * row + 8
         let maxValue = max(items.map(\.value).max() ?? 0, 1e-12)
         let plot = Double(width - labelWidth - valueWidth)
@@ -36,7 +36,7 @@ enum ConsoleChart {
     }
 
     /// Stacked columns over time with a legend; `series` names each stacked part.
-    static func stackedColumns(_ columns: [Column], series: [(name: String, colour: Int)], title: String, width: Int = 760, height: Int = 220) -> String {
+    static func stackedColumns(_ columns: [Column], series: [(name: String, colour: Int)], title: String, width: Int = 1100, height: Int = 260) -> String {
         guard !columns.isEmpty else { return "<p class=\"empty\">No data in this range.</p>" }
         let left = 48, bottom = 22, top = 8
         let plotW = Double(width - left - 8), plotH = Double(height - bottom - top)
