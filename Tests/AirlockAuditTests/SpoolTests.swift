@@ -41,6 +41,16 @@ struct SpoolTests {
         #expect(try reopened.entries(of: reopened.segments[0]) == written)
     }
 
+    @Test func roomCheckNeedsAWritableFolderWithSpace() throws {
+        let dir = Self.tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(AuditSpool.hasRoom(directory: dir))
+        #expect(!AuditSpool.hasRoom(directory: dir + "/missing"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: dir)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dir) }
+        if geteuid() != 0 { #expect(!AuditSpool.hasRoom(directory: dir)) }  // root may write anywhere
+    }
+
     @Test func corruptedRecordIsNotReplayed() throws {
         let dir = Self.tempDir()
         let spool = try AuditSpool(directory: dir)

@@ -31,6 +31,11 @@ def chat(gw, key) -> httpx.Response:
                       json={"model": "mock-chat", "messages": [{"role": "user", "content": "hello"}]})
 
 
+def stream_chat(gw, key) -> httpx.Response:
+    return httpx.post(gw.base_url + "/v1/chat/completions", timeout=30, headers={"authorization": f"Bearer {key}"},
+                      json={"model": "mock-chat", "stream": True, "messages": [{"role": "user", "content": "hello"}]})
+
+
 @pytest.fixture
 def spool_mount():
     if os.geteuid() != 0:
@@ -72,6 +77,11 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "audit_unavailable"
         assert "hello" not in refused.text
+        # A stream cannot be withheld once started, so it is refused before the first byte.
+        streamed = stream_chat(gw, strict_key)
+        assert streamed.status_code == 503, streamed.text
+        assert streamed.headers["content-type"].startswith("application/json")
+        assert streamed.json()["error"]["code"] == "audit_unavailable"
         # Without fail_closed the call is served; its event waits for the database.
         assert chat(gw, relaxed_key).status_code == 200
 

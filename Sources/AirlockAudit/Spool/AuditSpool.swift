@@ -24,6 +24,19 @@ final class AuditSpool {
     /// Records appended and not yet removed (approximate after a restart: counted on open).
     private(set) var pendingRecords: Int = 0
 
+    /// Room an append needs to be likely to succeed: a batch of large events, with slack.
+    static let minimumFreeBytes: UInt64 = 64 << 10
+
+    /// Whether the spool folder is writable and its file system has room for another batch
+    /// (a full disk is the usual way the fallback fails, and `write` only says so too late
+    /// for a stream that has already started).
+    static func hasRoom(directory: String) -> Bool {
+        guard FileManager.default.isWritableFile(atPath: directory) else { return false }
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return false }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) >= minimumFreeBytes
+    }
+
     init(directory: String, segmentLimit: Int = 16 << 20) throws(AirlockError) {
         self.directory = directory
         self.segmentLimit = segmentLimit

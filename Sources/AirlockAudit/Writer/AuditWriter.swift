@@ -87,12 +87,15 @@ public final class AuditWriter: Service, Sendable {
     }
 
     /// Whether an event recorded now could be made durable: the database took the last batch,
-    /// or the spool folder can take appends. Checked before a fail-closed call is streamed,
-    /// since a streamed answer cannot be withheld once it has started.
+    /// or the spool can take appends (its folder is writable, its file system has room and its
+    /// last append did not fail). Checked before a fail-closed call is streamed, since a
+    /// streamed answer cannot be withheld once it has started.
     public var canPersist: Bool {
+        let stats = self.stats
         if shared.withLock({ $0.stopped }) { return false }
         if stats.databaseHealthy { return true }
-        return FileManager.default.isWritableFile(atPath: configuration.spoolDirectory)
+        if stats.spoolFailing { return false }
+        return AuditSpool.hasRoom(directory: configuration.spoolDirectory)
     }
 
     public var stats: AuditWriterStats {

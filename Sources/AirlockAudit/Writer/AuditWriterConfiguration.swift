@@ -61,6 +61,8 @@ public struct AuditWriterStats: Sendable, Equatable {
     public var queueDepth: Int = 0
     public var spoolPending: Int = 0
     public var databaseHealthy: Bool = true
+    /// The last spool append failed (disk full, I/O error); cleared by the next success.
+    public var spoolFailing: Bool = false
     public var lastSeq: Int64 = 0
     public init() {}
 }

@@ -107,7 +107,9 @@ struct WriterLoop {
                 try await appendToDatabase(entries[...])
                 stored = true
                 databaseHealthy = true
-                writer.complete(batch, error: nil) { $0.written += entries.count; $0.payloadsDropped += droppedPayloads }
+                writer.complete(batch, error: nil) {
+                    $0.written += entries.count; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
+                }
             } catch {
                 databaseHealthy = false
                 knownDays.removeAll()
@@ -119,13 +121,20 @@ struct WriterLoop {
             do {
                 try spool.append(entries)
                 stored = true
-                writer.complete(batch, error: nil) { $0.spooled += entries.count; $0.payloadsDropped += droppedPayloads }
+                writer.complete(batch, error: nil) {
+                    $0.spooled += entries.count; $0.payloadsDropped += droppedPayloads
+                    $0.spoolFailing = false; $0.databaseHealthy = false
+                }
             } catch {
                 // Neither store took the batch: un-chain it so no sequence is lost, fail the
                 // durable callers (fail-closed refuses their requests) and retry the rest.
                 logger.error("audit event could be made durable neither in the database nor in the spool", metadata: ["events": "\(entries.count)"])
                 let failed = batch.filter { $0.waiter != nil }
-                writer.complete(failed, error: AirlockError(.auditUnavailable, "audit trail unavailable")) { $0.failed += failed.count }
+                writer.complete(failed, error: AirlockError(.auditUnavailable, "audit trail unavailable")) {
+                    // Published with the failure, before any caller hears of it: a stream
+                    // admitted right after must already see that nothing can persist.
+                    $0.failed += failed.count; $0.spoolFailing = true; $0.databaseHealthy = false
+                }
                 writer.requeueFront(batch.filter { $0.waiter == nil })
                 try? await Task.sleep(for: .milliseconds(100))
                 return
