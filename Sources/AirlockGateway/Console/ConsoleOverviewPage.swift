@@ -26,7 +26,7 @@ struct ConsoleOverviewPage: Sendable {
     static let decisionColours: [(String, Int)] = [("allowed", 0), ("transformed", 1), ("blocked", 2), ("failed", 3)]
 
     func render(_ r: ConsoleRequest) async throws -> Response {
-        let range = Self.ranges.first { $0.key == r.query["range"] } ?? Self.ranges[1]
+        let range = Self.ranges.first { $0.key == r.query["range"] } ?? Self.ranges[0]
         let tenant = r.query["tenant"]
         let now = Date()
         let queries = ConsoleQueries(client: r.deps.client, logger: r.context.logger)
@@ -44,8 +44,11 @@ struct ConsoleOverviewPage: Sendable {
         from = Date(timeIntervalSince1970: (from.timeIntervalSince1970 / Double(min(bucket, 86_400))).rounded(.down) * Double(min(bucket, 86_400)))
         let to = now.addingTimeInterval(1)
 
-        let report = try await AuditReader(client: r.deps.client, logger: r.context.logger).report(AuditQuery(tenantID: tenant, from: from, to: to))
-        let (buckets, tenants) = try await queries.overview(tenant: tenant, from: from, to: to, bucketSeconds: bucket)
+        // The report (as `airlock audit report`) and the console's time series run at once, on two connections.
+        async let reportTask = AuditReader(client: r.deps.client, logger: r.context.logger).report(AuditQuery(tenantID: tenant, from: from, to: to))
+        async let overviewTask = queries.overview(tenant: tenant, from: from, to: to, bucketSeconds: bucket)
+        let report = try await reportTask
+        let (buckets, tenants) = try await overviewTask
         let tenantIDs = (try? r.services.governance.current().tenants.keys.sorted()) ?? []
 
         let fromText = ConsoleDates.inputValue(from)
