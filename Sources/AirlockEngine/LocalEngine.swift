@@ -43,6 +43,10 @@ public final class LocalEngine: Sendable {
     public let config: LlamaConfig
     /// Size of the memory-mapped model file in bytes.
     public let modelFileBytes: Int
+    /// Bytes of weights read to compute one token (MoE: router, shared and top-k experts only).
+    public let weightBytesPerToken: Int
+    /// KV-cache bytes per token (all layers; absorbed MLA caches only the latent + rotary key).
+    public var kvCacheBytesPerToken: Int { config.cacheBytesPerToken }
     let defaultSystemPrompt: String?
     let scheduler: GenerationScheduler
 
@@ -52,12 +56,13 @@ public final class LocalEngine: Sendable {
     ///   - template: chat format; nil detects it from the GGUF's `tokenizer.chat_template`.
     ///   - maxConcurrentStreams: streams decoded together; more requests wait in a queue.
     ///   - maxBatchTokens: rows per forward pass (prompt chunks + one per decoding stream).
+    ///   - expertsUsed: routed experts per token instead of the file's top-k (MoE models).
     public init(modelPath: String, threads: Int? = nil, modelName: String? = nil,
                 template: ChatTemplate? = nil, maxConcurrentStreams: Int = 8,
-                maxBatchTokens: Int = 256) throws {
+                maxBatchTokens: Int = 256, expertsUsed: Int? = nil) throws {
         let gguf = try GGUFFile(path: modelPath)
         let tokenizer = try BPETokenizer(gguf: gguf)
-        let config = try LlamaConfig(gguf: gguf, vocabSize: tokenizer.vocabularySize)
+        let config = try LlamaConfig(gguf: gguf, vocabSize: tokenizer.vocabularySize, expertsUsed: expertsUsed)
         let threadCount = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, 64))
         let pool = WorkerPool(threadCount: threadCount)
         let model = try LlamaModel(gguf: gguf, config: config, pool: pool,
@@ -74,6 +79,7 @@ public final class LocalEngine: Sendable {
         self.tokenizer = tokenizer
         self.config = config
         self.modelFileBytes = gguf.file.count
+        self.weightBytesPerToken = model.weightBytesPerToken
         self.defaultSystemPrompt = system
         self.scheduler = GenerationScheduler(model: model, tokenizer: tokenizer, template: chosen,
                                              defaultSystemPrompt: system, maxSequences: maxConcurrentStreams)

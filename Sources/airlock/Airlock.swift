@@ -11,6 +11,7 @@ struct Airlock: AsyncParsableCommand {
             DatabaseCommand.self,
             ScanCommand.self,
             ChatCommand.self,
+            ModelCommand.self,
             BenchCommand.self,
             TenantCommand.self,
             KeyCommand.self,

@@ -48,7 +48,8 @@ public struct LlamaConfig: Sendable, Equatable {
 
     static let supportedArchitectures: Set<String> = ["llama", "deepseek", "deepseek2", "qwen2moe", "qwen3moe"]
 
-    public init(gguf: GGUFFile, vocabSize: Int) throws {
+    /// - Parameter expertsUsed: routed experts per token instead of the file's `expert_used_count`.
+    public init(gguf: GGUFFile, vocabSize: Int, expertsUsed: Int? = nil) throws {
         guard let arch = gguf.string("general.architecture") else {
             throw EngineError.invalidFile("missing general.architecture")
         }
@@ -81,7 +82,7 @@ public struct LlamaConfig: Sendable, Equatable {
         // Routed experts.
         let experts = gguf.int(key("expert_count")) ?? 0
         if experts > 0 {
-            let used = gguf.int(key("expert_used_count")) ?? 0
+            let used = expertsUsed ?? gguf.int(key("expert_used_count")) ?? 0
             try check(experts <= 4096 && (1...experts).contains(used), "expert_used_count")
             let dense = gguf.int(key("feed_forward_length")) ?? 0
             let expertFF = gguf.int(key("expert_feed_forward_length")) ?? dense
@@ -125,6 +126,7 @@ public struct LlamaConfig: Sendable, Equatable {
             feedForwardLength = dense
             if lead > 0 { try check(dense % 32 == 0 && dense > 0, "feed_forward_length") }
         } else {
+            if expertsUsed != nil { throw EngineError(.invalidRequest, "the model has no routed experts") }
             guard arch == "llama" else {
                 throw EngineError.invalidFile("'\(arch)' model without expert_count")
             }

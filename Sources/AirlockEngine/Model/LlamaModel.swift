@@ -214,3 +214,29 @@ final class LlamaModel: @unchecked Sendable {
                     capacity: capacity)
     }
 }
+
+extension LlamaModel {
+    /// Bytes of weights one token reads: every matrix of the dense path, the router, the
+    /// shared experts and `expertsUsed` routed experts of each MoE block, one embedding row
+    /// and the output head.
+    var weightBytesPerToken: Int {
+        func bytes(_ w: WeightMatrix) -> Int { w.rows * w.rowBytes }
+        var total = bytes(output) + tokenEmbedding.rowBytes
+        for layer in layers {
+            switch layer.attention {
+            case .standard(let a): total += [a.q, a.k, a.v, a.o].map(bytes).reduce(0, +)
+            case .latent(let a):
+                total += [a.q, a.kvA, a.o].map(bytes).reduce(0, +) + (a.qA.map(bytes) ?? 0) + (a.kvB.map(bytes) ?? 0)
+                total += (a.kB + a.vB).map(bytes).reduce(0, +)
+            }
+            switch layer.ffn {
+            case .dense(let f): total += bytes(f.gate) + bytes(f.up) + bytes(f.down)
+            case .experts(let f):
+                let perExpert = bytes(f.gate[0]) + bytes(f.up[0]) + bytes(f.down[0])
+                total += bytes(f.router) + perExpert * config.moe!.expertsUsed
+                if let s = f.shared { total += bytes(s.gate) + bytes(s.up) + bytes(s.down) }
+            }
+        }
+        return total
+    }
+}

@@ -10,10 +10,11 @@ public final class SequenceEvaluator {
     private let logitRows: Int
 
     /// - Parameter capacity: maximum tokens this evaluator will hold (≤ context length).
-    public init(modelPath: String, threads: Int, capacity: Int = 1024, maxBatch: Int = 64) throws {
+    /// - Parameter expertsUsed: routed experts per token instead of the file's top-k (MoE models).
+    public init(modelPath: String, threads: Int, capacity: Int = 1024, maxBatch: Int = 64, expertsUsed: Int? = nil) throws {
         let gguf = try GGUFFile(path: modelPath)
         tokenizer = try BPETokenizer(gguf: gguf)
-        config = try LlamaConfig(gguf: gguf, vocabSize: tokenizer.vocabularySize)
+        config = try LlamaConfig(gguf: gguf, vocabSize: tokenizer.vocabularySize, expertsUsed: expertsUsed)
         model = try LlamaModel(gguf: gguf, config: config, pool: WorkerPool(threadCount: threads), maxBatch: maxBatch)
         cache = try model.makeCache(capacity: min(capacity, config.contextLength))
         logitRows = 16
@@ -21,6 +22,9 @@ public final class SequenceEvaluator {
     }
 
     deinit { logits.deallocate() }
+
+    /// Bytes of weights read to compute one token (MoE: router, shared and top-k experts only).
+    public var weightBytesPerToken: Int { model.weightBytesPerToken }
 
     /// Tokens currently held.
     public var count: Int { cache.length }

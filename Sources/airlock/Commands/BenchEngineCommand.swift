@@ -49,6 +49,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Flag(help: "Do not run llama.cpp.")
     var skipLlamaCpp = false
 
+    @Option(help: "Routed experts per token instead of the file's top-k (MoE models; ours only).")
+    var expertsUsed: Int?
+
     func run() async throws {
         let path = model ?? ChatCommand.defaultModelPath()
         guard FileManager.default.fileExists(atPath: path) else {
@@ -56,7 +59,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         }
         let streamCounts = streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let maxStreams = max(streamCounts.max() ?? 1, 1)
-        let engine = try LocalEngine(modelPath: path, threads: threads, maxConcurrentStreams: maxStreams)
+        let engine = try LocalEngine(modelPath: path, threads: threads, maxConcurrentStreams: maxStreams,
+                                     expertsUsed: expertsUsed)
         let prompt = Self.prompt(engine.tokenizer, tokens: promptTokens)
 
         var ours = (prefill: 0.0, decode: 0.0)
@@ -109,6 +113,10 @@ struct BenchEngineCommand: AsyncParsableCommand {
             "threads": threads,
             "prompt_tokens": prompt.count,
             "decode_tokens": decodeTokens,
+            "architecture": engine.config.architecture,
+            "weight_bytes_per_token": engine.weightBytesPerToken,
+            "kv_cache_bytes_per_token": engine.kvCacheBytesPerToken,
+            "experts_used": engine.config.moe?.expertsUsed as Any,
             "ours": ["prefill_tokens_per_second": Self.round(ours.prefill), "decode_tokens_per_second": Self.round(ours.decode)],
             "batching": batching,
             "memory": [

@@ -49,6 +49,9 @@ struct ChatCommand: AsyncParsableCommand {
     @Argument(help: "The question.")
     var prompt: String
 
+    /// Where `airlock model moefy` writes the MoE conversion of SmolLM2 by default.
+    static let moeModelPath = "models/SmolLM2-135M-Instruct-MoE.gguf"
+
     static func defaultModelPath() -> String {
         if let p = ProcessInfo.processInfo.environment["AIRLOCK_LOCAL_MODEL"], !p.isEmpty { return p }
         return "models/SmolLM2-135M-Instruct.Q4_1.gguf"
