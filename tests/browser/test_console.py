@@ -205,6 +205,9 @@ def test_csrf_and_origin_are_enforced(browser, site):
                            headers={"origin": "https://evil.example"}).status_code == 403
         r = client.post("/console/verification", data={"scope": "24h", "_csrf": token}, headers={"origin": site.base})
         assert r.status_code == 303 and "/console/verification?run=" in r.headers["location"]
+        # A valid form from an auditor still cannot change holds or decrypt payloads.
+        r = client.post("/console/retention/holds", data={"tenant": site.tenant, "reason": "x", "_csrf": token}, headers={"origin": site.base})
+        assert r.status_code == 403 and "needs the admin role" in r.text
     # Without the session cookie nothing is served.
     r = httpx.get(site.base + "/console/audit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
