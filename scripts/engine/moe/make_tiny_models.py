@@ -68,7 +68,9 @@ class Model:
         """A matrix with numpy shape `shape` (GGUF dims reversed), F16, ~unit-variance outputs."""
         fan_in = shape[-1]
         a = self.rng.standard_normal(shape).astype(np.float32) * (scale / np.sqrt(fan_in))
-        self.w.add_tensor(name, a.astype(np.float16 if os.environ.get("MOE_F32") is None else np.float32))
+        # F16 even for the router: the llama.cpp build in llama-cpp-python 0.3.36 crashed
+        # (null kernel in mul_mat) on every F32 matrix we tried.
+        self.w.add_tensor(name, a.astype(np.float16))
 
     def vec(self, name, n, around=1.0, spread=0.1):
         self.w.add_tensor(name, (around + spread * self.rng.standard_normal(n)).astype(np.float32))
