@@ -118,7 +118,9 @@ class Browser:
         """Runs `script` (which fills and submits a form) and waits for the next page."""
         self.events.clear()
         self.problems = []
-        self.send("Runtime.evaluate", expression=script)
+        result = self.send("Runtime.evaluate", expression=script)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"form script failed: {result['exceptionDetails'].get('exception', {}).get('description')}")
         self._drain("Page.loadEventFired", timeout)
         self._drain(None, 0.15)
         self._collect()

@@ -49,8 +49,8 @@ def database_url(private_db):
 
 
 class Site:
-    def __init__(self, gateway: Gateway, tenant: str, admin_token: str, auditor_token: str, auditor_id: str) -> None:
-        self.gw, self.tenant, self.admin_token, self.auditor_token, self.auditor_id = gateway, tenant, admin_token, auditor_token, auditor_id
+    def __init__(self, gateway: Gateway, tenant: str, key: str, admin_token: str, auditor_token: str, auditor_id: str) -> None:
+        self.gw, self.tenant, self.key, self.admin_token, self.auditor_token, self.auditor_id = gateway, tenant, key, admin_token, auditor_token, auditor_id
         self.base = gateway.base_url
 
 
@@ -85,7 +85,7 @@ def site(upstream, database_url, tmp_path_factory):
     admin = airlock_cli(database_url, "operator", "create", "--name", "Ada Admin", "--role", "admin")
     auditor = airlock_cli(database_url, "operator", "create", "--name", "Otto Auditor", "--role", "auditor")
     auditor_id = re.search(r"operator (op_\w+)", auditor.stderr).group(1)
-    yield Site(gw, tenant, admin.stdout.strip().splitlines()[-1], auditor.stdout.strip().splitlines()[-1], auditor_id)
+    yield Site(gw, tenant, key, admin.stdout.strip().splitlines()[-1], auditor.stdout.strip().splitlines()[-1], auditor_id)
     assert gw.stop() == 0
 
 
@@ -279,10 +279,24 @@ def test_admin_manages_policies_explains_and_decrypts_with_audit(browser, site, 
     for action in ("audit.payload.decrypt", "legal_hold.place", "legal_hold.release", "policy.explain", "console.view"):
         assert action in admin_log, action
     assert browser.problems == []
+    # Make v1 active again from the versions table.
+    assert browser.goto(site.base + f"/console/policies?tenant={site.tenant}") == 200
+    browser.submit("document.querySelector('form[action=\"/console/policies/activate\"] input[name=version][value=\"1\"]').form.submit();")
+    assert "now runs version 1 (was v2)" in browser.text() and browser.problems == []
+    browser.screenshot(SHOTS / "admin-policy-activated.png")
+    # Revoke the tenant's API key: the gateway refuses it from then on.
+    assert browser.goto(site.base + "/console/access") == 200
+    browser.submit("document.querySelector('form[action$=\"/revoke\"]').submit();")
+    assert "revoked; it stops authenticating" in browser.text() and browser.problems == []
+    time.sleep(1)
+    r = httpx.post(site.base + "/v1/chat/completions", headers={"authorization": f"Bearer {site.key}"}, timeout=30,
+                   json={"model": "mock-chat", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 401
     # Older console actions are on the admin chain too (every page view is, so they scrolled off the first page).
     events = [json.loads(line) for line in airlock_cli(database_url, "audit", "search", "--decision", "admin", "--limit", "2000", "--json").stdout.splitlines()]
     actions = {(e["endpoint"], (e["actor"] or "").split(":")[0]) for e in events}
-    for action in ("console.sign_in", "console.sign_in_failed", "audit.verify", "console.audit.export", "console.audit.view_event"):
+    for action in ("console.sign_in", "console.sign_in_failed", "audit.verify", "console.audit.export", "console.audit.view_event",
+                   "policy.rollback", "key.revoke"):
         assert (action, "console") in actions, action
 
 

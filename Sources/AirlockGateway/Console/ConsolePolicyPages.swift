@@ -24,6 +24,7 @@ struct ConsolePolicyPages: Sendable {
         if let tenant {
             let versions = try await PolicyRepository(client: r.deps.client, logger: r.context.logger).list(tenant: tenant)
             body += "<div class=\"card\"><h2>Versions of \(ConsoleHTML.escape(tenant))</h2>"
+            if let notice = r.query["notice"] { body += "<div class=\"notice ok\">\(ConsoleHTML.escape(notice))</div>" }
             if versions.isEmpty {
                 body += "<p class=\"empty\">No policy was applied to this tenant; the gateway's default policy applies.</p>"
             } else {
@@ -32,6 +33,9 @@ struct ConsolePolicyPages: Sendable {
                     body += "<tr><td>v\(v.version)\(v.isActive ? " <span class=\"badge ok\">active</span>" : "")</td><td>\(ConsoleHTML.escape(v.name))</td><td class=\"mono\">\(ConsoleHTML.timestamp(v.appliedAt))</td><td>\(ConsoleHTML.escape(v.appliedBy))</td><td class=\"mono\">\(ConsoleHTML.escape(String(v.sha256.prefix(12))))</td>"
                     body += "<td><a \(ConsoleHTML.href("/console/policies/version", [("tenant", tenant), ("version", String(v.version))]))>View</a>"
                     if v.version > 1 { body += " · <a \(ConsoleHTML.href("/console/policies/diff", [("tenant", tenant), ("from", String(v.version - 1)), ("to", String(v.version))]))>Diff with v\(v.version - 1)</a>" }
+                    if !v.isActive {
+                        body += "<form class=\"actions\" method=\"post\" action=\"/console/policies/activate\">\(r.csrf)<input type=\"hidden\" name=\"tenant\" value=\"\(ConsoleHTML.escape(tenant))\"><input type=\"hidden\" name=\"version\" value=\"\(v.version)\"><button class=\"secondary\" type=\"submit\">Make v\(v.version) active</button></form>"
+                    }
                     body += "</td></tr>"
                 }
                 body += "</tbody></table>"
@@ -49,6 +53,21 @@ struct ConsolePolicyPages: Sendable {
         }
         body += "</div>"
         return r.page(title: "Policies", section: "/console/policies", body)
+    }
+
+    /// Makes a stored version active again (as `airlock policy rollback`); gateways apply it within a second.
+    func activate(_ r: ConsoleRequest) async throws -> Response {
+        guard let tenant = r.form["tenant"], let number = r.form["version"].flatMap(Int.init) else { throw ConsoleError(.badRequest, "Give a tenant and a version.") }
+        let result = try await PolicyRepository(client: r.deps.client, logger: r.context.logger).rollback(tenant: tenant, to: number)
+        if result.outcome == .rolledBack {
+            try await r.record("policy.rollback", tenant: tenant, target: "v\(number)", details: [
+                "policy": result.version.name, "sha256": result.version.sha256,
+                "previous_version": result.previousVersion.map(String.init) ?? "none", "via": "console",
+            ])
+        }
+        let notice = result.outcome == .rolledBack ? "Tenant \(tenant) now runs version \(number) (was \(result.previousVersion.map { "v\($0)" } ?? "none"))."
+                                                   : "Tenant \(tenant) already runs version \(number)."
+        return ConsolePage.redirect(ConsoleHTML.url("/console/policies", [("tenant", tenant), ("notice", notice)]))
     }
 
     func version(_ r: ConsoleRequest) async throws -> Response {
