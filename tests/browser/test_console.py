@@ -82,6 +82,7 @@ def site(upstream, database_url, tmp_path_factory):
         if len(rows) >= 6:
             break
         time.sleep(0.2)
+    airlock_cli(database_url, "retention", "run")  # nothing has expired yet; the run is listed on the retention page
     admin = airlock_cli(database_url, "operator", "create", "--name", "Ada Admin", "--role", "admin")
     auditor = airlock_cli(database_url, "operator", "create", "--name", "Otto Auditor", "--role", "auditor")
     auditor_id = re.search(r"operator (op_\w+)", auditor.stderr).group(1)
@@ -244,6 +245,8 @@ def test_admin_manages_policies_explains_and_decrypts_with_audit(browser, site, 
                                   site.base + "/console/retention", site.base + "/console/access"], role="admin")
     diff = next(html for url, html in pages.items() if "/console/policies/diff" in url)
     assert "block-kr-rrn" in diff and 'class="add"' in diff
+    retention = pages[site.base + "/console/retention"]
+    assert "What expires next" in retention and site.tenant in retention and "<span class=\"badge ok\">ok</span>" in retention
     access = pages[site.base + "/console/access"]
     assert "Otto Auditor" in access and "revoked" in access and "ak_live_" in access
 

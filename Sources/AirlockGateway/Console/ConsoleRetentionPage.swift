@@ -40,7 +40,7 @@ struct ConsoleRetentionPage: Sendable {
             }
             body += "</tbody></table>"
         }
-        body += "</div><div class=\"grid\"><div class=\"card\"><h2>Legal holds</h2>"
+        body += "</div><div class=\"card\"><h2>Legal holds</h2>"
         if holds.isEmpty {
             body += "<p class=\"empty\">No active legal holds.</p>"
         } else {
@@ -70,7 +70,7 @@ struct ConsoleRetentionPage: Sendable {
             }
             body += "</tbody></table>"
         }
-        body += "</div></div>"
+        body += "</div>"
         return r.page(title: "Retention", section: "/console/retention", body)
     }
 
