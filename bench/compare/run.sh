@@ -115,12 +115,17 @@ peak_sampler() { # peak_sampler PID FILE: highest RSS (MiB) until killed
 }
 
 # --- c=1 latency -------------------------------------------------------------------------
+# Each gateway is measured alternating with direct calls, one gateway at a time: LiteLLM keeps
+# working after it has answered (its success handlers), which would otherwise land on the next
+# request of whichever gateway shares its core.
 run_c1() { # run_c1 NAME BODY DIRECT_PATH EXPECT_DIRECT EXPECT_AIRLOCK [--stream]
     local name=$1 body=$2 dpath=$3 ed=$4 ea=$5 mode=${6:-} n=$REQUESTS
     [ "$mode" = --stream ] && n=$STREAM_REQUESTS
-    say "c=1 $name: $n rounds of direct / airlock / litellm"
+    say "c=1 $name: $n rounds of direct / airlock, then direct / litellm"
     side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
-        "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name.json"
+        "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" >"$OUT/c1-$name-airlock.json"
+    side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
+        "direct=$D$dpath||$ed" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name-litellm.json"
 }
 run_c1 plain plain.json /v1/chat/completions 'fixed answer' 'fixed answer'
 run_c1 pii pii.json /pii/v1/chat/completions '<EMAIL_ADDRESS_1>' 'jane.doe@example.com'
