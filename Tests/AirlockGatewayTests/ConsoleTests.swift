@@ -66,6 +66,21 @@ import Testing
         #expect(store.lookup(ConsoleSessionStore.key(id)) == nil)  // the stored key is not a usable cookie
     }
 
+    @Test func failedSignInsAreThrottledPerAddress() {
+        let throttle = ConsoleSignInThrottle(maxFailures: 3, window: 60)
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        for i in 0..<3 {
+            #expect(throttle.allows("10.0.0.1", now: t0.addingTimeInterval(Double(i))))
+            throttle.recordFailure("10.0.0.1", now: t0.addingTimeInterval(Double(i)))
+        }
+        #expect(!throttle.allows("10.0.0.1", now: t0.addingTimeInterval(5)))
+        #expect(throttle.allows("10.0.0.2", now: t0.addingTimeInterval(5)))  // other clients are not affected
+        #expect(throttle.allows("10.0.0.1", now: t0.addingTimeInterval(61)))  // the window slides
+        throttle.recordFailure("10.0.0.3", now: t0)
+        throttle.reset("10.0.0.3")
+        #expect(throttle.allows("10.0.0.3", now: t0))
+    }
+
     @Test func csrfTokensCompareExactly() {
         let token = ConsoleSessionStore.randomToken()
         #expect(ConsoleSessionStore.tokensEqual(token, token))

@@ -23,6 +23,7 @@ struct ConsoleRoutes: Sendable {
     let sessions: ConsoleSessionStore
     let recorder: ConsoleActionRecorder
     let operators: OperatorRepository
+    let throttle = ConsoleSignInThrottle()
 
     init(services: GatewayServices, deps: ConsoleDependencies, sessions: ConsoleSessionStore = ConsoleSessionStore()) {
         self.services = services
@@ -183,11 +184,17 @@ struct ConsoleRoutes: Sendable {
                   ConsoleSessionStore.tokensEqual(form.raw("_csrf"), nonce) else {
                 return signInForm(request, context: context, message: "The sign-in form expired. Try again.", status: .forbidden)
             }
+            let client = context.remoteAddress?.ipAddress ?? "unknown"
+            guard throttle.allows(client) else {
+                return signInForm(request, context: context, message: "Too many failed sign-ins from this address; wait a few minutes.", status: .tooManyRequests)
+            }
             guard let token = form["token"], let account = try await operators.authenticate(token: token) else {
+                throttle.recordFailure(client)
                 try await recorder.record("console.sign_in_failed", actor: "console:anonymous", tenant: AuditEvent.systemTenant, target: nil,
                                           details: [:], logger: context.logger)
                 return signInForm(request, context: context, message: "Unknown or revoked operator token.", status: .unauthorized)
             }
+            throttle.reset(client)
             try await recorder.record("console.sign_in", actor: "console:\(account.id)", tenant: AuditEvent.systemTenant, target: account.id,
                                       details: ["role": account.role.rawValue], logger: context.logger)
             let (id, _) = sessions.create(operatorAccount: account)
