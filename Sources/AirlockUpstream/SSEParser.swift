@@ -12,10 +12,13 @@ public struct SSEParser: Sendable {
         }
     }
 
-    /// Bound on one unterminated line, so a hostile upstream cannot grow memory forever.
+    /// Bound on one unterminated line and on one event (all its lines together), so a hostile
+    /// upstream cannot grow memory forever, neither with one endless line nor with endless
+    /// `data:` lines that never reach the blank line ending the event.
     public let maxLineBytes: Int
     private var line: [UInt8] = []
     private var dataLines: [String] = []
+    private var eventBytes = 0
     private var eventName: String?
     private var eventID: String?
     private var sawCR = false
@@ -23,7 +26,7 @@ public struct SSEParser: Sendable {
 
     public init(maxLineBytes: Int = 8 << 20) { self.maxLineBytes = maxLineBytes }
 
-    public enum ParseError: Error, Equatable { case lineTooLong }
+    public enum ParseError: Error, Equatable { case lineTooLong, eventTooLarge }
 
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) throws(ParseError) -> [Event] where Bytes.Element == UInt8 {
         var events: [Event] = []
@@ -34,7 +37,7 @@ public struct SSEParser: Sendable {
             }
             if b == 0x0A || b == 0x0D {
                 if b == 0x0D { sawCR = true }
-                if let e = endLine() { events.append(e) }
+                if let e = try endLine() { events.append(e) }
             } else {
                 line.append(b)
                 if line.count > maxLineBytes { throw .lineTooLong }
@@ -45,11 +48,11 @@ public struct SSEParser: Sendable {
 
     /// Call at end of stream: an event without its blank line is still delivered.
     public mutating func finish() -> Event? {
-        if !line.isEmpty { _ = endLine() }
+        if !line.isEmpty { _ = try? endLine() }
         return dispatch()
     }
 
-    private mutating func endLine() -> Event? {
+    private mutating func endLine() throws(ParseError) -> Event? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty { return dispatch() }
         if line.first == UInt8(ascii: ":") { return nil }  // comment / keep-alive
@@ -65,7 +68,10 @@ public struct SSEParser: Sendable {
             value = ""
         }
         switch field {
-        case "data": dataLines.append(String(value)); hasFields = true
+        case "data":
+            eventBytes += value.utf8.count + 1
+            if eventBytes > maxLineBytes { throw .eventTooLarge }
+            dataLines.append(String(value)); hasFields = true
         case "event": eventName = String(value); hasFields = true
         case "id": eventID = String(value); hasFields = true
         default: break
@@ -74,7 +80,7 @@ public struct SSEParser: Sendable {
     }
 
     private mutating func dispatch() -> Event? {
-        defer { dataLines.removeAll(); eventName = nil; hasFields = false }
+        defer { dataLines.removeAll(); eventName = nil; hasFields = false; eventBytes = 0 }
         guard hasFields, !dataLines.isEmpty else { return nil }
         return Event(event: eventName, data: dataLines.joined(separator: "\n"), id: eventID)
     }

@@ -176,3 +176,129 @@ class MockUpstream:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- Faulty providers (issue #9): misbehaviour chosen by model name or for a whole server ---
+
+import io
+import socket
+import struct
+
+FAULT_MODELS = ("mock-reset", "mock-garbage", "mock-garbage-sse", "mock-half-sse", "mock-truncated-json", "mock-sse-flood")
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Closes the connection with a TCP RST (SO_LINGER 0), like a crashed load balancer."""
+    handler.close_connection = True
+    try:
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.connection.close()
+    except OSError:
+        pass
+
+
+def _send_fault(handler: BaseHTTPRequestHandler, fault: str, model: str) -> bool:
+    """Plays one fault on the connection; False if `fault` is not a fault this module knows."""
+    if fault == "mock-reset":
+        _reset(handler)
+    elif fault == "mock-garbage":
+        data = b"\x00\xff\xfe<html>502 Bad Gateway</html> {\"choices\": [\x80"
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    elif fault == "mock-truncated-json":
+        # Promises 4 KiB, sends a few bytes, then the connection drops.
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", "4096")
+        handler.end_headers()
+        handler.wfile.write(b'{"id": "chatcmpl-mock", "choices": [')
+        handler.wfile.flush()
+        _reset(handler)
+    elif fault in ("mock-garbage-sse", "mock-half-sse", "mock-sse-flood"):
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.send_header("transfer-encoding", "chunked")
+        handler.end_headers()
+
+        def send(data: bytes) -> None:
+            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            handler.wfile.flush()
+
+        try:
+            send(("data: " + json.dumps(chunk(model, {"role": "assistant", "content": "Hello"})) + "\n\n").encode())
+            if fault == "mock-garbage-sse":
+                # Binary noise, a non-JSON data line, a JSON array, invalid UTF-8 in a field,
+                # then a well-formed end.
+                send(b"\x00\x01\x02\xff\xfe garbage without a field\n\n")
+                send(b"data: {not json at all\n\n")
+                send(b"data: [1, 2, 3]\n\n")
+                send(b"data: {\"choices\": [{\"index\": 0, \"delta\": {\"content\": \"\xff\xfe\"}}]}\n\n")
+                send(("data: " + json.dumps(chunk(model, {"content": " world"})) + "\n\n").encode())
+                send(("data: " + json.dumps(chunk(model, {}, "stop")) + "\n\n").encode())
+                send(b"data: [DONE]\n\n")
+                handler.wfile.write(b"0\r\n\r\n")
+                handler.wfile.flush()
+            elif fault == "mock-half-sse":
+                # Half an event, then the connection is cut: no terminating chunk, no [DONE].
+                send(b'data: {"id": "chatcmpl-mock", "choices": [{"index": 0, "delta": {"content": " wor')
+                time.sleep(0.1)
+                _reset(handler)
+            else:
+                # One endless event: data lines but never the blank line that ends it.
+                line = b"data: " + b"x" * 8000 + b"\n"
+                deadline = time.time() + 20
+                while time.time() < deadline:
+                    send(line * 16)
+        except (BrokenPipeError, ConnectionResetError):
+            with handler.recorder.lock:
+                handler.recorder.disconnects += 1
+    elif fault == "mock-500":
+        handler._json(500, {"error": {"message": "upstream exploded"}})
+    elif fault == "mock-hang":
+        time.sleep(30)
+        _reset(handler)
+    else:
+        return False
+    return True
+
+
+_plain_do_POST = Handler.do_POST
+
+
+def _do_POST_with_faults(self) -> None:
+    length = int(self.headers.get("content-length", "0"))
+    raw = self.rfile.read(length)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    model = (body or {}).get("model", "") if isinstance(body, dict) else ""
+    fault = getattr(self, "fault", None) or (model if model in FAULT_MODELS else None)
+    if fault:
+        self.recorder.add({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                           "raw": raw.decode("utf-8", "replace")})
+        if _send_fault(self, fault, model):
+            return
+    # Not a fault: hand the body back to the ordinary handler, then the socket again so the
+    # keep-alive connection goes on serving requests.
+    connection_rfile = self.rfile
+    self.rfile = io.BytesIO(raw)
+    try:
+        _plain_do_POST(self)
+    finally:
+        self.rfile = connection_rfile
+
+
+Handler.do_POST = _do_POST_with_faults
+
+
+class FaultyUpstream(MockUpstream):
+    """A provider that answers every chat call with one fault (`mock-reset`, `mock-garbage`,
+    `mock-half-sse`, ..., or `mock-500`/`mock-hang` behaviour by name), whatever the model."""
+
+    def __init__(self, fault: str) -> None:
+        super().__init__()
+        self.server.RequestHandlerClass = type("FaultyHandler", (self.server.RequestHandlerClass,), {"fault": fault})

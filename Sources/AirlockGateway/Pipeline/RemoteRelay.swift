@@ -34,6 +34,7 @@ struct RemoteRelay: Sendable {
             let includeUsage = chat.includeUsage
             let capture = record.capturePayload
             let initial = record
+            let requestID = context.requestID
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var record = initial
                 var parser = SSEParser()
@@ -44,8 +45,16 @@ struct RemoteRelay: Sendable {
                     try await writer.write(ByteBuffer(bytes: bytes))
                 }
                 do {
-                    for try await chunk in body {
-                        for event in try parser.feed(chunk.readableBytesView) {
+                    var chunks = body.makeAsyncIterator()
+                    while true {
+                        // Failures of the provider (reset, read timeout, an event past the
+                        // parser's bound) are told apart from the client going away.
+                        let events: [SSEParser.Event]
+                        do {
+                            guard let chunk = try await chunks.next() else { break }
+                            events = try parser.feed(chunk.readableBytesView)
+                        } catch { throw ProviderStreamFailure() }
+                        for event in events {
                             try await emit(Self.process(event, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
                         }
                     }
@@ -61,7 +70,13 @@ struct RemoteRelay: Sendable {
                     record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
                     record.responseBody = captured
                     audit?.record(record.event)
-                    throw error
+                    guard error is ProviderStreamFailure else { throw error }
+                    // The client is still listening: end the stream with an error event (the
+                    // OpenAI SDKs raise it as an APIError) instead of a cut connection.
+                    let failure = AirlockError(.upstreamError, "provider '\(candidate.provider)' broke off the stream (request id \(requestID))")
+                    try await writer.write(ByteBuffer(bytes: SSEParser.Event(data: failure.openAIBody.serialized).encoded))
+                    try await writer.finish(nil)
+                    return
                 }
                 record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
                 if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
@@ -75,7 +90,12 @@ struct RemoteRelay: Sendable {
             throw UpstreamClient.classify(error, provider: candidate.provider)
         }
         var bytes = Array(buffer.readableBytesView)
-        if response.status == 200, let json = try? JSONValue(parsing: bytes), json.objectValue != nil {
+        if response.status == 200 {
+            // An answer that is not a JSON object could be neither restored nor output-scanned:
+            // it is a provider failure (the next permitted candidate is tried), never a 200.
+            guard let json = try? JSONValue(parsing: bytes), json.objectValue != nil else {
+                throw AirlockError(.upstreamError, "provider '\(candidate.provider)' returned an answer that is not a JSON object")
+            }
             let (restored, _) = restorer.rewrite(json)
             record.absorbUsage(restored["usage"])
             bytes = restored.serializedBytes
@@ -101,7 +121,8 @@ struct RemoteRelay: Sendable {
             for extra in rewriter.finish() { out += SSEParser.Event(data: extra.serialized).encoded }
             return out + event.encoded
         }
-        guard let json = try? JSONValue(parsing: event.data), json.objectValue != nil else { return event.encoded }
+        // Anything but a JSON object (noise, truncated JSON) was never restored or output-scanned: dropped.
+        guard let json = try? JSONValue(parsing: event.data), json.objectValue != nil else { return [] }
         if let usage = json["usage"], usage.objectValue != nil {
             record.absorbUsage(usage)
             if !includeUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return [] }
@@ -112,6 +133,9 @@ struct RemoteRelay: Sendable {
         return out.encoded
     }
 }
+
+/// The provider's side of a stream failed (as opposed to the client going away).
+struct ProviderStreamFailure: Error {}
 
 /// Writes the audit event for a completed non-streamed call; under a fail-closed policy the
 /// answer is withheld (503) when the event cannot be made durable.
