@@ -5,6 +5,8 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
         case invalidRequest = "invalid_request"
         case invalidJSON = "invalid_json"
         case bodyTooLarge = "body_too_large"
+        /// The client did not send its whole request body in time (slow-body attacks).
+        case requestTimeout = "request_timeout"
         case invalidAPIKey = "invalid_api_key"
         case modelNotFound = "model_not_found"
         case piiBlocked = "pii_blocked"
@@ -38,6 +40,7 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
         case .invalidAPIKey: return 401
         case .piiBlocked: return 403
         case .modelNotFound: return 404
+        case .requestTimeout: return 408
         case .bodyTooLarge: return 413
         case .rateLimited: return 429
         case .residencyViolation: return 451
@@ -51,7 +54,7 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
     /// OpenAI's error `type` field.
     public var openAIType: String {
         switch code {
-        case .invalidRequest, .invalidJSON, .bodyTooLarge, .modelNotFound, .contextLengthExceeded: return "invalid_request_error"
+        case .invalidRequest, .invalidJSON, .bodyTooLarge, .requestTimeout, .modelNotFound, .contextLengthExceeded: return "invalid_request_error"
         case .invalidAPIKey: return "authentication_error"
         case .piiBlocked, .residencyViolation: return "policy_violation"
         case .rateLimited: return "rate_limit_error"

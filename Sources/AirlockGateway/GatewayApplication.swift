@@ -29,6 +29,7 @@ public enum GatewayApplication {
         let c = services.configuration
         return Application(
             router: makeRouter(services: services),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: "airlock"),
             logger: logger
         )

@@ -30,7 +30,7 @@ struct AdminRoutes: Sendable {
         guard let tokenDigest else { return Self.error(.notFound, "not_found", "Not found") }
         try authorize(request, expected: tokenDigest)
 
-        let bytes = try await RequestBody.collect(request, limit: services.configuration.limits.maxBodyBytes)
+        let bytes = try await RequestBody.collect(request, context: context, limits: services.configuration.limits)
         let body: JSONValue
         do { body = try JSONValue(parsing: String(decoding: bytes, as: UTF8.self)) } catch {
             throw AirlockError(.invalidJSON, "The request body is not valid JSON")

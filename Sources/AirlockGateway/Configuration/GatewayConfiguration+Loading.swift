@@ -15,7 +15,7 @@ extension GatewayConfiguration {
         "governance": ["reload_seconds", "max_stale_seconds", "fingerprint_key_env"],
         "listen": ["host", "port"],
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
-        "limits": ["max_body_bytes"],
+        "limits": ["max_body_bytes", "body_timeout_seconds", "idle_timeout_seconds"],
         "upstream": ["connect_timeout_seconds", "read_timeout_seconds", "request_timeout_seconds", "max_response_bytes"],
         "providers[]": ["name", "kind", "base_url", "region", "api_key_env", "models", "azure_api_version", "priority", "weight"],
     ]
@@ -85,6 +85,7 @@ extension GatewayConfiguration {
         func bad(_ m: String) -> AirlockError { AirlockError(.invalidRequest, "\(file): \(m)") }
         guard (1...65535).contains(listen.port) else { throw bad("listen.port must be 1-65535") }
         guard limits.maxBodyBytes > 0 else { throw bad("limits.max_body_bytes must be positive") }
+        guard limits.bodyTimeoutSeconds > 0, limits.idleTimeoutSeconds > 0 else { throw bad("limits timeouts must be positive") }
         guard upstream.connectTimeoutSeconds > 0, upstream.readTimeoutSeconds > 0, upstream.requestTimeoutSeconds > 0 else {
             throw bad("upstream timeouts must be positive")
         }

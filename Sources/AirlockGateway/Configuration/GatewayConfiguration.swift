@@ -27,7 +27,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     public struct Limits: Sendable, Equatable, Codable {
         public var maxBodyBytes: Int = 4 << 20
-        enum CodingKeys: String, CodingKey { case maxBodyBytes = "max_body_bytes" }
+        /// A whole request body must arrive within this time (408 after), so clients that
+        /// trickle a body byte by byte cannot hold connections and handlers forever.
+        public var bodyTimeoutSeconds: Double = 30
+        /// Connections with no request in flight are closed after this much silence, so idle
+        /// or half-sent connections cannot pile up (each holds a file descriptor).
+        public var idleTimeoutSeconds: Double = 60
+        enum CodingKeys: String, CodingKey {
+            case maxBodyBytes = "max_body_bytes", bodyTimeoutSeconds = "body_timeout_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
+        }
         public init() {}
     }
 
@@ -142,6 +150,8 @@ extension GatewayConfiguration.Limits {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? (4 << 20)
+        bodyTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? 30
+        idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? 60
     }
 }
 extension GatewayConfiguration.Upstream {

@@ -7,12 +7,15 @@ public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext
     public var coreContext: CoreRequestContextStorage
     /// The client's address, recorded in audit.
     public let remoteAddress: SocketAddress?
+    /// The connection, so a request that overstays its body deadline can be dropped.
+    public let channel: any Channel
     /// Echoed in `x-request-id`, put on every log line, recorded in audit.
     public var requestID: String
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
         self.requestID = RequestID.make()
         self.logger[metadataKey: "request_id"] = .string(requestID)
     }

@@ -22,7 +22,22 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
         }
         response.headers[.init("x-request-id")!] = context.requestID
+        Self.closeAfterRefusal(&response, request: request, context: context)
         return response
+    }
+
+    /// When a request is refused before its body was read (401, 408, 413), the server goes on
+    /// reading and discarding the rest of that body before the next request, so a trickled or
+    /// endless chunked body would hold the connection forever. The answer says
+    /// `connection: close` and the connection is closed after a short linger, long enough for
+    /// an honest client to finish sending and read the answer.
+    static func closeAfterRefusal(_ response: inout Response, request: Request, context: Context) {
+        guard [401, 408, 413].contains(response.status.code) else { return }
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        guard hasBody else { return }
+        response.headers[.connection] = "close"
+        let channel = context.channel
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     /// Codes only: messages may name a model or rule, never request content, but the code

@@ -45,7 +45,7 @@ struct ChatPipeline: Sendable {
         record.tenantID = principal.tenantID
         record.keyID = principal.keyID
 
-        let bytes = try await RequestBody.collect(request, limit: services.configuration.limits.maxBodyBytes)
+        let bytes = try await RequestBody.collect(request, context: context, limits: services.configuration.limits)
         let chat = try ChatRequest.parse(bytes)
         record.model = chat.model
 

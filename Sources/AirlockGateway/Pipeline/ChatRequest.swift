@@ -15,6 +15,7 @@ struct ChatRequest: Sendable {
         guard let model = modelValue.stringValue, !model.isEmpty else {
             throw AirlockError(.invalidRequest, "'model' must be a non-empty string", param: "model")
         }
+        try validateModelName(model)
         guard let messagesValue = root["messages"] else { throw AirlockError(.invalidRequest, "Missing required parameter: 'messages'", param: "messages") }
         guard let messages = messagesValue.arrayValue, !messages.isEmpty else {
             throw AirlockError(.invalidRequest, "'messages' must be a non-empty array", param: "messages")
@@ -35,6 +36,14 @@ struct ChatRequest: Sendable {
     }
 
     var serialized: [UInt8] { JSONValue.object(body).serializedBytes }
+}
+
+/// Model names end up in error messages, headers of the route, logs and audit rows: control
+/// characters (CR/LF, NUL, escape sequences) and unbounded lengths are refused up front.
+func validateModelName(_ model: String) throws(AirlockError) {
+    guard model.utf8.count <= 256, !model.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+        throw AirlockError(.invalidRequest, "'model' must be at most 256 bytes without control characters", param: "model")
+    }
 }
 
 enum JSONBody {

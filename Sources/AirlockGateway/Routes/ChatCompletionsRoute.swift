@@ -23,7 +23,32 @@ enum RequestBody {
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw AirlockError(.bodyTooLarge, "Request body exceeds the limit of \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no content-length) that passes the limit while being read.
+            throw AirlockError(.bodyTooLarge, "Request body exceeds the limit of \(limit) bytes")
         }
+    }
+
+    /// `collect` against the configured limits, within `limits.body_timeout_seconds`: a body
+    /// still trickling in after that gets 408 (and the connection is closed after it, see
+    /// `OpenAIErrorMiddleware.closeAfterRefusal`), so a slow body cannot hold a handler (slowloris).
+    static func collect(_ request: Request, context: AirlockRequestContext, limits: GatewayConfiguration.Limits) async throws -> [UInt8] {
+        let limit = limits.maxBodyBytes
+        let timeout = Duration.milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
+        let bytes = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask { try await collect(request, limit: limit) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let bytes else {
+            throw AirlockError(.requestTimeout, "The request body did not arrive within \(Int(limits.bodyTimeoutSeconds)) seconds")
+        }
+        return bytes
     }
 
     /// Model names are echoed in errors; keep them short and free of control characters.

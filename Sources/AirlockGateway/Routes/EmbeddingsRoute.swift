@@ -11,17 +11,26 @@ struct EmbeddingsRoute: Sendable {
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         let snapshot = try services.governance.current()
         let principal = try ChatPipeline(services: services).authenticate(request, snapshot: snapshot)
-        let bytes = try await RequestBody.collect(request, limit: services.configuration.limits.maxBodyBytes)
+        let bytes = try await RequestBody.collect(request, context: context, limits: services.configuration.limits)
         let body = try JSONBody.parseObject(bytes)
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
             throw AirlockError(.invalidRequest, "Missing required parameter: 'model'", param: "model")
         }
+        try validateModelName(model)
         guard body["input"] != nil else { throw AirlockError(.invalidRequest, "Missing required parameter: 'input'", param: "input") }
         let active = snapshot.activePolicy(tenant: principal.tenantID)
         let evaluator = active.map { services.governance.evaluator(for: $0) } ?? services.defaultPolicy
         var findings: [Finding] = []
-        if let input = body["input"]?.stringValue { findings = services.scanner.scan(input) }
-        else if let inputs = body["input"]?.arrayValue { findings = inputs.compactMap(\.stringValue).flatMap { services.scanner.scan($0) } }
+        // Every string in `input`, however nested: an array of arrays must not hide text from the scanner.
+        func scanAll(_ value: JSONValue) {
+            switch value {
+            case .string(let s): findings += services.scanner.scan(s)
+            case .array(let items): items.forEach(scanAll)
+            case .object(let o): o.members.forEach { scanAll($0.value) }
+            default: break
+            }
+        }
+        if let input = body["input"] { scanAll(input) }
         let decision = evaluator.evaluate(findings: findings, request: RequestContext(tenant: principal.tenantID, model: model))
         if decision.isBlocked || decision.transformsContent {
             throw AirlockError(.piiBlocked, "Embedding input contains data the policy does not let leave unchanged")

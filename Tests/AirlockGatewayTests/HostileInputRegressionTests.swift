@@ -1,0 +1,52 @@
+import AirlockCore
+import AirlockDetect
+import AirlockUpstream
+import Testing
+@testable import AirlockGateway
+
+/// Regressions for what the issue #9 hostile-input and fault tests found (tests/e2e/test_hostile_*.py,
+/// tests/e2e/test_faults_*.py); see SECURITY.md.
+@Suite struct HostileInputRegressionTests {
+    /// Model names used to reach error messages, logs and audit rows with CR/LF, NUL and
+    /// escape sequences, at any length.
+    @Test(arguments: ["m\r\nX-Injected: yes", "m\u{0}", "m\u{1B}[31m", "m\u{85}", String(repeating: "x", count: 257)])
+    func modelNamesWithControlCharactersOrHugeAreRefused(model: String) throws {
+        let body = JSONValue.object(["model": .string(model), "messages": .array([.object(["role": "user", "content": "x"])])])
+        #expect(throws: AirlockError.self) { try ChatRequest.parse(body.serializedBytes) }
+        do { _ = try ChatRequest.parse(body.serializedBytes) } catch {
+            #expect(error.code == .invalidRequest && error.param == "model" && !error.message.contains("X-Injected"))
+        }
+    }
+
+    @Test func ordinaryModelNamesPass() throws {
+        for model in ["gpt-4o-mini", "deepseek-chat", "models/gemini-1.5", "Qwen/Qwen2.5-7B-Instruct:fp8", "모델"] {
+            let body = JSONValue.object(["model": .string(model), "messages": .array([.object(["role": "user", "content": "x"])])])
+            #expect(try ChatRequest.parse(body.serializedBytes).model == model)
+        }
+    }
+
+    /// SSE events that are not JSON objects were relayed raw, past the output scan.
+    @Test func nonJSONStreamEventsAreDropped() {
+        var rewriter = ChatStreamRewriter(vault: Vault(), scanner: Scanner(), operators: Operators(hashKey: Array(repeating: 1, count: 32)),
+                                          actions: { $0.isSecret ? .redact : .allow })
+        var record = CallRecord(tenantID: "t", requestID: "r", endpoint: "/v1/chat/completions")
+        for data in ["{not json", "[1,2,3]", "AKIAIOSFODNN7EXAMPLE", "\"a string\"", "42"] {
+            #expect(RemoteRelay.process(.init(data: data), rewriter: &rewriter, record: &record, includeUsage: true).isEmpty)
+        }
+        let done = RemoteRelay.process(.init(data: "[DONE]"), rewriter: &rewriter, record: &record, includeUsage: true)
+        #expect(String(decoding: done, as: UTF8.self).hasSuffix("data: [DONE]\n\n"))
+    }
+
+    @Test func connectionLimitsAreConfigurable() throws {
+        let c = try GatewayConfiguration.parse(yaml: "limits:\n  body_timeout_seconds: 3\n  idle_timeout_seconds: 7.5\n")
+        #expect(c.limits.bodyTimeoutSeconds == 3 && c.limits.idleTimeoutSeconds == 7.5)
+        let d = GatewayConfiguration()
+        #expect(d.limits.bodyTimeoutSeconds == 30 && d.limits.idleTimeoutSeconds == 60)
+        #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "limits:\n  idle_timeout_seconds: 0\n").validate() }
+    }
+
+    @Test func requestTimeoutIs408() {
+        let e = AirlockError(.requestTimeout, "slow")
+        #expect(e.httpStatus == 408 && e.openAIType == "invalid_request_error")
+    }
+}
