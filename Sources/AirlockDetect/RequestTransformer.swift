@@ -152,13 +152,15 @@ public struct RequestTransformer: Sendable {
 }
 
 extension Vault {
-    /// Finds `<TYPE_N>` written literally in user text and reserves N for TYPE.
+    /// Finds placeholders written literally in user text and reserves their numbers. Every
+    /// shape the restorer accepts counts (`<TYPE_N>`, but also `TYPE_N>` or `type_n`, which
+    /// need an underscore), else restoring would turn such user text into another value.
     static func reserveLiterals(in s: String, vault: inout Vault) {
-        guard s.utf8.contains(UInt8(ascii: "<")) else { return }
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "_") }) else { return }
         let matcher = PlaceholderMatcher(types: Set(EntityType.allCases))
         let bytes = Array(s.utf8)
         bytes.withUnsafeBufferPointer { b in
-            for i in 0..<b.count where b[i] == UInt8(ascii: "<") {
+            for i in 0..<b.count where matcher.mayStart(b[i]) {
                 if case .full(_, let type, let number) = matcher.match(b, at: i, atEnd: true) { vault.reserve(type: type, number: number) }
             }
         }

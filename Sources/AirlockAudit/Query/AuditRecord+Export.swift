@@ -39,7 +39,10 @@ extension AuditRecord {
 
     public var csvLine: String {
         func q(_ v: String?) -> String {
-            guard let v else { return "" }
+            guard var v else { return "" }
+            // Client-chosen text (model names, request ids) must open as text, not as a formula,
+            // when a compliance officer loads the export into a spreadsheet (CSV injection).
+            if let first = v.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { v = "'" + v }
             if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                 return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }

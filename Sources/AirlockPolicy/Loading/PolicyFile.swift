@@ -29,8 +29,21 @@ public enum PolicyFile {
         try parse(yaml: try read(path), file: path)
     }
 
-    static func read(_ path: String) throws(PolicyValidationError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
+    /// Policy and provider files are small; anything larger is refused before reading.
+    public static let maxFileBytes = 1 << 20
+
+    /// Reads a policy or provider file: a regular file of at most `maxFileBytes`, so a device
+    /// (`/dev/zero`), a FIFO or a huge file fails at once instead of blocking or filling memory.
+    public static func read(_ path: String) throws(PolicyValidationError) -> String {
+        func refuse(_ message: String) -> PolicyValidationError {
+            PolicyValidationError(problems: [.init(code: .syntax, file: path, path: "", message: message)])
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw refuse("cannot read file") }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw refuse("not a regular file") }
+        guard let size = attributes[.size] as? NSNumber, size.intValue <= maxFileBytes else {
+            throw refuse("file is larger than \(maxFileBytes >> 20) MiB")
+        }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= maxFileBytes else {
             throw PolicyValidationError(problems: [.init(code: .syntax, file: path, path: "", message: "cannot read file")])
         }
         guard let text = String(data: data, encoding: .utf8) else {

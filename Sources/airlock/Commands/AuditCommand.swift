@@ -44,6 +44,11 @@ struct AuditFilterOptions: ParsableArguments {
 enum AuditDates {
     /// `YYYY-MM-DD` (UTC midnight) or an ISO 8601 date-time.
     static func parse(_ text: String) throws -> Date {
+        // The formatter accepts a date followed by anything ("2026-01-01' OR '1'='1"); only
+        // the characters of a date-time are let through.
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || "-:.TZ+".contains($0)) }) else {
+            throw ValidationError("invalid date '\(text)': use 2026-11-01 or 2026-11-01T08:00:00Z")
+        }
         let iso = ISO8601DateFormatter()
         if let d = iso.date(from: text) { return d }
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockPolicy
 import AirlockStore
 import ArgumentParser
 import Foundation
@@ -27,11 +28,10 @@ struct PolicyCommand: AsyncParsableCommand {
             if file == "-" {
                 yaml = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    printError("\(file): cannot read file")
+                do { yaml = try PolicyFile.read(file) } catch {
+                    printError(error.description)
                     throw ExitCode.failure
                 }
-                yaml = String(decoding: data, as: UTF8.self)
             }
             let (tenant, source, appliedBy) = (tenant, file == "-" ? "<stdin>" : file, AdminOperator.name(by))
             let result = try await admin.withAudit(by: appliedBy) { store, audit in
