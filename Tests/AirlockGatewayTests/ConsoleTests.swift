@@ -7,6 +7,8 @@ import Testing
     @Test func escapesTextAndAttributeValues() {
         #expect(ConsoleHTML.escape(#"<script>alert("x")</script> & 'y'"#) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;")
         #expect(ConsoleHTML.escape("KR_RRN plain") == "KR_RRN plain")
+        #expect(ConsoleHTML.count(1_234_567) == "1,234,567" && ConsoleHTML.count(999) == "999")
+        #expect(ConsoleHTML.compact(601_975_100) == "601.98M" && ConsoleHTML.compact(90) == "90" && ConsoleHTML.compact(250_000) == "250.0k")
         #expect(ConsoleHTML.escape("홍길동 <b>") == "홍길동 &lt;b&gt;")
         // Links percent-encode query values before escaping, so a value cannot end the attribute.
         #expect(ConsoleHTML.href("/console/audit", [("tenant", #"a"b&c"#), ("model", nil)]) == #"href="/console/audit?tenant=a%22b%26c""#)

@@ -26,7 +26,7 @@ enum ConsoleAssets {
     .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:16px}
     .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-bottom:16px}
     .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;overflow:auto;margin-bottom:16px}.grid>.card{margin-bottom:0}.grid{margin-bottom:16px}
-    .stat .v{font-size:24px;font-weight:650}.stat .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px}
+    .stat .v{font-size:22px;font-weight:650;overflow-wrap:anywhere}.grid.two{grid-template-columns:repeat(auto-fit,minmax(520px,1fr))}.stat .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px}
     table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
     th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.3px;font-weight:600}
     tbody tr:nth-child(even){background:#fafbfd}

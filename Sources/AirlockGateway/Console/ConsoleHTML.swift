@@ -59,6 +59,14 @@ enum ConsoleHTML {
         return s
     }
 
+    /// Large counts for stat tiles: `601.98M`, `12.40k`; exact below 100,000.
+    static func compact(_ n: Int) -> String {
+        if n >= 1_000_000_000 { return String(format: "%.2fG", Double(n) / 1e9) }
+        if n >= 1_000_000 { return String(format: "%.2fM", Double(n) / 1e6) }
+        if n >= 100_000 { return String(format: "%.1fk", Double(n) / 1e3) }
+        return count(n)
+    }
+
     /// `YYYY-MM-DD HH:MM:SS` UTC.
     static func timestamp(_ date: Date) -> String {
         var cal = Calendar(identifier: .gregorian)

@@ -77,7 +77,7 @@ struct ConsoleOverviewPage: Sendable {
         body += stat("Pseudonymized / redacted", ConsoleHTML.count(transformed), auditLink([("decision", "transformed")]))
         body += stat("Blocked", ConsoleHTML.count(blocked), auditLink([("decision", "blocked")]))
         body += stat("Answered locally", ConsoleHTML.count(report.localCalls), auditLink([("region", "local")]))
-        body += stat("Tokens", ConsoleHTML.count(tokens))
+        body += stat("Tokens", ConsoleHTML.compact(tokens))
         body += stat("Cost", ConsoleHTML.money(report.costUSD))
         body += stat("Cost avoided (local)", ConsoleHTML.money(report.costAvoidedUSD))
         body += "</div>"
@@ -131,7 +131,7 @@ struct ConsoleOverviewPage: Sendable {
         }
         body += "</div>"
 
-        body += "<div class=\"card\"><h2>Tokens and cost by model</h2>"
+        body += "</div><div class=\"grid two\"><div class=\"card\"><h2>Tokens and cost by model</h2>"
         body += ConsoleChart.bars(report.models.prefix(10).map { .init(label: $0.model.isEmpty ? "–" : $0.model, value: $0.costUSD, display: ConsoleHTML.money($0.costUSD), colour: 5) }, title: "Cost by model")
         if !report.models.isEmpty {
             body += "<table><thead><tr><th>Model</th><th class=\"num\">Calls</th><th class=\"num\">Prompt tokens</th><th class=\"num\">Completion tokens</th><th class=\"num\">Cost</th></tr></thead><tbody>"
