@@ -1,5 +1,6 @@
 import AirlockCore
 import Hummingbird
+import HummingbirdTLS
 import Logging
 
 /// Builds the Hummingbird application: routes of the wire contract behind the error
@@ -25,11 +26,13 @@ public enum GatewayApplication {
         return router
     }
 
-    public static func make(services: GatewayServices, logger: Logger) -> some ApplicationProtocol {
+    public static func make(services: GatewayServices, logger: Logger) throws -> some ApplicationProtocol {
         let c = services.configuration
+        let tls = try ListenerTLS.configuration(c.listen)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))))
         return Application(
             router: makeRouter(services: services),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000)))),
+            server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: "airlock"),
             logger: logger
         )

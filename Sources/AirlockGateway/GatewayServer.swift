@@ -57,7 +57,7 @@ public enum GatewayServer {
                                        defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment,
                                        metrics: .process)
         services.console = ConsoleDependencies(client: client, checkpointKey: keys.checkpoint, payloadKey: keys.payload, environment: environment)
-        let application = GatewayApplication.make(services: services, logger: logger)
+        let application = try GatewayApplication.make(services: services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             // Migrate and load policies before listening: a changed migration must stop startup.
@@ -72,7 +72,8 @@ public enum GatewayServer {
                 logger: logger)
             groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
             groupConfig.maximumCancellationDuration = .seconds(5)
-            logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)")])
+            logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)"),
+                                                        "tls": .stringConvertible(configuration.listen.usesTLS)])
             try await ServiceGroup(configuration: groupConfig).run()
             engine?.shutdown()
             group.cancelAll()

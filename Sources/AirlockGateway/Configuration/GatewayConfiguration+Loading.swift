@@ -13,7 +13,7 @@ extension GatewayConfiguration {
         "local": ["model_path", "threads", "model_alias", "enabled"],
         "audit": ["spool_dir", "chain_id", "checkpoint_key_env", "payload_key_env", "retention_interval_seconds"],
         "governance": ["reload_seconds", "max_stale_seconds", "fingerprint_key_env"],
-        "listen": ["host", "port"],
+        "listen": ["host", "port", "tls_certificate_file", "tls_key_file"],
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
         "limits": ["max_body_bytes", "body_timeout_seconds", "idle_timeout_seconds"],
         "upstream": ["connect_timeout_seconds", "read_timeout_seconds", "request_timeout_seconds", "max_response_bytes"],
@@ -84,6 +84,9 @@ extension GatewayConfiguration {
     public func validate(file: String = "configuration") throws(AirlockError) {
         func bad(_ m: String) -> AirlockError { AirlockError(.invalidRequest, "\(file): \(m)") }
         guard (1...65535).contains(listen.port) else { throw bad("listen.port must be 1-65535") }
+        guard (listen.tlsCertificateFile == nil) == (listen.tlsKeyFile == nil) else {
+            throw bad("listen.tls_certificate_file and listen.tls_key_file must be set together")
+        }
         guard limits.maxBodyBytes > 0 else { throw bad("limits.max_body_bytes must be positive") }
         guard limits.bodyTimeoutSeconds > 0, limits.idleTimeoutSeconds > 0 else { throw bad("limits timeouts must be positive") }
         guard upstream.connectTimeoutSeconds > 0, upstream.readTimeoutSeconds > 0, upstream.requestTimeoutSeconds > 0 else {
@@ -126,6 +129,8 @@ extension GatewayConfiguration {
         }
         if let host = env["AIRLOCK_LISTEN_HOST"] { listen.host = host }
         if let port = try int("AIRLOCK_LISTEN_PORT") { listen.port = port }
+        if let cert = env["AIRLOCK_TLS_CERTIFICATE_FILE"], !cert.isEmpty { listen.tlsCertificateFile = cert }
+        if let key = env["AIRLOCK_TLS_KEY_FILE"], !key.isEmpty { listen.tlsKeyFile = key }
         if let url = env["AIRLOCK_DATABASE_URL"], !url.isEmpty { database.url = url }
         if let dir = env["AIRLOCK_DATA_DIR"] { database.managedDirectory = dir }
         if let max = try int("AIRLOCK_MAX_BODY_BYTES") { limits.maxBodyBytes = max }

@@ -10,7 +10,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public struct Listen: Sendable, Equatable, Codable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
+        /// PEM certificate chain and private key: when both are set the listener speaks TLS only.
+        public var tlsCertificateFile: String?
+        public var tlsKeyFile: String?
+        enum CodingKeys: String, CodingKey {
+            case host, port, tlsCertificateFile = "tls_certificate_file", tlsKeyFile = "tls_key_file"
+        }
         public init() {}
+        public var usesTLS: Bool { tlsCertificateFile != nil }
     }
 
     public struct Database: Sendable, Equatable, Codable {
@@ -135,6 +142,8 @@ extension GatewayConfiguration.Listen {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 8080
+        tlsCertificateFile = try c.decodeIfPresent(String.self, forKey: .tlsCertificateFile)
+        tlsKeyFile = try c.decodeIfPresent(String.self, forKey: .tlsKeyFile)
     }
 }
 extension GatewayConfiguration.Database {
