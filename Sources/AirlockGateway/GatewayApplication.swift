@@ -1,5 +1,6 @@
 import AirlockCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 
