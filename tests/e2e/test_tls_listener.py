@@ -53,6 +53,11 @@ def test_sdk_over_tls_and_plain_http_refused(upstream, database_url, tenant_key,
         text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
             model="mock-chat", stream=True, messages=[{"role": "user", "content": "hi"}]) if c.choices)
         assert text == "Hello from the mock upstream."
+        # Console cookies served over the TLS listener are marked Secure.
+        page = httpx.get(f"https://127.0.0.1:{gw.port}/console/sign-in", verify=ssl.create_default_context(cafile=str(cert)), timeout=10)
+        assert page.status_code == 200
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies), cookies
         # The certificate is checked: a client that does not trust it is refused by the handshake.
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"https://127.0.0.1:{gw.port}/healthz", timeout=5)

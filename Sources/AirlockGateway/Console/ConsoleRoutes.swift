@@ -98,7 +98,8 @@ struct ConsoleRoutes: Sendable {
     }
 
     func secure(_ request: Request) -> Bool {
-        deps.alwaysSecureCookies || request.headers[.init("x-forwarded-proto")!]?.lowercased() == "https"
+        // Served over the TLS listener, or behind a TLS-terminating proxy that says so.
+        services.configuration.listen.usesTLS || deps.alwaysSecureCookies || request.headers[.init("x-forwarded-proto")!]?.lowercased() == "https"
     }
 
     func sessionCookie(_ request: Request, value: String, maxAge: Int?) -> Cookie {
