@@ -3,12 +3,20 @@ import Crypto
 
 /// The anonymization operators: redact, partial mask, keyed hash, pseudonymize.
 public struct Operators: Sendable {
-    /// Raw key bytes: `SymmetricKey` is not Sendable, so it is rebuilt per use (cheap).
-    let keyBytes: [UInt8]
+    /// The keyed HMAC with its key schedule done once per tenant key; each fingerprint starts
+    /// from a copy (a value type), which skips re-deriving the padded key for every finding.
+    let keyedMAC: PreparedMAC
 
     /// `hashKey` is the tenant's secret; fingerprints are only comparable under the same key.
     public init(hashKey: [UInt8]) {
-        self.keyBytes = hashKey
+        self.keyedMAC = PreparedMAC(HMAC<SHA256>(key: SymmetricKey(data: hashKey)))
+    }
+
+    /// `HMAC` is a plain value (hash states, no references) that swift-crypto does not mark
+    /// Sendable; it is only ever copied, never shared mutably.
+    struct PreparedMAC: @unchecked Sendable {
+        let initial: HMAC<SHA256>
+        init(_ mac: HMAC<SHA256>) { initial = mac }
     }
 
     /// `[EMAIL_ADDRESS]`
@@ -47,8 +55,11 @@ public struct Operators: Sendable {
 
     /// HMAC-SHA256(key, type ":" value) as lowercase hex: a stable audit fingerprint.
     public func fingerprint(_ value: String, type: EntityType) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array((type.rawValue + ":" + value).utf8), using: SymmetricKey(data: keyBytes))
-        return Operators.hex(Array(mac))
+        var mac = keyedMAC.initial
+        mac.update(data: Array(type.rawValue.utf8))
+        mac.update(data: [UInt8(ascii: ":")])
+        mac.update(data: Array(value.utf8))
+        return Operators.hex(Array(mac.finalize()))
     }
 
     /// The in-text form of the keyed hash: `[EMAIL_ADDRESS:3f2a9c1b0d4e5f6a]`.

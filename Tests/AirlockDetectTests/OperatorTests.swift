@@ -19,6 +19,10 @@ struct OperatorTests {
         let a = ops.fingerprint("jane@example.com", type: .emailAddress)
         #expect(a == ops.fingerprint("jane@example.com", type: .emailAddress))
         #expect(a.count == 64)
+        // Fingerprints stored in audit rows must stay comparable across releases: this is
+        // HMAC-SHA256("tenant-a", "EMAIL_ADDRESS:jane@example.com") as any HMAC library gives it.
+        #expect(Operators(hashKey: Array("tenant-a".utf8)).fingerprint("jane@example.com", type: .emailAddress)
+                == "0ce5894c4f8d7b2adf431569166a8df05451db169e16247758a56c3ca6aa192a")
         #expect(a != Operators(hashKey: Array("tenant-b".utf8)).fingerprint("jane@example.com", type: .emailAddress))
         #expect(ops.hash("jane@example.com", type: .emailAddress) == "[EMAIL_ADDRESS:\(a.prefix(16))]")
     }
