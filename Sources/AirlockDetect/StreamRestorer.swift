@@ -7,6 +7,9 @@ public struct StreamRestorer: Sendable {
     public let vault: Vault
     let matcher: PlaceholderMatcher
     var pending: [UInt8] = []
+    /// The input byte just before `pending`: a placeholder without its `<` only counts at the
+    /// start of a word, and that must be judged the same whether or not a chunk ended there.
+    var before: UInt8?
 
     public init(vault: Vault) {
         self.vault = vault
@@ -35,10 +38,11 @@ public struct StreamRestorer: Sendable {
         var holdFrom = pending.count
         let matcher = self.matcher
         let vault = self.vault
+        let wordBefore = before.map(isWordByte) ?? false
         pending.withUnsafeBufferPointer { b in
             var i = 0, copyFrom = 0
             while i < b.count {
-                if matcher.mayStart(b[i]) {
+                if matcher.mayStart(b[i]), !(i == 0 && wordBefore && b[0] != UInt8(ascii: "<")) {
                     switch matcher.match(b, at: i, atEnd: atEnd) {
                     case .full(let end, let type, let number):
                         if let original = vault.original(type: type, number: number) {
@@ -60,6 +64,7 @@ public struct StreamRestorer: Sendable {
             }
             out.append(contentsOf: b[copyFrom..<b.count])
         }
+        if holdFrom > 0 { before = pending[holdFrom - 1] }
         if holdFrom < pending.count { pending.removeFirst(holdFrom) } else { pending.removeAll(keepingCapacity: true) }
         return String(decoding: out, as: UTF8.self)
     }

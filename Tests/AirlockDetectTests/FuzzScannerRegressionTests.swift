@@ -49,4 +49,43 @@ import Testing
     func bracketlessLiteralPlaceholdersAreKept(text: String) {
         #expect(roundTrip(text).back == text)
     }
+
+    /// Restores a pseudonymized text fed in pieces of `step` Unicode scalars.
+    func streamed(_ sent: String, vault: Vault, step: Int) -> String {
+        var restorer = StreamRestorer(vault: vault)
+        let scalars = Array(sent.unicodeScalars)
+        var out = ""
+        var i = 0
+        while i < scalars.count {
+            var piece = ""
+            piece.unicodeScalars.append(contentsOf: scalars[i..<min(scalars.count, i + step)])
+            out += restorer.feed(piece)
+            i += step
+        }
+        return out + restorer.finish()
+    }
+
+    /// fuzz-scanner crash-68a323c1: restoring the answer chunk by chunk (6 scalars at a time)
+    /// gave a different text than restoring it whole.
+    @Test func crash68a323c1StreamsLikeWhole() {
+        let bytes: [UInt8] = [
+            0xea, 0xb9, 0x80, 0xeb, 0xaf, 0xbc, 0xec, 0xa7, 0x80, 0x20, 0xec, 0x94, 0xa8, 0x2c, 0x20, 0xec, 0xa3,
+            0xbc, 0xeb, 0xaf, 0xbc, 0xeb, 0xb2, 0x88, 0xed, 0x98, 0xb8, 0x20, 0x39, 0x30, 0x30, 0x31, 0x30, 0x31,
+            0x2d, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x38, 0x20, 0x2f, 0x20, 0x49, 0x42, 0x41, 0x4e, 0x20, 0x44,
+            0x45, 0x38, 0x39, 0x33, 0x37, 0x30, 0x34, 0x30, 0x30, 0x34, 0x50, 0x45, 0x52, 0x53, 0x4f, 0x4e, 0x5f,
+            0x31, 0x05, 0xea, 0xb9, 0x80, 0xeb, 0xaf, 0xbc, 0xec, 0xa7, 0x80, 0x20, 0xec, 0x94, 0xa8, 0x2c, 0x20,
+            0xec, 0xa3, 0xbc, 0xeb, 0xaf, 0x3e, 0xbc, 0xeb, 0xb2, 0x4b, 0x4e, 0x5f, 0x32, 0x3e, 0x20, 0x3c, 0x45,
+            0x4d, 0x41, 0x49, 0x4c, 0x20, 0x41, 0x44, 0x44, 0x52, 0x45, 0x53, 0x53, 0x20, 0x31, 0x3e
+        ]
+        let text = String(decoding: bytes, as: UTF8.self)
+        let request = JSONValue.object(["model": "m", "messages": .array([.object(["role": "user", "content": .string(text)])])])
+        var vault = Vault()
+        let result = transformer.transform(request: request, actions: { _ in .pseudonymize }, vault: &vault)
+        let sent = result.request["messages"]?.arrayValue?.first?["content"]?.stringValue ?? ""
+        #expect(vault.restore(sent) == text)
+        for step in 1...8 {
+            let got = streamed(sent, vault: vault, step: step)
+            if got != text { Issue.record(Comment(rawValue: "step \(step)\nSENT \(sent.debugDescription)\nGOT  \(got.debugDescription)\nWANT \(text.debugDescription)")) }
+        }
+    }
 }

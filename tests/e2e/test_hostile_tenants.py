@@ -14,7 +14,7 @@ import pytest
 
 from conftest import Gateway, airlock_cli, new_tenant, upstream_env
 
-EMAIL_A = "jimin.park@example.co.kr"
+EMAIL_A = "minji.tenant-a@iso-a.example"
 RRN_A = "900101-1234568"
 PHONE_A = "010-1234-5678"
 EMAIL_B = "bob.smith@example.com"
@@ -67,6 +67,7 @@ def test_crafted_placeholders_never_restore_across_tenants(isolated, upstream):
     B's answers must contain none of A's values; A's must contain only A's."""
     gw, tenants = isolated
     a, b = tenants["a"][1], tenants["b"][1]
+    before = len(upstream.recorder.requests)
     leaks: list[str] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -88,7 +89,7 @@ def test_crafted_placeholders_never_restore_across_tenants(isolated, upstream):
             mixed = chat(gw, b, f"{CRAFTED} and my own {EMAIL_B}")  # B's value takes the next free number
             with lock:
                 for answer in (r.text, text, mixed.text):
-                    for value in (EMAIL_A, RRN_A, PHONE_A, "jimin.park", "1234568"):
+                    for value in (EMAIL_A, RRN_A, PHONE_A, "minji.tenant-a", "1234568"):
                         if value in answer:
                             leaks.append(f"{value!r} in B's answer: {answer[:300]}")
                 if mixed.status_code == 200:
@@ -104,7 +105,7 @@ def test_crafted_placeholders_never_restore_across_tenants(isolated, upstream):
     assert not leaks, leaks[:3]
     assert not failures, failures[:3]
     # The provider saw B's literal placeholder text, and never A's values.
-    everything = json.dumps([r["body"] for r in upstream.recorder.requests], ensure_ascii=False)
+    everything = json.dumps([r["body"] for r in upstream.recorder.requests[before:]], ensure_ascii=False)
     assert EMAIL_A not in everything and RRN_A not in everything and EMAIL_B not in everything
 
 
