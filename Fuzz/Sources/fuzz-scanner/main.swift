@@ -41,12 +41,13 @@ public func fuzzScanner(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     var restorer = StreamRestorer(vault: vault)
     var streamed = ""
-    var chars = Array(sent.unicodeScalars)
-    while !chars.isEmpty {
-        let n = min(step, chars.count)
+    let chars = Array(sent.unicodeScalars)
+    var i = 0
+    while i < chars.count {
+        let n = min(step, chars.count - i)
         var piece = ""
-        piece.unicodeScalars.append(contentsOf: chars[0..<n])
-        chars.removeFirst(n)
+        piece.unicodeScalars.append(contentsOf: chars[i..<(i + n)])
+        i += n
         streamed += restorer.feed(piece)
     }
     streamed += restorer.finish()
