@@ -171,7 +171,7 @@ enum QuantizedDot {
                                       HalfFloat.roundToF16(x[i + 2]), HalfFloat.roundToF16(x[i + 3]),
                                       HalfFloat.roundToF16(x[i + 4]), HalfFloat.roundToF16(x[i + 5]),
                                       HalfFloat.roundToF16(x[i + 6]), HalfFloat.roundToF16(x[i + 7]))
-                let xv = unsafeBitCast(xr, to: __m256.self)
+                let xv: __m256 = xr
                 acc8 = _mm256_fmadd_ps(wv, xv, acc8)
                 i += 8
             }

@@ -32,15 +32,23 @@ extension LlamaModel {
             (s.grouped + pos * e).update(from: s.xb + (j / k) * e, count: e)
         }
 
-        // gate/up of every used expert in one pool job, then SwiGLU, then down.
+        // gate/up of every used expert (and of the shared expert) in one pool job, then
+        // SwiGLU, then all the down projections in one job.
         let active = (0..<moe.expertCount).filter { counts[$0] > 0 }
-        let inActs = f.gate[0].type.isQuantized || f.up[0].type.isQuantized ? s.actsEmbd : s.actsEmbd
+        let inActs = s.actsEmbd
         if f.gate[0].type.isQuantized || f.up[0].type.isQuantized { inActs.quantize(s.grouped, count: total, stride: e) }
         var targets: [MatMul.Target] = []
         for x in active {
             let input = MatMul.Input(x: s.grouped, xStride: e, acts: inActs, firstRow: offsets[x], n: counts[x])
             targets.append(.init(weights: f.gate[x], out: s.expertGate + offsets[x] * ff, outStride: ff, input: input))
             targets.append(.init(weights: f.up[x], out: s.expertUp + offsets[x] * ff, outStride: ff, input: input))
+        }
+        if let sh = f.shared {
+            let sf = sh.gate.rows
+            if sh.gate.type.isQuantized || sh.up.type.isQuantized { s.actsShared.quantize(s.xb, count: n, stride: e) }
+            let input = MatMul.Input(x: s.xb, xStride: e, acts: s.actsShared, firstRow: 0, n: n)
+            targets.append(.init(weights: sh.gate, out: s.gate, outStride: sf, input: input))
+            targets.append(.init(weights: sh.up, out: s.up, outStride: sf, input: input))
         }
         MatMul.run(pool: pool, targets: targets, x: s.grouped, xStride: e, acts: inActs, n: 0)
         let downQuantized = f.down[0].type.isQuantized
@@ -51,10 +59,15 @@ extension LlamaModel {
             targets.append(.init(weights: f.down[x], out: s.expertOut + offsets[x] * e, outStride: e,
                                  input: .init(x: s.expertGate, xStride: ff, acts: ffActs, firstRow: offsets[x], n: counts[x])))
         }
+        if let sh = f.shared {
+            let sf = sh.gate.rows
+            let q = sh.down.type.isQuantized
+            let acts = q ? (sf == s.actsFF.rowLength ? s.actsFF : s.activations(width: sf)) : s.actsEmbd
+            swiGLU(gate: s.gate, up: s.up, rows: n, width: sf, acts: q ? acts : nil)
+            targets.append(.init(weights: sh.down, out: s.shared, outStride: e,
+                                 input: .init(x: s.gate, xStride: sf, acts: acts, firstRow: 0, n: n)))
+        }
         MatMul.run(pool: pool, targets: targets, x: s.expertGate, xStride: ff, acts: ffActs, n: 0)
-
-        // Shared experts on the same normed input.
-        if let shared = f.shared { denseFFN(shared, n: n, out: s.shared) }
 
         // Weighted sum in slot order, then the (gated) shared expert.
         for i in 0..<n {

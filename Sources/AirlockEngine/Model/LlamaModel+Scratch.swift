@@ -13,6 +13,8 @@ extension LlamaModel {
         let maxRows: Int
         let actsEmbd: QuantizedActivations
         let actsFF: QuantizedActivations
+        /// The normed input again, for shared experts that run in the routed experts' job.
+        let actsShared: QuantizedActivations
         /// Activations of other widths (q-LoRA, latent, head slices, expert FFN), by width.
         private var acts: [Int: QuantizedActivations] = [:]
         private var buffers: [UnsafeMutablePointer<Float>] = []
@@ -65,6 +67,7 @@ extension LlamaModel {
             slotPosition = .allocate(capacity: expertRows)
             self.buffers = buffers
             actsEmbd = QuantizedActivations(rows: max(b, expertRows), rowLength: e)
+            actsShared = QuantizedActivations(rows: b, rowLength: e)
             actsFF = QuantizedActivations(rows: b, rowLength: max(32, c.feedForwardLength - c.feedForwardLength % 32))
         }
 
