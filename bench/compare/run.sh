@@ -9,8 +9,8 @@
 #   bench/compare/run.sh
 #
 # Installs what it needs: nginx + echo module, wrk and gcc with apt-get, LiteLLM
-# (`litellm[proxy]`, LITELLM_SPEC) into bench/.venv with pip; builds the release binary if
-# .build/release/airlock is missing (or set AIRLOCK_BIN).
+# (`litellm[proxy]`, LITELLM_SPEC) into bench/.venv with pip; measures the release build of
+# this tree (`swift build -c release --product airlock` first), or AIRLOCK_BIN.
 # Environment: REQUESTS (2000 c=1 rounds), STREAM_REQUESTS (300), WARMUP (200), SECONDS_LOAD
 # (10 per throughput run), CONCURRENCY (32), AIRLOCK_COMMIT (label for AIRLOCK_BIN's build), GAP (0.002 s between the mock's SSE events),
 # PIN (1: Airlock and LiteLLM each on CPU 1, nginx, PostgreSQL and the load drivers on CPU 0;
@@ -34,7 +34,7 @@ side() { if [ -n "$SIDE_CPUS" ]; then taskset -c "$SIDE_CPUS" "$@"; else "$@"; f
 
 # --- tools -----------------------------------------------------------------------------
 bench_install_tools
-BENCH_AIRLOCK=$(bench_airlock_binary)
+bench_airlock_binary
 CLIENT=$BENCH_ROOT/compare/client
 if [ ! -x "$CLIENT" ] || [ "$BENCH_ROOT/compare/client.c" -nt "$CLIENT" ]; then
     cc -O2 -Wall -o "$CLIENT" "$BENCH_ROOT/compare/client.c" || die "cannot compile the latency client"
@@ -167,7 +167,7 @@ kill -0 "$AIRLOCK_PID" && kill -0 "$LITELLM_PID" || die "a gateway exited during
 
 # --- report --------------------------------------------------------------------------------
 cat >"$OUT/setup.json" <<JSON
-{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "${AIRLOCK_COMMIT:-$(cd "$REPO" && git rev-parse --short HEAD)}",
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "$BENCH_AIRLOCK_LABEL",
  "airlock_binary": "$BENCH_AIRLOCK", "litellm_version": "$LITELLM_VERSION", "nginx": "$(nginx -v 2>&1 | sed 's/.*nginx\///')",
  "cpus": $(nproc), "pinned": $([ "$PIN" = 1 ] && echo true || echo false), "gateway_cpus": "$GW_CPUS", "side_cpus": "$SIDE_CPUS",
  "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "requests_c1": $REQUESTS, "stream_requests": $STREAM_REQUESTS,

@@ -26,17 +26,23 @@ bench_install_tools() {
         nginx libnginx-mod-http-echo wrk gcc libc6-dev >/dev/null
 }
 
-# The airlock binary to measure: $AIRLOCK_BIN, else the release build (built if missing).
+# The airlock binary to measure: $AIRLOCK_BIN as given, else the release build of this tree
+# (`swift build` is a no-op when it is up to date, so the binary always matches the sources).
+# Sets BENCH_AIRLOCK and BENCH_AIRLOCK_LABEL (the commit, or $AIRLOCK_COMMIT for a given binary).
 bench_airlock_binary() {
     if [ -n "${AIRLOCK_BIN:-}" ]; then
         [ -x "$AIRLOCK_BIN" ] || die "AIRLOCK_BIN=$AIRLOCK_BIN is not executable"
-        echo "$AIRLOCK_BIN"; return
+        BENCH_AIRLOCK=$AIRLOCK_BIN
+        BENCH_AIRLOCK_LABEL=${AIRLOCK_COMMIT:-"$AIRLOCK_BIN"}
+        return
     fi
-    if [ ! -x "$REPO/.build/release/airlock" ]; then
-        say "building airlock (swift build -c release --product airlock)"
-        (cd "$REPO" && swift build -c release --product airlock >&2) || die "release build failed"
+    say "building airlock (swift build -c release --product airlock)"
+    (cd "$REPO" && swift build -c release --product airlock >&2) || die "release build failed"
+    BENCH_AIRLOCK=$REPO/.build/release/airlock
+    BENCH_AIRLOCK_LABEL=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [ -n "$(cd "$REPO" && git status --porcelain -- Sources Package.swift 2>/dev/null)" ]; then
+        BENCH_AIRLOCK_LABEL="$BENCH_AIRLOCK_LABEL+uncommitted"
     fi
-    echo "$REPO/.build/release/airlock"
 }
 
 bench_free_port() {

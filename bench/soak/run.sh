@@ -7,7 +7,7 @@
 #   bench/soak/run.sh                       # 30 minutes, verdict over the last 20
 #   MINUTES=5 WINDOW=3 bench/soak/run.sh    # a quick check
 #
-# Environment: AIRLOCK_BIN (default .build/release/airlock, built if missing), MINUTES (30),
+# Environment: AIRLOCK_BIN (default: the release build of this tree, built first), MINUTES (30),
 # WINDOW (20), CONNECTIONS (8), DELAY_MS (28; per-connection pause, sets the rate),
 # SAMPLE_SECONDS (10), OUT (bench/out/soak-<time>). Exit status 0 = pass, 1 = leak or errors.
 set -euo pipefail
@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 bench_install_tools
-BENCH_AIRLOCK=$(bench_airlock_binary)
+bench_airlock_binary
 WORK=$(mktemp -d /tmp/airlock-soak-XXXXXX)
 chmod 755 "$WORK"
 trap 'bench_cleanup; rm -rf "$WORK"' EXIT
