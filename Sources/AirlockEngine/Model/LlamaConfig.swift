@@ -82,6 +82,9 @@ public struct LlamaConfig: Sendable, Equatable {
         // Routed experts.
         let experts = gguf.int(key("expert_count")) ?? 0
         if experts > 0 {
+            if let k = expertsUsed, !(1...experts).contains(k) {
+                throw EngineError(.invalidRequest, "experts per token must be between 1 and \(experts)")
+            }
             let used = expertsUsed ?? gguf.int(key("expert_used_count")) ?? 0
             try check(experts <= 4096 && (1...experts).contains(used), "expert_used_count")
             let dense = gguf.int(key("feed_forward_length")) ?? 0

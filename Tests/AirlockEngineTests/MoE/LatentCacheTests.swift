@@ -33,3 +33,20 @@ struct LatentCacheTests {
         #expect(v3.rope.extFactor == 1 && v3.rope.freqScale == 0.25)
     }
 }
+
+@Suite("MoE top-k override")
+struct ExpertsUsedOverrideTests {
+    @Test func weightBytesPerTokenCountOnlyTheChosenExperts() throws {
+        let path = try MoEParityTests.fixture("ds2-lite").path
+        let one = try SequenceEvaluator(modelPath: path, threads: 1, capacity: 8, expertsUsed: 1)
+        let two = try SequenceEvaluator(modelPath: path, threads: 1, capacity: 8, expertsUsed: 2)
+        // ds2-lite: 2 MoE blocks, experts of 3 × 64×32 fp16 matrices.
+        #expect(two.weightBytesPerToken - one.weightBytesPerToken == 2 * 3 * 64 * 32 * 2)
+        #expect(one.config.moe?.expertsUsed == 1)
+    }
+
+    @Test func moreExpertsThanTheModelHasIsATypedError() throws {
+        let path = try MoEParityTests.fixture("ds2-lite").path
+        #expect(throws: EngineError.self) { _ = try SequenceEvaluator(modelPath: path, threads: 1, capacity: 8, expertsUsed: 9) }
+    }
+}
