@@ -123,7 +123,7 @@ struct ModelMoefyCommand: AsyncParsableCommand {
             row["top_k"] = k
             row["ffn_fraction_computed"] = Self.round(fraction)
             row["perplexity_ratio_vs_dense"] = Self.round(run.perplexity / denseRun.perplexity)
-            row["decode_speed_ratio_vs_dense"] = Self.round(run.tokensPerSecond / denseRun.tokensPerSecond)
+            row["evaluation_speed_ratio_vs_dense"] = Self.round(run.tokensPerSecond / denseRun.tokensPerSecond)
             rows.append(row)
         }
         report["moe"] = rows
@@ -138,7 +138,10 @@ struct ModelMoefyCommand: AsyncParsableCommand {
         let tokensPerSecond: Double
         let weightBytes: Int
         var json: [String: Any] {
-            ["perplexity": ModelMoefyCommand.round(perplexity), "tokens_per_second": ModelMoefyCommand.round(tokensPerSecond),
+            // Token-by-token teacher forcing incl. the softmax over the vocabulary: a rough
+            // speed; `airlock bench engine --model … --experts-used K` is the benchmark.
+            ["perplexity": ModelMoefyCommand.round(perplexity),
+             "evaluation_tokens_per_second": ModelMoefyCommand.round(tokensPerSecond),
              "weight_bytes_per_token": weightBytes]
         }
     }
