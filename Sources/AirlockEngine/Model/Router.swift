@@ -33,25 +33,28 @@ enum Router {
         for e in 0..<n { select[e] = probs[e] + (bias?[e] ?? 0) }
 
         if c.groupLimited {
+            // Score each group by its two best members, keep the best `groupsUsed` groups
+            // (stack scratch: no allocation per token).
             let per = n / c.groupCount
-            // Score each group by its two best members, keep the best `groupsUsed` groups.
-            var groupScores = [Float](repeating: 0, count: c.groupCount)
-            for g in 0..<c.groupCount {
-                var a = -Float.infinity, b = -Float.infinity
-                for e in g * per..<(g + 1) * per {
-                    let v = select[e]
-                    if v > a { b = a; a = v } else if v > b { b = v }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c.groupCount) { groupScores in
+                for g in 0..<c.groupCount {
+                    var a = -Float.infinity, b = -Float.infinity
+                    for e in g * per..<(g + 1) * per {
+                        let v = select[e]
+                        if v > a { b = a; a = v } else if v > b { b = v }
+                    }
+                    groupScores[g] = a + b
                 }
-                groupScores[g] = a + b
-            }
-            var keep = [Bool](repeating: false, count: c.groupCount)
-            for _ in 0..<c.groupsUsed {
-                var best = -1
-                for g in 0..<c.groupCount where !keep[g] && (best < 0 || groupScores[g] > groupScores[best]) { best = g }
-                keep[best] = true
-            }
-            for g in 0..<c.groupCount where !keep[g] {
-                for e in g * per..<(g + 1) * per { select[e] = -Float.infinity }
+                for _ in 0..<c.groupsUsed {
+                    var best = -1
+                    for g in 0..<c.groupCount where groupScores[g] != .infinity && (best < 0 || groupScores[g] > groupScores[best]) {
+                        best = g
+                    }
+                    groupScores[best] = .infinity  // kept
+                }
+                for g in 0..<c.groupCount where groupScores[g] != .infinity {
+                    for e in g * per..<(g + 1) * per { select[e] = -Float.infinity }
+                }
             }
         }
 
