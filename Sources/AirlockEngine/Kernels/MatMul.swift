@@ -53,6 +53,11 @@ public enum MatMul {
             total += t.weights.rows
         }
         let bytesPerRow = max(1, targets.map { $0.weights.rowBytes }.max() ?? 1)
+        // Tiny jobs (an MoE router) cost less on the calling thread than a pool wake-up.
+        if total * bytesPerRow <= 32_768 {
+            for t in targets { rows(t, 0..<t.weights.rows, x, xStride, acts, n) }
+            return
+        }
         // At least ~8 claims per worker so one slow claim cannot unbalance a small matrix.
         let balanced = total / (pool.threadCount * 8)
         let chunk = max(4, min(256, 32_768 / bytesPerRow, balanced)) & ~3

@@ -83,7 +83,8 @@ extension LlamaModel {
                 acts: QuantizedActivations?) {
         let blocks = (width + 31) / 32
         acts?.prepare(rows: rows)
-        pool.parallelFor(count: rows * blocks, chunk: 8) { range, _ in
+        // At least ~512 values per claim: a decode step's small SwiGLUs stay on this thread.
+        pool.parallelFor(count: rows * blocks, chunk: max(8, 16 / max(1, rows))) { range, _ in
             for job in range {
                 let r = job / blocks, b = job % blocks
                 let len = min(32, width - b * 32)
