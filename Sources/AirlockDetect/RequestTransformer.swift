@@ -42,8 +42,8 @@ public struct TransformResult: Sendable {
 
 /// JSON-aware scanning of chat-completions (and legacy completions / embeddings) requests.
 /// Only user-controlled strings are scanned: message `content` (string or the `text` of
-/// content parts), `name`, tool-call and function-call `arguments`, `prompt`, `input`.
-/// Keys, roles, ids, model names and tool schemas are never scanned or changed.
+/// content parts), `name`, tool-call and function-call `arguments`, `prompt`, `input`,
+/// `user`, `metadata` values and `prediction.content`. Keys, roles, ids, model names and tool schemas are never scanned or changed.
 public struct RequestTransformer: Sendable {
     public let scanner: Scanner
     public let operators: Operators
@@ -111,6 +111,17 @@ public struct RequestTransformer: Sendable {
         }
         for key in ["prompt", "input"] {
             if var v = root[key] { visitTextOrParts(&v, key); root[key] = v }
+        }
+        // Fields beside the messages that clients fill with their own text: the end-user id
+        // (often an e-mail address), metadata values, and predicted output.
+        if var u = root["user"] { visit(&u, "user"); root["user"] = u }
+        if case .object(var meta) = root["metadata"] ?? .null {
+            for key in meta.keys { if var v = meta[key] { visit(&v, "metadata.\(key)"); meta[key] = v } }
+            root["metadata"] = .object(meta)
+        }
+        if case .object(var prediction) = root["prediction"] ?? .null {
+            if var c = prediction["content"] { visitTextOrParts(&c, "prediction.content"); prediction["content"] = c }
+            root["prediction"] = .object(prediction)
         }
         request = .object(root)
         return changed

@@ -18,7 +18,8 @@ struct RequestTransformerTests {
     @Test("scans user-controlled strings only, with paths")
     func scanPaths() throws {
         let found = transformer.scan(request: try JSONValue(parsing: request))
-        #expect(found.map(\.path) == ["messages[0].content", "messages[1].content[0].text", "messages[1].name", "messages[2].tool_calls[0].function.arguments", "messages[3].content"])
+        #expect(found.map(\.path) == ["messages[0].content", "messages[1].content[0].text", "messages[1].name", "messages[2].tool_calls[0].function.arguments", "messages[3].content",
+                                       "user", "metadata.owner_email"])
     }
 
     @Test("findings from scan(request:) give the same rewrite as scanning again")
@@ -30,7 +31,7 @@ struct RequestTransformerTests {
         let b = transformer.transform(request: json, located: transformer.scan(request: json), actions: Action.defaultAction(for:), vault: &reused)
         #expect(a.request == b.request)
         #expect(a.summary == b.summary)
-        #expect(b.summary.entries.count == 5)
+        #expect(b.summary.entries.count == 7)
     }
 
     @Test("pseudonymizes consistently; the upstream never sees a replaced value; structure untouched")
@@ -38,14 +39,15 @@ struct RequestTransformerTests {
         var vault = Vault()
         let r = transformer.transform(request: try JSONValue(parsing: request), actions: Action.defaultAction(for:), vault: &vault)
         let out = r.request.serialized
-        let userPart = out.replacingOccurrences("\"user\":\"jane@example.com\"", "").replacingOccurrences("x@example.com", "")
-        #expect(!userPart.contains("jane@example.com"))
+        // Everywhere, including the end-user id and metadata values.
+        #expect(!out.contains("jane@example.com") && !out.contains("x@example.com"))
+        #expect(out.contains(#""user":"<EMAIL_ADDRESS_1>""#))
         #expect(!out.contains("010-1234-5678"))
         #expect(out.contains(#""arguments":"{\"to\":\"<EMAIL_ADDRESS_1>\"}""#))
         #expect(out.contains(#""role":"tool","tool_call_id":"call_1""#))
         #expect(out.contains("https://x.example.com/a.png"))
         #expect(vault.original(for: "<EMAIL_ADDRESS_1>") == "jane@example.com")
-        #expect(r.summary.counts[.emailAddress] == 4)
+        #expect(r.summary.counts[.emailAddress] == 6)
         #expect(!r.blocked)
         // Summaries carry fingerprints, never values.
         for e in r.summary.entries { #expect(e.fingerprint.count == 64 && !e.fingerprint.contains("@")) }

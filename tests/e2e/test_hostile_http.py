@@ -208,8 +208,6 @@ def test_provider_never_sees_client_credentials_or_extra_headers(gateway, upstre
     {"prediction": {"type": "content", "content": [{"type": "text", "text": "jimin.park@example.co.kr"}]}},
     {"metadata": {"customer": "jimin.park@example.co.kr"}},
 ])
-@pytest.mark.xfail(strict=True, reason="known gap (SECURITY.md): only messages, prompt and input are scanned; "
-                                       "`user`, `metadata` and `prediction` are forwarded as sent")
 def test_personal_data_in_other_request_fields_does_not_leave_in_clear(gateway, upstream, extra):
     """OpenAI's `user`, `prediction` and `metadata` fields carry text too; the default policy
     should pseudonymize e-mail addresses wherever the request carries them."""
