@@ -27,6 +27,11 @@ struct AuditStore: Sendable {
         var hash: [UInt8]
     }
 
+    /// Cheapest round trip that proves a pooled connection works.
+    func ping() async throws {
+        for try await _ in try await client.query("SELECT 1", logger: logger) {}
+    }
+
     func head(chainID: String) async throws -> Head? {
         let rows = try await client.query("SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID)", logger: logger)
         for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {

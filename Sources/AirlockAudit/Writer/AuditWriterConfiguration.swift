@@ -20,6 +20,10 @@ public struct AuditWriterConfiguration: Sendable {
     public var databaseTimeout: Duration = .seconds(3)
     /// Pause between attempts to replay the spool while the database is unavailable.
     public var replayRetryInterval: Duration = .seconds(1)
+    /// Before a replay attempt the database is asked `SELECT 1` with this deadline: while it
+    /// is down the loop must not sit in a long write timeout, because events that arrive
+    /// meanwhile wait in memory instead of in the fsync'd spool (and SIGKILL would lose them).
+    public var probeTimeout: Duration = .milliseconds(250)
     /// How long `recordDurably` may wait while the chain head is still unknown (database
     /// down at startup with an empty spool) before failing.
     public var durableTimeout: Duration = .seconds(5)

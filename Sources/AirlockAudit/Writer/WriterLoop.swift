@@ -166,6 +166,10 @@ struct WriterLoop {
     /// Replays the oldest spool segment; on success deletes it, and once the spool is empty
     /// new batches go straight to the database again.
     private mutating func replayOneSegment() async {
+        guard await databaseAnswers() else {
+            nextReplay = .now + config.replayRetryInterval
+            return
+        }
         spool.sealActive()
         guard let segment = spool.sealedSegments.first else { return }
         do {
@@ -189,6 +193,16 @@ struct WriterLoop {
             knownDays.removeAll()
             nextReplay = .now + config.replayRetryInterval
             logger.debug("audit spool replay deferred", metadata: ["error": .string(Self.describe(error))])
+        }
+    }
+
+    private func databaseAnswers() async -> Bool {
+        let store = writer.store
+        do {
+            try await withTimeout(config.probeTimeout) { try await store.ping() }
+            return true
+        } catch {
+            return false
         }
     }
 
