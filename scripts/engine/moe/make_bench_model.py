@@ -17,7 +17,7 @@ from gguf import GGMLQuantizationType as Q
 from gguf.quants import quantize
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_tiny_models import VOCAB  # noqa: E402
+from make_tiny_models import VOCAB, add_byte_tokenizer  # noqa: E402
 
 E, LAYERS, LEAD, HEADS = 1024, 4, 1, 16
 NOPE, ROPE, VHEAD, KV_LORA, Q_LORA = 64, 32, 64, 256, 384
@@ -92,13 +92,7 @@ def main():
         else:
             w.add_uint32(a + "attention.key_length", NOPE + ROPE)
             w.add_uint32(a + "attention.value_length", VHEAD)
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("default")
-        w.add_token_list(VOCAB)
-        w.add_token_types([1] * 256 + [3, 3])
-        w.add_token_merges(["Ġ t", "Ġ a", "h e"])
-        w.add_bos_token_id(256)
-        w.add_eos_token_id(257)
+        add_byte_tokenizer(w)
         for tname, (kind, arr) in tensors.items():
             if kind == "keep":
                 continue

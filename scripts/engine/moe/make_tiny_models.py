@@ -46,6 +46,17 @@ def byte_vocab():
 VOCAB = byte_vocab()
 
 
+def add_byte_tokenizer(w) -> None:
+    """The tiny byte-level GPT-2 vocabulary every test model shares (bos 256, eos 257)."""
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(VOCAB)
+    w.add_token_types([1] * 256 + [3, 3])
+    w.add_token_merges(["Ġ t", "Ġ a", "h e"])
+    w.add_bos_token_id(256)
+    w.add_eos_token_id(257)
+
+
 class Model:
     def __init__(self, name, arch, seed):
         self.name = name
@@ -88,13 +99,7 @@ class Model:
         self.key("attention.head_count", n_head)
         self.key("attention.layer_norm_rms_epsilon", 1e-6)
         self.key("rope.freq_base", 10000.0)
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("default")
-        w.add_token_list(VOCAB)
-        w.add_token_types([1] * 256 + [3, 3])
-        w.add_token_merges(["Ġ t", "Ġ a", "h e"])
-        w.add_bos_token_id(256)
-        w.add_eos_token_id(257)
+        add_byte_tokenizer(w)
         w.add_add_bos_token(False)
         nv = len(VOCAB)
         self.mat("token_embd.weight", nv, N_EMBD, scale=np.sqrt(N_EMBD))
