@@ -226,13 +226,14 @@ struct WriterLoop {
     }
 }
 
-struct TimeoutError: Error {}
+public struct TimeoutError: Error {}
 
 /// Runs `operation`, abandoning it (cancelled, not awaited) after `timeout`. A task group
 /// would wait for a cancelled child, and a query stuck on a dead connection may not notice
 /// cancellation for a long time; an abandoned write is harmless because appends are
-/// idempotent (they skip sequences at or below the committed head).
-func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+/// idempotent (they skip sequences at or below the committed head). Public for the gateway's
+/// own database probes, which must never hold up shutdown either.
+public func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     let race = FirstResult<T>()
     let work = Task {
         do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }

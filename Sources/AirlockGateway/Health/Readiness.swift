@@ -1,3 +1,4 @@
+import AirlockAudit
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -27,25 +28,18 @@ public final class Readiness: Service, Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let up: Bool
             do {
-                up = try await withThrowingTaskGroup(of: Bool.self) { group in
-                    group.addTask {
-                        for try await _ in try await client.query("SELECT 1", logger: self.logger) {}
-                        return true
-                    }
-                    group.addTask {
-                        try await Task.sleep(for: .seconds(2))
-                        return false
-                    }
-                    let first = try await group.next() ?? false
-                    group.cancelAll()
-                    return first
+                // Abandoned, not awaited, after 2 s: a task group would wait for a query stuck
+                // on a dead connection, and with it the whole shutdown.
+                up = try await withTimeout(.seconds(2)) { [client, logger] in
+                    for try await _ in try await client.query("SELECT 1", logger: logger) {}
+                    return true
                 }
             } catch {
                 up = false
             }
             if up != isDatabaseUp { logger.notice(up ? "database reachable" : "database unreachable") }
             markDatabase(up: up)
-            try? await Task.sleep(for: .seconds(1))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 }
