@@ -108,12 +108,12 @@ struct ChatPipeline: Sendable {
         if let refusal = plan.refusal { throw refusal.airlockError }
 
         // Transform what leaves: one action per entity type, the policy's strongest.
-        var table: [EntityType: Action] = [:]
+        var strongest: [EntityType: PolicyAction] = [:]
         for (item, fd) in zip(located, decision.findings) where !fd.ignored {
-            let action = Action(rawValue: fd.action.rawValue) ?? .redact
-            if let current = table[item.finding.type], Self.rank(current) >= Self.rank(action) { continue }
-            table[item.finding.type] = action
+            if let current = strongest[item.finding.type], current >= fd.action { continue }
+            strongest[item.finding.type] = fd.action
         }
+        let table = strongest.mapValues { Action(rawValue: $0.rawValue) ?? .redact }
         var vault = Vault()
         let transformed = transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault)
         record.fingerprints = transformed.summary.entries.map(\.fingerprint)
@@ -196,17 +196,6 @@ struct ChatPipeline: Sendable {
         guard !auth.revoked else { throw AirlockError(.invalidAPIKey, "This API key has been revoked") }
         guard !auth.tenantDisabled else { throw AirlockError(.invalidAPIKey, "This API key's tenant is disabled") }
         return Principal(tenantID: auth.tenantID, keyID: auth.keyID)
-    }
-
-    static func rank(_ a: Action) -> Int {
-        switch a {
-        case .allow: 0
-        case .mask: 1
-        case .pseudonymize: 2
-        case .hash: 3
-        case .redact: 4
-        case .block: 5
-        }
     }
 
     static func routeReason(_ c: RouteCandidate, decision: Decision, first: Bool) -> String {
