@@ -100,9 +100,19 @@ def new_tenant(database_url: str, prefix: str = "t") -> tuple[str, str]:
     return tenant, key
 
 
+SESSION_KEY: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def tenant_key(database_url) -> str:
-    return new_tenant(database_url, "e2e")[1]
+    SESSION_KEY["value"] = new_tenant(database_url, "e2e")[1]
+    return SESSION_KEY["value"]
+
+
+def auth() -> dict[str, str]:
+    """Authorization header with the session tenant's key (modules that call it use
+    `pytestmark = pytest.mark.usefixtures("tenant_key")`)."""
+    return {"authorization": f"Bearer {SESSION_KEY['value']}"}
 
 
 @pytest.fixture(scope="session")

@@ -14,24 +14,15 @@ import httpx
 import openai
 import pytest
 
-from conftest import Gateway, upstream_env
+from conftest import SESSION_KEY, Gateway, auth, upstream_env
 
 
-KEY: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def _key(tenant_key):
-    KEY["value"] = tenant_key
-
-
-def auth() -> dict[str, str]:
-    return {"authorization": f"Bearer {KEY['value']}"}
+pytestmark = pytest.mark.usefixtures("tenant_key")
 
 
 def client(gateway, **kw) -> openai.OpenAI:
     # The tenant's Airlock key: checked by the gateway, never forwarded to the provider.
-    return openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=KEY["value"], max_retries=0, **kw)
+    return openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=SESSION_KEY["value"], max_retries=0, **kw)
 
 
 def test_chat_completion_round_trip(gateway, upstream):

@@ -10,16 +10,9 @@ import socket
 import httpx
 import pytest
 
-KEY: dict[str, str] = {}
+from conftest import SESSION_KEY, auth
 
-
-@pytest.fixture(autouse=True)
-def _key(tenant_key):
-    KEY["value"] = tenant_key
-
-
-def auth() -> dict[str, str]:
-    return {"authorization": f"Bearer {KEY['value']}"}
+pytestmark = pytest.mark.usefixtures("tenant_key")
 
 
 def post_raw(gateway, body: bytes, headers: dict | None = None) -> httpx.Response:
@@ -75,7 +68,7 @@ def test_chunked_body_over_the_limit_gets_413(gateway, upstream):
 
 
 def test_huge_declared_length_is_refused_before_reading(gateway):
-    reply = raw_exchange(gateway, (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY['value']}\r\n"
+    reply = raw_exchange(gateway, (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SESSION_KEY['value']}\r\n"
                                    "Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{").encode())
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     still_serving(gateway)
@@ -197,7 +190,7 @@ def test_provider_never_sees_client_credentials_or_extra_headers(gateway, upstre
     assert sent["authorization"] == "Bearer sk-provider-secret-for-tests"
     for name in ("x-forwarded-for", "cookie", "x-api-key", "openai-organization"):
         assert name not in sent
-    assert KEY["value"] not in json.dumps(sent)
+    assert SESSION_KEY["value"] not in json.dumps(sent)
 
 
 # --- personal data outside `messages` ----------------------------------------------------------
