@@ -106,6 +106,16 @@ class Model:
         self.vec("output_norm.weight", N_EMBD)
         self.mat("output.weight", nv, N_EMBD, scale=2.0)
 
+    def gqa_attention(self, p, hd):
+        """Norms and plain grouped-query attention (2 KV heads of `hd`), in the order the
+        fixtures were generated (the random stream depends on it)."""
+        self.vec(p + "attn_norm.weight", N_EMBD)
+        self.vec(p + "ffn_norm.weight", N_EMBD)
+        self.mat(p + "attn_q.weight", N_EMBD, N_EMBD)
+        self.mat(p + "attn_k.weight", 2 * hd, N_EMBD)
+        self.mat(p + "attn_v.weight", 2 * hd, N_EMBD)
+        self.mat(p + "attn_output.weight", N_EMBD, N_EMBD)
+
     def dense_ffn(self, p, ff, suffix=""):
         self.mat(f"{p}ffn_gate{suffix}.weight", ff, N_EMBD)
         self.mat(f"{p}ffn_up{suffix}.weight", ff, N_EMBD)
@@ -205,12 +215,7 @@ def deepseek(name, seed):
     hd = N_EMBD // n_head
     for i in range(n_layer):
         p = f"blk.{i}."
-        m.vec(p + "attn_norm.weight", N_EMBD)
-        m.vec(p + "ffn_norm.weight", N_EMBD)
-        m.mat(p + "attn_q.weight", N_EMBD, N_EMBD)
-        m.mat(p + "attn_k.weight", 2 * hd, N_EMBD)
-        m.mat(p + "attn_v.weight", 2 * hd, N_EMBD)
-        m.mat(p + "attn_output.weight", N_EMBD, N_EMBD)
+        m.gqa_attention(p, hd)
         if i < 1:
             m.dense_ffn(p, ff)
         else:
@@ -231,12 +236,7 @@ def mixtral(name, seed):
     hd = N_EMBD // n_head
     for i in range(n_layer):
         p = f"blk.{i}."
-        m.vec(p + "attn_norm.weight", N_EMBD)
-        m.vec(p + "ffn_norm.weight", N_EMBD)
-        m.mat(p + "attn_q.weight", N_EMBD, N_EMBD)
-        m.mat(p + "attn_k.weight", 2 * hd, N_EMBD)
-        m.mat(p + "attn_v.weight", 2 * hd, N_EMBD)
-        m.mat(p + "attn_output.weight", N_EMBD, N_EMBD)
+        m.gqa_attention(p, hd)
         m.experts(p, n_expert, ff)
     m.finish()
 
