@@ -58,15 +58,20 @@ public enum GatewayServer {
                                        metrics: .process)
         services.console = ConsoleDependencies(client: client, checkpointKey: keys.checkpoint, payloadKey: keys.payload, environment: environment)
         let application = try GatewayApplication.make(services: services, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+        // The pool runs outside the service group (every service needs it until it has stopped)
+        // and unstructured, so closing it can be bounded: a connection that never answers its
+        // close must not keep a stopped gateway from exiting.
+        let pool = Task { await client.run() }
+        do {
             // Migrate and load policies before listening: a changed migration must stop startup.
             try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
             readiness.markMigrated()
             try await governance.reload()
+            // Stopped in reverse order: the HTTP server drains first, the audit writer flushes last.
+            let named: [(String, any Service)] = [("audit writer", audit), ("governance cache", governance), ("policy listener", listener),
+                                                  ("retention scheduler", retention), ("readiness probe", readiness), ("http server", application)]
             var groupConfig = ServiceGroupConfiguration(
-                services: [.init(service: audit), .init(service: governance), .init(service: listener), .init(service: retention),
-                           .init(service: readiness), .init(service: application)],
+                services: named.map { .init(service: NamedService(name: $0.0, service: $0.1, logger: logger)) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger)
@@ -75,10 +80,23 @@ public enum GatewayServer {
             logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)"),
                                                         "tls": .stringConvertible(configuration.listen.usesTLS)])
             try await ServiceGroup(configuration: groupConfig).run()
-            engine?.shutdown()
-            group.cancelAll()
+        } catch {
+            await close(pool: pool, logger: logger)
+            throw error
         }
+        engine?.shutdown()
+        await close(pool: pool, logger: logger)
         logger.info("airlock stopped")
+    }
+
+    /// Cancelling the pool's run force-closes its connections; waits at most `limit` for that.
+    static func close(pool: Task<Void, Never>, logger: Logger, limit: Duration = .seconds(3)) async {
+        pool.cancel()
+        do {
+            try await withTimeout(limit) { await pool.value }
+        } catch {
+            logger.warning("database connections did not close in time; exiting without them", metadata: ["waited": "\(limit)"])
+        }
     }
 }
 

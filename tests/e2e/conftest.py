@@ -68,7 +68,8 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise AssertionError("airlock did not stop within the grace period")
+                # The log says which service was still shutting down (ServiceGroup logs each one).
+                raise AssertionError("airlock did not stop within the grace period; log tail:\n" + self.logs()[-6000:])
         self.log.close()
         return self.process.returncode
 

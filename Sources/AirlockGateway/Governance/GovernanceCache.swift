@@ -1,3 +1,4 @@
+import AirlockAudit
 import AirlockCore
 import AirlockPolicy
 import AirlockStore
@@ -17,6 +18,9 @@ public final class GovernanceCache: Service, Sendable {
         var compiled: [String: PolicyEvaluator] = [:]
         var lastSuccess: ContinuousClock.Instant?
         var dirty = true
+        /// Bumped by each reload; an abandoned (timed-out) reload that finishes late must not
+        /// overwrite what a newer one loaded.
+        var generation = 0
     }
 
     let store: GovernanceStore?
@@ -72,9 +76,13 @@ public final class GovernanceCache: Service, Sendable {
     /// Loads once; used at startup before the server listens.
     public func reload() async throws {
         guard let store else { return }
-        let previous = state.withLock { $0.snapshot }
+        let (previous, generation) = state.withLock { s in
+            s.generation += 1
+            return (s.snapshot, s.generation)
+        }
         let snapshot = try await store.loadSnapshot(reusing: previous)
         state.withLock {
+            guard $0.generation == generation else { return }
             $0.snapshot = snapshot
             $0.lastSuccess = .now
             $0.dirty = false
@@ -97,7 +105,9 @@ public final class GovernanceCache: Service, Sendable {
                 for await _ in wake.stream {
                     guard self.state.withLock({ $0.dirty }) else { continue }
                     do {
-                        try await self.reload()
+                        // Bounded: a query stuck on a dead connection must hold up neither
+                        // later reloads nor shutdown (which waits for this loop).
+                        try await withTimeout(.seconds(10)) { try await self.reload() }
                     } catch {
                         self.logger.warning("policy reload failed; enforcing the last known good snapshot")
                         try? await Task.sleep(for: .milliseconds(500))
