@@ -13,6 +13,9 @@ public struct ConsoleDependencies: Sendable {
     /// Mark cookies `Secure` even without `x-forwarded-proto: https` (behind a TLS proxy that
     /// does not send it). `AIRLOCK_CONSOLE_SECURE_COOKIES=1`.
     public let alwaysSecureCookies: Bool
+    /// The overview reads rollups (`AuditRollupReader`); `AIRLOCK_CONSOLE_ROLLUPS=off` makes it
+    /// aggregate `audit_events` only (same numbers, slower; for comparison and as a way out).
+    public let useRollups: Bool
 
     public init(client: PostgresClient, checkpointKey: AuditKey?, payloadKey: AuditKey?, environment: [String: String]) {
         self.client = client
@@ -20,5 +23,6 @@ public struct ConsoleDependencies: Sendable {
         self.payloadKey = payloadKey
         let flag = environment["AIRLOCK_CONSOLE_SECURE_COOKIES"]?.lowercased()
         self.alwaysSecureCookies = flag == "1" || flag == "true"
+        self.useRollups = !["off", "0", "false"].contains(environment["AIRLOCK_CONSOLE_ROLLUPS"]?.lowercased() ?? "")
     }
 }

@@ -5,8 +5,8 @@ import Hummingbird
 
 /// `/console/overview`: calls over time by decision, decisions, entity types, destinations
 /// by region, tokens and cost by model and tenant, cost avoided by local answers — for a
-/// chosen range (and optionally one tenant). Totals come from `AuditReader.report`, the same
-/// aggregate as `airlock audit report`.
+/// chosen range (and optionally one tenant). `AuditRollupReader` sums the daily/hourly rollups
+/// and reads only the rest live; its totals equal `airlock audit report` for the same range.
 struct ConsoleOverviewPage: Sendable {
     struct Range: Sendable {
         var key: String
@@ -44,11 +44,10 @@ struct ConsoleOverviewPage: Sendable {
         from = Date(timeIntervalSince1970: (from.timeIntervalSince1970 / Double(min(bucket, 86_400))).rounded(.down) * Double(min(bucket, 86_400)))
         let to = now.addingTimeInterval(1)
 
-        // The report (as `airlock audit report`) and the console's time series run at once, on two connections.
-        async let reportTask = AuditReader(client: r.deps.client, logger: r.context.logger).report(AuditQuery(tenantID: tenant, from: from, to: to))
-        async let overviewTask = queries.overview(tenant: tenant, from: from, to: to, bucketSeconds: bucket)
-        let report = try await reportTask
-        let (buckets, tenants) = try await overviewTask
+        // Rollups where they are proven current, audit_events for the rest (today's open hour).
+        let overview = try await AuditRollupReader(client: r.deps.client, logger: r.context.logger)
+            .overview(tenant: tenant, from: from, to: to, bucketSeconds: bucket, useRollups: r.deps.useRollups)
+        let (report, buckets, tenants) = (overview.report, overview.buckets, overview.tenants)
         let tenantIDs = (try? r.services.governance.current().tenants.keys.sorted()) ?? []
 
         let fromText = ConsoleDates.inputValue(from)

@@ -10,53 +10,6 @@ struct ConsoleQueries: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    struct TenantLine: Sendable {
-        var tenant: String
-        var calls: Int
-        var promptTokens: Int
-        var completionTokens: Int
-        var costUSD: Double
-        var avoidedUSD: Double
-    }
-
-    struct Bucket: Sendable {
-        var start: Date
-        var decision: String
-        var calls: Int
-    }
-
-    /// Calls per time bucket and decision, and usage per tenant, in one pass over the range
-    /// (partitions outside [from, to) are pruned). `bucketSeconds` comes from a closed set.
-    func overview(tenant: String?, from: Date, to: Date, bucketSeconds: Int) async throws -> (buckets: [Bucket], tenants: [TenantLine]) {
-        var binds = PostgresBindings()
-        binds.append(from)
-        binds.append(to)
-        var filter = "kind = 0 AND received_at >= $1 AND received_at < $2"
-        if let tenant { binds.append(tenant); filter += " AND tenant_id = $3" }
-        let sql = """
-            SELECT GROUPING(b, decision, tenant_id)::int, b, coalesce(decision, ''), coalesce(tenant_id, ''), count(*),
-                coalesce(sum(prompt_tokens), 0)::bigint, coalesce(sum(completion_tokens), 0)::bigint, coalesce(sum(cost_usd), 0)::float8,
-                coalesce(sum(avoided_cost_usd) FILTER (WHERE region = 'local'), 0)::float8
-            FROM (SELECT date_bin('\(bucketSeconds) seconds'::interval, received_at, $1) AS b, decision, tenant_id, prompt_tokens,
-                         completion_tokens, cost_usd, avoided_cost_usd, region
-                  FROM audit_events WHERE \(filter)) e
-            GROUP BY GROUPING SETS ((b, decision), (tenant_id))
-            """
-        var buckets: [Bucket] = []
-        var tenants: [TenantLine] = []
-        try await client.withConnection { conn in
-            _ = try await conn.query("SET jit = off", logger: logger)
-            for try await (g, b, decision, t, n, pt, ct, cost, avoided) in try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-                .decode((Int32, Date?, String, String, Int64, Int64, Int64, Double, Double).self) {
-                if g == 0b001, let b { buckets.append(Bucket(start: b, decision: decision, calls: Int(n))) }
-                if g == 0b110 { tenants.append(TenantLine(tenant: t, calls: Int(n), promptTokens: Int(pt), completionTokens: Int(ct), costUSD: cost, avoidedUSD: avoided)) }
-            }
-            _ = try await conn.query("RESET jit", logger: logger)
-        }
-        tenants.sort { $0.costUSD != $1.costUSD ? $0.costUSD > $1.costUSD : $0.calls > $1.calls }
-        return (buckets, tenants)
-    }
-
     /// The oldest event's time (the `received_at` index makes this one index probe).
     func oldestEvent() async throws -> Date? {
         for try await d in try await client.query("SELECT min(received_at) FROM audit_events", logger: logger).decode(Date?.self) { return d }

@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs `AuditRollupRefresher` inside `airlock serve`: shortly after start (catching up on
+/// every day not rolled up yet), then every `interval`. Readers never wait for it: what is not
+/// rolled up (yet) is read live.
+public struct AuditRollupService: Service {
+    public let refresher: AuditRollupRefresher
+    public let interval: Duration
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger, interval: Duration = .seconds(60)) {
+        self.refresher = AuditRollupRefresher(client: client, logger: logger)
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3)) } } catch { return }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let started = ContinuousClock.now
+            do {
+                let outcome = try await refresher.refresh()
+                if outcome.rebuilt + outcome.extended > 0 {
+                    logger.info("audit rollups refreshed", metadata: [
+                        "days_rebuilt": "\(outcome.rebuilt)", "days_extended": "\(outcome.extended)", "elapsed": "\(ContinuousClock.now - started)",
+                    ])
+                }
+            } catch {
+                logger.warning("audit rollup refresh failed", metadata: ["error": .string(WriterLoop.describe(error))])
+            }
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
+        }
+    }
+}
