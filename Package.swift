@@ -65,7 +65,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // In-process inference engine. No server or database dependencies.
-        .target(name: "AirlockEngine", dependencies: ["AirlockCore"], swiftSettings: engineSettings),
+        // A prefetch instruction for the engine's kernels (Swift cannot import clang's macro).
+        .target(name: "CAirlockPrefetch"),
+        .target(name: "AirlockEngine", dependencies: ["AirlockCore", "CAirlockPrefetch"], swiftSettings: engineSettings),
         // The HTTP application: pipeline, routes, admin API.
         .target(name: "AirlockGateway", dependencies: [
             "AirlockCore", "AirlockDetect", "AirlockPolicy", "AirlockStore",

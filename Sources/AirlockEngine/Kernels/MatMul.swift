@@ -86,6 +86,24 @@ public enum MatMul {
         let (x, xStride, acts, first, n) = t.input.map { ($0.x, $0.xStride, $0.acts, $0.firstRow, $0.n) }
             ?? (x, xStride, acts, 0, n)
         guard n > 0 else { return }
+        #if AIRLOCK_X86_AVX2
+        // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
+        // One token's outputs are contiguous.
+        if n == 1 && !range.isEmpty {
+            switch w.type {
+            case .q4_1:
+                QuantizedDot.q4_1Rows(w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
+                                      acts, first, t.out + range.lowerBound)
+                return
+            case .q8_0, .q4_0:
+                QuantizedDot.signedRows(w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
+                                        acts, first, t.out + range.lowerBound, nibbles: w.type == .q4_0)
+                return
+            default:
+                break
+            }
+        }
+        #endif
         var tmp = (Float(0), Float(0), Float(0), Float(0))
         withUnsafeMutableBytes(of: &tmp) { raw in
             let buf = raw.baseAddress!.assumingMemoryBound(to: Float.self)
