@@ -26,6 +26,23 @@ import Testing
         #expect(text.contains("# TYPE airlock_http_request_duration_seconds histogram"))
     }
 
+    /// The request path reuses handles per label set: repeats add up on the same series,
+    /// and label sets that differ in any part stay apart.
+    @Test func repeatedLabelSetsAccumulateOnOneSeries() {
+        let m = GatewayMetrics()
+        for _ in 0..<3 { m.request(route: "/v1/models", method: "GET", status: 200, seconds: 0.001) }
+        m.request(route: "/v1/models", method: "GET", status: 401, seconds: 0.001)
+        for _ in 0..<2 { m.call(tenant: "acme", decision: .allowed, entities: [.emailAddress: 2]) }
+        m.call(tenant: "beta", decision: .allowed, entities: [:])
+        let text = m.render()
+        #expect(text.contains(#"airlock_http_requests_total{route="/v1/models",method="GET",status="200"} 3"#))
+        #expect(text.contains(#"airlock_http_requests_total{route="/v1/models",method="GET",status="401"} 1"#))
+        #expect(text.contains(#"airlock_http_request_duration_seconds_count{route="/v1/models",method="GET",status="200"} 3"#))
+        #expect(text.contains(#"airlock_decisions_total{tenant="acme",decision="allowed"} 2"#))
+        #expect(text.contains(#"airlock_decisions_total{tenant="beta",decision="allowed"} 1"#))
+        #expect(text.contains(#"airlock_entities_detected_total{tenant="acme",entity_type="EMAIL_ADDRESS"} 4"#))
+    }
+
     @Test func samplesAuditCircuitsAndPolicyVersions() {
         let m = GatewayMetrics()
         var stats = AuditWriterStats()

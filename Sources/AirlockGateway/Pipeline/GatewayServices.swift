@@ -29,7 +29,7 @@ public struct GatewayServices: Sendable {
     /// Providers from the configuration file/environment; the database's are added per snapshot.
     let configuredProviders: [ProviderConfig]
     let environment: [String: String]
-    let fingerprintKey: [UInt8]
+    let tenantOperators: TenantOperatorsCache
 
     public init(configuration: GatewayConfiguration, upstream: UpstreamClient, readiness: Readiness, governance: GovernanceCache,
                 audit: AuditWriter?, localEngine: LocalEngine?, defaultPolicy: Policy, fingerprintKey: [UInt8],
@@ -47,7 +47,7 @@ public struct GatewayServices: Sendable {
         self.defaultPolicy = PolicyEvaluator(defaultPolicy)
         self.configuredProviders = configuration.providers.map(\.providerConfig)
         self.environment = environment
-        self.fingerprintKey = fingerprintKey
+        self.tenantOperators = TenantOperatorsCache(fingerprintKey: fingerprintKey)
     }
 
     /// Every provider this instance can route to: configuration, then database (which wins
@@ -67,11 +67,8 @@ public struct GatewayServices: Sendable {
         return all
     }
 
-    /// Per-tenant fingerprint key, so equal values in two tenants give unrelated fingerprints.
-    func operators(tenant: String) -> Operators {
-        let key = HMAC<SHA256>.authenticationCode(for: Data(tenant.utf8), using: SymmetricKey(data: fingerprintKey))
-        return Operators(hashKey: Array(key))
-    }
+    /// Per-tenant fingerprint operators (see `TenantOperatorsCache`).
+    func operators(tenant: String) -> Operators { tenantOperators.operators(tenant: tenant) }
 
     /// Where to send a remote candidate, with its key read from the named environment variable.
     func endpoint(for candidate: RouteCandidate, in providers: [ProviderConfig]) -> ProviderEndpoint? {
