@@ -30,6 +30,7 @@ EMAIL = "jimin.park@example.kr"
 RRN = "900101-1234568"  # valid check digit
 POLICY_V1 = ((REPO / "Policies" / "default.yaml").read_text()
              .replace("capture_payloads: false", "capture_payloads: true").replace("payload_days: 0", "payload_days: 7"))
+DB_PROVIDER, DB_MODEL = "mock-db", "mock-db-chat"
 POLICY_V2 = POLICY_V1.replace("rules:\n", "rules:\n  - id: block-kr-rrn\n    description: Resident numbers never leave.\n"
                                           "    when: { entities: [KR_RRN] }\n    action: block\n\n", 1)
 
@@ -63,6 +64,9 @@ def site(upstream, database_url, tmp_path_factory):
     airlock_cli(database_url, "tenant", "create", tenant, "--name", "Acme Corp")
     key = airlock_cli(database_url, "key", "create", "--tenant", tenant).stdout.strip().splitlines()[-1]
     airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(policy_dir / "v1.yaml"))
+    # A provider stored in the database (the console can disable and enable it), serving one model of its own.
+    airlock_cli(database_url, "provider", "add", DB_PROVIDER, "--kind", "openai", "--base-url", upstream.base_url,
+                "--region", "us-east", "--model", DB_MODEL, "--secret-env", "MOCK_PROVIDER_KEY")
     env = upstream_env(upstream, database_url, AIRLOCK_AUDIT_CHECKPOINT_KEY=CHECKPOINT_KEY, AIRLOCK_AUDIT_PAYLOAD_KEY=secrets.token_hex(32))
     gw = Gateway(env)
     gw.wait_ready()
@@ -195,7 +199,7 @@ def test_auditor_verifies_the_chains(browser, site):
     browser.screenshot(SHOTS / "auditor-verification-run.png")
 
 
-def test_csrf_and_origin_are_enforced(browser, site):
+def test_csrf_and_origin_are_enforced(browser, site, database_url):
     cookies = session_cookie(browser)
     with httpx.Client(base_url=site.base, cookies=cookies, follow_redirects=False, timeout=60) as client:
         page = client.get("/console/verification").text
@@ -206,9 +210,17 @@ def test_csrf_and_origin_are_enforced(browser, site):
                            headers={"origin": "https://evil.example"}).status_code == 403
         r = client.post("/console/verification", data={"scope": "24h", "_csrf": token}, headers={"origin": site.base})
         assert r.status_code == 303 and "/console/verification?run=" in r.headers["location"]
-        # A valid form from an auditor still cannot change holds or decrypt payloads.
-        r = client.post("/console/retention/holds", data={"tenant": site.tenant, "reason": "x", "_csrf": token}, headers={"origin": site.base})
-        assert r.status_code == 403 and "needs the admin role" in r.text
+        # A valid form from an auditor still cannot change holds, create keys, apply policies or switch providers.
+        for path, data in (("/console/retention/holds", {"tenant": site.tenant, "reason": "x"}),
+                           ("/console/access/keys", {"tenant": site.tenant, "name": "auditor-key"}),
+                           ("/console/policies/apply", {"tenant": site.tenant, "yaml": POLICY_V2 + "# auditor\n"}),
+                           ("/console/access/providers", {"name": DB_PROVIDER, "enabled": "false"})):
+            r = client.post(path, data={**data, "_csrf": token}, headers={"origin": site.base})
+            assert r.status_code == 403 and "needs the admin role" in r.text, path
+    keys = json.loads(airlock_cli(database_url, "key", "list", "--tenant", site.tenant, "--json").stdout)
+    assert [k["name"] for k in keys] == [None]
+    assert [v["version"] for v in json.loads(airlock_cli(database_url, "policy", "list", "--tenant", site.tenant, "--json").stdout)] == [1, 2]
+    assert json.loads(airlock_cli(database_url, "provider", "list", "--json").stdout)[0]["enabled"] is True
     # Without the session cookie nothing is served.
     r = httpx.get(site.base + "/console/audit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/console/sign-in"
@@ -301,6 +313,86 @@ def test_admin_manages_policies_explains_and_decrypts_with_audit(browser, site, 
     for action in ("console.sign_in", "console.sign_in_failed", "audit.verify", "console.audit.export", "console.audit.view_event",
                    "policy.rollback", "key.revoke"):
         assert (action, "console") in actions, action
+
+
+def chat_as(site: Site, key: str, text: str = "What is the capital of France?", model: str = "mock-chat") -> int:
+    return httpx.post(site.base + "/v1/chat/completions", headers={"authorization": f"Bearer {key}"}, timeout=30,
+                      json={"model": model, "messages": [{"role": "user", "content": text}]}).status_code
+
+
+def eventually(check, timeout: float = 10):
+    """Governance changes reach the gateway through LISTEN/NOTIFY within about a second."""
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_admin_creates_keys_applies_policies_and_switches_providers(browser, site, database_url):
+    # Create a key: the secret is on the response page once, the gateway accepts it.
+    assert browser.goto(site.base + "/console/access") == 200
+    status = browser.submit(f"document.querySelector('form[action=\"/console/access/keys\"] select[name=tenant]').value = {json.dumps(site.tenant)};"
+                            "document.querySelector('form[action=\"/console/access/keys\"] input[name=name]').value = 'browser-test';"
+                            "document.querySelector('form[action=\"/console/access/keys\"]').submit();")
+    assert status == 200 and browser.problems == [] and browser.url().endswith("/console/access/keys")
+    key = browser.eval("document.getElementById('new-key').textContent")
+    assert key.startswith("ak_live_") and "shown only this once" in browser.text()
+    browser.screenshot(SHOTS / "admin-key-created.png")
+    assert browser.goto(site.base + "/console/access") == 200
+    assert key not in browser.html() and key[:12] in browser.html()  # the listing shows the prefix only
+    listed = json.loads(airlock_cli(database_url, "key", "list", "--tenant", site.tenant, "--json").stdout)
+    assert [(k["name"], k["revoked_at"] is None) for k in listed] == [(None, False), ("browser-test", True)]
+    models = eventually(lambda: (r := httpx.get(site.base + "/v1/models", headers={"authorization": f"Bearer {key}"}, timeout=30)).status_code == 200 and r)
+    assert models and "mock-chat" in models.text
+    assert chat_as(site, key) == 200
+    assert chat_as(site, key, f"주민등록번호 {RRN} 확인") == 200  # v1 is active: resident numbers are pseudonymized, not blocked
+
+    # Apply a policy by pasting YAML: an invalid one is refused with its problems and stores nothing.
+    assert browser.goto(site.base + f"/console/policies?tenant={site.tenant}") == 200
+    broken = POLICY_V2.replace("action: block\n", "action: teleport\n", 1)
+    status = browser.submit(f"document.querySelector('textarea[name=yaml]').value = {json.dumps(broken)};"
+                            "document.querySelector('form[action=\"/console/policies/apply\"]').submit();")
+    assert status == 422
+    text = browser.text()
+    assert "This policy is invalid; nothing was stored" in text and "policy.yaml:" in text and "teleport" in text, text
+    assert browser.eval("document.querySelector('textarea[name=yaml]').value") == broken  # kept for fixing
+    browser.screenshot(SHOTS / "admin-policy-apply-refused.png")
+    browser.problems.clear()
+    assert [v["version"] for v in json.loads(airlock_cli(database_url, "policy", "list", "--tenant", site.tenant, "--json").stdout)] == [1, 2]
+    v3 = POLICY_V2.replace("Resident numbers never leave.", "Resident numbers never leave (applied from the console).")
+    status = browser.submit(f"document.querySelector('textarea[name=yaml]').value = {json.dumps(v3)};"
+                            "document.querySelector('form[action=\"/console/policies/apply\"]').submit();")
+    assert status == 200 and browser.problems == []
+    text = browser.text()
+    assert "as version 3" in text and "v3 active" in text, text
+    browser.screenshot(SHOTS / "admin-policy-applied.png")
+    versions = json.loads(airlock_cli(database_url, "policy", "list", "--tenant", site.tenant, "--json").stdout)
+    assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, False), (3, True)]
+    assert versions[-1]["applied_by"].startswith("console:op_")
+    assert eventually(lambda: chat_as(site, key, f"주민등록번호 {RRN} 확인") == 403)  # the gateway enforces v3
+
+    # Disable and enable a database provider: its model stops and resumes being served.
+    assert chat_as(site, key, model=DB_MODEL) == 200
+    assert browser.goto(site.base + "/console/access") == 200
+    browser.submit(f"document.querySelector('form[action=\"/console/access/providers\"] input[name=name][value={json.dumps(DB_PROVIDER)}]').form.submit();")
+    assert f"Provider {DB_PROVIDER} disabled" in browser.text() and browser.problems == []
+    browser.screenshot(SHOTS / "admin-provider-disabled.png")
+    assert json.loads(airlock_cli(database_url, "provider", "list", "--json").stdout)[0]["enabled"] is False
+    assert eventually(lambda: chat_as(site, key, model=DB_MODEL) != 200)
+    assert chat_as(site, key) == 200  # the configured provider still serves its models
+    browser.submit(f"document.querySelector('form[action=\"/console/access/providers\"] input[name=name][value={json.dumps(DB_PROVIDER)}]').form.submit();")
+    assert f"Provider {DB_PROVIDER} enabled" in browser.text()
+    assert eventually(lambda: chat_as(site, key, model=DB_MODEL) == 200)
+
+    # Each change is on the admin chain as the console operator, never with the key or the YAML.
+    events = [json.loads(line) for line in airlock_cli(database_url, "audit", "search", "--decision", "admin", "--limit", "2000", "--json").stdout.splitlines()]
+    actions = {(e["endpoint"], (e["actor"] or "").split(":")[0]) for e in events}
+    for action in ("key.create", "policy.apply", "policy.apply_refused", "provider.update"):
+        assert (action, "console") in actions, action
+    dumped = json.dumps(events)
+    assert key not in dumped and "teleport" not in dumped
 
 
 def test_sign_out_ends_the_session(browser, site):

@@ -40,10 +40,12 @@ struct AuditRollupCoverage: Sendable, Equatable {
         SELECT d.day, d.upto, d.events, d.chain_ids, d.chain_seqs, d.tenant_ids, d.blank_counts,
             (d.events = 0 OR EXISTS (SELECT 1 FROM audit_events e WHERE e.received_at >= d.day AND e.received_at < d.upto))
             AND NOT EXISTS (
+                -- LIMIT keeps this a (chain_id, seq) index probe per chain; as a semi-join the
+                -- planner hashes the whole day instead.
                 SELECT 1 FROM (SELECT chain_id FROM audit_chains UNION SELECT unnest(d.chain_ids)) AS c(id)
-                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.chain_id = c.id
+                CROSS JOIN LATERAL (SELECT 1 FROM audit_events e WHERE e.chain_id = c.id
                     AND e.seq > coalesce(d.chain_seqs[array_position(d.chain_ids, c.id)], -9223372036854775807)
-                    AND e.received_at >= d.day AND e.received_at < d.upto))
+                    AND e.received_at >= d.day AND e.received_at < d.upto ORDER BY e.seq LIMIT 1) AS late)
             AND NOT EXISTS (
                 SELECT 1 FROM unnest(d.tenant_ids, d.blank_counts) AS b(t, n)
                 WHERE (SELECT count(*) FROM audit_events e

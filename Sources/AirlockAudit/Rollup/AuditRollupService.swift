@@ -22,7 +22,7 @@ public struct AuditRollupService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let started = ContinuousClock.now
             do {
-                let outcome = try await refresher.refresh()
+                let outcome = try await refreshAbandoningOnShutdown()
                 if outcome.rebuilt + outcome.extended > 0 {
                     logger.info("audit rollups refreshed", metadata: [
                         "days_rebuilt": "\(outcome.rebuilt)", "days_extended": "\(outcome.extended)", "elapsed": "\(ContinuousClock.now - started)",
@@ -33,5 +33,27 @@ public struct AuditRollupService: Service {
             }
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return }
         }
+    }
+
+    /// One refresh, abandoned (cancelled, not awaited) on graceful shutdown, cancellation or
+    /// after `limit`: a query stuck on a dead connection must not hold up the gateway's exit.
+    /// An abandoned refresh is harmless: each day commits on its own and is checked again.
+    func refreshAbandoningOnShutdown(limit: Duration = .seconds(600)) async throws -> AuditRollupRefresher.Outcome {
+        let race = FirstResult<AuditRollupRefresher.Outcome>()
+        let refresher = refresher
+        let work = Task {
+            do { race.finish(.success(try await refresher.refresh())) } catch { race.finish(.failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if race.finish(.failure(TimeoutError())) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        let abandon = { @Sendable in if race.finish(.failure(CancellationError())) { work.cancel() } }
+        return try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withCheckedThrowingContinuation { race.install($0) }
+            } onGracefulShutdown: { abandon() }
+        } onCancel: { abandon() }
     }
 }

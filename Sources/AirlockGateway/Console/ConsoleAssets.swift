@@ -41,6 +41,9 @@ enum ConsoleAssets {
     label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:3px}
     input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #c6cdd8;border-radius:6px;background:#fff;color:var(--ink)}
     textarea{width:100%;min-height:140px}
+    textarea.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;min-height:320px}
+    code.secret{display:inline-block;padding:6px 10px;border:1px dashed #c6cdd8;border-radius:6px;background:#fff;font-size:14px;user-select:all;word-break:break-all}
+    ul.problems{margin:6px 0 0 18px;padding:0}
     button,.button{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:7px 14px;cursor:pointer;display:inline-block}
     button.secondary,.button.secondary{background:#e8edf3;color:var(--ink)}button.danger{background:var(--bad)}
     .actions{display:flex;gap:8px;align-items:center;flex-wrap:wrap}

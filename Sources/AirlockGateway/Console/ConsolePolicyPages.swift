@@ -11,8 +11,14 @@ import Hummingbird
 /// but the fact that an explain ran.
 struct ConsolePolicyPages: Sendable {
     func list(_ r: ConsoleRequest) async throws -> Response {
+        r.page(title: "Policies", section: "/console/policies", try await listBody(r, tenant: r.query["tenant"], notice: r.query["notice"]))
+    }
+
+    /// The tenants table and, for one tenant, its versions and the form to apply a new one
+    /// (`yaml` and `problems` refill it after a refused apply).
+    func listBody(_ r: ConsoleRequest, tenant: String?, notice: String?, yaml: String? = nil, problems: [String] = []) async throws -> String {
         let snapshot = try r.services.governance.current()
-        let tenant = r.query["tenant"]
+        var applyCard = ""
         var body = "<h1>Policies</h1><p class=\"sub\">Every apply stores an immutable version; the active one is enforced by every gateway within a second.</p>"
         body += "<div class=\"grid\"><div class=\"card\"><h2>Tenants</h2><table><thead><tr><th>Tenant</th><th>Name</th><th>Active policy</th><th>Status</th></tr></thead><tbody>"
         for t in snapshot.tenants.values.sorted(by: { $0.id < $1.id }) {
@@ -24,7 +30,7 @@ struct ConsolePolicyPages: Sendable {
         if let tenant {
             let versions = try await PolicyRepository(client: r.deps.client, logger: r.context.logger).list(tenant: tenant)
             body += "<div class=\"card\"><h2>Versions of \(ConsoleHTML.escape(tenant))</h2>"
-            if let notice = r.query["notice"] { body += "<div class=\"notice ok\">\(ConsoleHTML.escape(notice))</div>" }
+            if let notice { body += "<div class=\"notice ok\">\(ConsoleHTML.escape(notice))</div>" }
             if versions.isEmpty {
                 body += "<p class=\"empty\">No policy was applied to this tenant; the gateway's default policy applies.</p>"
             } else {
@@ -50,9 +56,50 @@ struct ConsolePolicyPages: Sendable {
                 }
             }
             body += "</div>"
+            // Full width under the grid: the YAML needs the room.
+            applyCard = "<div class=\"card\" id=\"apply\"><h2>Apply a new version</h2>"
+            if !problems.isEmpty {
+                applyCard += "<div class=\"notice bad\">This policy is invalid; nothing was stored. \(problems.count) problem\(problems.count == 1 ? "" : "s"):<ul class=\"problems\">"
+                for p in problems { applyCard += "<li class=\"mono\">\(ConsoleHTML.escape(p))</li>" }
+                applyCard += "</ul></div>"
+            }
+            applyCard += "<form method=\"post\" action=\"/console/policies/apply\">\(r.csrf)<input type=\"hidden\" name=\"tenant\" value=\"\(ConsoleHTML.escape(tenant))\">"
+            applyCard += "<label>Policy YAML (validated as <code>airlock policy apply</code> does; identical content changes nothing)<textarea name=\"yaml\" class=\"code\" rows=\"16\" required>\(ConsoleHTML.escape(yaml ?? ""))</textarea></label>"
+            applyCard += "<p><button type=\"submit\">Validate and apply</button></p></form></div>"
         }
-        body += "</div>"
-        return r.page(title: "Policies", section: "/console/policies", body)
+        body += "</div>" + applyCard
+        return body
+    }
+
+    /// Validates pasted YAML with the same loader as `airlock policy apply` and stores it as the
+    /// tenant's next, active version. An invalid policy stores nothing: the form comes back
+    /// with each problem (line, column, field) and the YAML as pasted.
+    func apply(_ r: ConsoleRequest) async throws -> Response {
+        guard let tenant = r.form["tenant"] else { throw ConsoleError(.badRequest, "Give a tenant.") }
+        guard let yaml = r.form.raw("yaml"), !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ConsoleError(.badRequest, "Paste the policy YAML to apply.")
+        }
+        let result: PolicyApplyResult
+        do {
+            result = try await PolicyRepository(client: r.deps.client, logger: r.context.logger).apply(tenant: tenant, yaml: yaml, appliedBy: r.actor, source: "policy.yaml")
+        } catch let e as GovernanceError where e.code == .invalidDocument || e.code == .invalidArgument {
+            // The refusal is on record too (never the YAML: counts only).
+            try await r.record("policy.apply_refused", tenant: tenant, details: ["problems": String(max(1, e.problems.count)), "via": "console"])
+            let problems = e.problems.isEmpty ? [e.message] : e.problems.map(\.description)
+            let body = try await listBody(r, tenant: tenant, notice: nil, yaml: yaml, problems: problems)
+            return ConsolePage.html(.unprocessableContent, ConsolePage.document(title: "Policies", body: body, session: r.session, section: "/console/policies"))
+        }
+        let v = result.version
+        guard result.outcome == .applied else {
+            return ConsolePage.redirect(ConsoleHTML.url("/console/policies", [("tenant", tenant), ("notice", "Unchanged: tenant \(tenant) already runs this content as version \(v.version).")]))
+        }
+        do {
+            try await r.record("policy.apply", tenant: tenant, target: "v\(v.version)", details: ["policy": v.name, "sha256": v.sha256, "via": "console"])
+        } catch is ConsoleAuditUnavailable {
+            throw ConsoleError(.serviceUnavailable, "Version \(v.version) was applied to \(tenant) but could not be recorded in the audit log; check it and roll back if needed.")
+        }
+        return ConsolePage.redirect(ConsoleHTML.url("/console/policies", [("tenant", tenant),
+            ("notice", "Applied policy \(v.name) to tenant \(tenant) as version \(v.version) (sha256 \(v.sha256.prefix(12))); gateways enforce it within a second.")]))
     }
 
     /// Makes a stored version active again (as `airlock policy rollback`); gateways apply it within a second.

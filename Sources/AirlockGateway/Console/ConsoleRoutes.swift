@@ -74,8 +74,11 @@ struct ConsoleRoutes: Sendable {
         get(router, "/console/explain", view: "explain", adminOnly: true) { try await policies.explainForm($0) }
         post(router, "/console/explain", adminOnly: true) { try await policies.explain($0) }
         post(router, "/console/policies/activate", adminOnly: true) { try await policies.activate($0) }
+        post(router, "/console/policies/apply", adminOnly: true) { try await policies.apply($0) }
         get(router, "/console/access", view: "access", adminOnly: true) { try await access.render($0) }
+        post(router, "/console/access/keys", adminOnly: true) { try await access.createKey($0) }
         post(router, "/console/access/keys/:id/revoke", adminOnly: true) { try await access.revokeKey($0) }
+        post(router, "/console/access/providers", adminOnly: true) { try await access.setProvider($0) }
     }
 
     private func get(_ router: Router<AirlockRequestContext>, _ path: RouterPath, view: String?, adminOnly: Bool = false, _ handler: @escaping Handler) {
