@@ -1,3 +1,4 @@
+import CAirlockPrefetch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +8,14 @@ import Darwin
 
 /// A fixed pool of OS threads that run one data-parallel job at a time. The caller is
 /// worker 0 and helpers 1..<threadCount. Helpers spin briefly between jobs (a decode step
-/// issues hundreds of small jobs back to back), then sleep on a condition variable so an
-/// idle engine costs no CPU. Jobs are split into chunks claimed from an atomic counter, so a
-/// helper descheduled by a noisy neighbour does not hold up the whole step.
+/// issues ~150 small jobs back to back), then sleep on a condition variable so an idle
+/// engine costs no CPU.
+///
+/// `parallelFor` jobs are split into chunks claimed from one atomic word and the job ends
+/// when every chunk is *done*, not when every helper has checked in: on a shared machine a
+/// helper is often descheduled, and waiting for it to wake up only to find no work left
+/// cost a scheduler time slice per job. A helper that wakes late sees the job's chunks
+/// all claimed (or a newer job) and touches nothing.
 public final class WorkerPool: @unchecked Sendable {
     // All mutable state lives in `Shared`, which the helper threads retain; the pool's deinit
     // stops and joins them.
@@ -18,14 +24,36 @@ public final class WorkerPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
     private let submitLock = Mutex<Void>(())
 
+    /// The claim word of a `parallelFor` job: chunk count and next chunk index, plus the
+    /// low bits of a job serial so that words of different jobs differ. A word with
+    /// index < count belongs to the live job (a job ends only when all its chunks are done),
+    /// so a helper that wins the compare-exchange on such a word holds a valid chunk of the
+    /// job currently published, however late it woke.
+    enum Claim {
+        static let indexBits = 21
+        static let maxChunks = 1 << indexBits - 1
+        static let mask = 1 << indexBits - 1
+        @inline(__always) static func make(serial: Int, count: Int) -> Int {
+            ((serial & 0xF_FFFF) << (2 * indexBits)) | (count << indexBits)
+        }
+        @inline(__always) static func count(_ w: Int) -> Int { (w >> indexBits) & mask }
+        @inline(__always) static func index(_ w: Int) -> Int { w & mask }
+    }
+
     final class Shared: @unchecked Sendable {
-        // `job` is written by the submitter before publishing a new generation (release) and
-        // read by helpers after observing it (acquire).
+        // Job fields are written by the submitter before it publishes the claim word or the
+        // each-serial (release) and read by a helper only after it claims a chunk (acquire)
+        // or, for `runOnAll`, while the submitter waits for every helper.
+        /// Bumped for every job to wake helpers (64 bits: never wraps).
         let generation = Atomic<Int>(0)
-        let finished = Atomic<Int>(0)
-        let nextChunk = Atomic<Int>(0)
+        let claim = Atomic<Int>(0)
+        /// Serial of the latest `runOnAll` job.
+        let eachSerial = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let sleepers = Atomic<Int>(0)
         let shuttingDown = Atomic<Bool>(false)
-        var job: ((Int) -> Void)?
+        var chunkJob: ((Int, Int) -> Void)?
+        var eachJob: ((Int) -> Void)?
         let lock: UnsafeMutablePointer<pthread_mutex_t> = .allocate(capacity: 1)
         let wake: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
 
@@ -41,15 +69,37 @@ public final class WorkerPool: @unchecked Sendable {
             wake.deallocate()
         }
 
+        /// Starts a job: wakes sleeping helpers only when there are any.
         func publish() {
-            pthread_mutex_lock(lock)
-            generation.wrappingAdd(1, ordering: .releasing)
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(lock)
+            // Sequentially consistent with the sleepers' increment-then-check: either the
+            // helper sees the new generation or this sees the helper asleep.
+            generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(lock)
+                pthread_cond_broadcast(wake)
+                pthread_mutex_unlock(lock)
+            }
+        }
+
+        /// Claims and runs chunks of the live job until none are left.
+        @inline(__always)
+        func runChunks(worker: Int) {
+            var w = claim.load(ordering: .acquiring)
+            while Claim.index(w) < Claim.count(w) {
+                let (exchanged, original) = claim.compareExchange(expected: w, desired: w &+ 1, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    chunkJob.unsafelyUnwrapped(Claim.index(w), worker)
+                    done.wrappingAdd(1, ordering: .releasing)
+                    w = claim.load(ordering: .acquiring)
+                } else {
+                    w = original
+                }
+            }
         }
 
         func helperLoop(index: Int) {
             var seen = 0
+            var lastEach = 0
             while true {
                 var spins = 0
                 var current = generation.load(ordering: .acquiring)
@@ -58,25 +108,37 @@ public final class WorkerPool: @unchecked Sendable {
                     if spins < 20_000 {
                         // On a shared machine a spinning helper may sit on the core the
                         // submitter needs: give it up now and then.
-                        if spins > 2_000 && spins & 255 == 0 { sched_yield() } else { WorkerPool.cpuRelax() }
+                        if spins > 2_000 && spins & 255 == 0 { sched_yield() } else { airlock_cpu_relax() }
                         current = generation.load(ordering: .acquiring)
                     } else {
                         pthread_mutex_lock(lock)
-                        current = generation.load(ordering: .acquiring)
+                        sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                        current = generation.load(ordering: .sequentiallyConsistent)
                         while current == seen {
                             pthread_cond_wait(wake, lock)
-                            current = generation.load(ordering: .acquiring)
+                            current = generation.load(ordering: .sequentiallyConsistent)
                         }
+                        sleepers.wrappingSubtract(1, ordering: .relaxed)
                         pthread_mutex_unlock(lock)
                     }
                 }
                 seen = current
                 if shuttingDown.load(ordering: .acquiring) { return }
-                job?(index)
-                finished.wrappingAdd(1, ordering: .releasing)
+                let each = eachSerial.load(ordering: .acquiring)
+                if each != lastEach {
+                    // A `runOnAll` job this helper has not run: the submitter waits for every
+                    // helper, so it is the live job and its fields are stable.
+                    lastEach = each
+                    eachJob.unsafelyUnwrapped(index)
+                    done.wrappingAdd(1, ordering: .releasing)
+                } else {
+                    runChunks(worker: index)
+                }
             }
         }
     }
+
+    private var serial = 0
 
     public init(threadCount: Int) {
         self.threadCount = max(1, min(threadCount, 256))
@@ -105,26 +167,20 @@ public final class WorkerPool: @unchecked Sendable {
         init(shared: Shared, index: Int) { self.shared = shared; self.index = index }
     }
 
-    @inline(never)
-    static func cpuRelax() {
-        // An opaque call keeps the spin loop from being optimised into a tight busy loop.
-    }
-
     /// Runs `body(worker)` once on every worker (caller included) and returns when all are done.
     public func runOnAll(_ body: (Int) -> Void) {
         if threads.isEmpty { body(0); return }
         submitLock.withLock { _ in
             withoutActuallyEscaping(body) { escaping in
-                shared.job = escaping
-                shared.finished.store(0, ordering: .relaxed)
+                let shared = self.shared
+                serial += 1
+                shared.eachJob = escaping
+                shared.done.store(0, ordering: .relaxed)
+                shared.eachSerial.store(serial, ordering: .releasing)
                 shared.publish()
                 escaping(0)
-                var spins = 0
-                while shared.finished.load(ordering: .acquiring) < threads.count {
-                    spins += 1
-                    if spins < 2_000 || spins & 63 != 0 { Self.cpuRelax() } else { sched_yield() }
-                }
-                shared.job = nil
+                waitUntilDone(threads.count)
+                shared.eachJob = nil
             }
         }
     }
@@ -133,19 +189,35 @@ public final class WorkerPool: @unchecked Sendable {
     /// `body` gets the chunk and the index of the worker running it (for per-worker scratch).
     public func parallelFor(count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
-        let chunk = max(1, chunk)
+        // The claim word holds at most `Claim.maxChunks` chunks.
+        let chunk = max(1, chunk, (count + Claim.maxChunks - 1) / Claim.maxChunks)
         if threads.isEmpty || count <= chunk {
             body(0..<count, 0)
             return
         }
-        let shared = self.shared
-        shared.nextChunk.store(0, ordering: .relaxed)
-        runOnAll { worker in
-            while true {
-                let start = shared.nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
-                if start >= count { break }
-                body(start..<min(start + chunk, count), worker)
+        let chunks = (count + chunk - 1) / chunk
+        submitLock.withLock { _ in
+            withoutActuallyEscaping({ (i: Int, worker: Int) in
+                body((i * chunk)..<min(i * chunk + chunk, count), worker)
+            }) { escaping in
+                let shared = self.shared
+                serial += 1
+                shared.chunkJob = escaping
+                shared.done.store(0, ordering: .relaxed)
+                shared.claim.store(Claim.make(serial: serial, count: chunks), ordering: .releasing)
+                shared.publish()
+                shared.runChunks(worker: 0)
+                waitUntilDone(chunks)
+                shared.chunkJob = nil
             }
+        }
+    }
+
+    private func waitUntilDone(_ target: Int) {
+        var spins = 0
+        while shared.done.load(ordering: .acquiring) < target {
+            spins += 1
+            if spins < 2_000 || spins & 63 != 0 { airlock_cpu_relax() } else { sched_yield() }
         }
     }
 }

@@ -1,8 +1,17 @@
 #ifndef C_AIRLOCK_PREFETCH_H
 #define C_AIRLOCK_PREFETCH_H
-// Swift has no prefetch intrinsic (clang's _mm_prefetch is a macro, which Swift cannot
-// import), so the engine's kernels reach the instruction through this inline function.
+// Swift cannot import clang's _mm_prefetch (a macro) and drops _mm_pause, so the engine's
+// kernels and worker pool reach these instructions through inline functions.
 static inline __attribute__((always_inline)) void airlock_prefetch(const void *p) {
     __builtin_prefetch(p, 0, 3);
+}
+
+/// A spin-wait hint (x86 `pause`): lets the sibling hyper-thread run and saves power.
+static inline __attribute__((always_inline)) void airlock_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
 }
 #endif
