@@ -16,9 +16,12 @@ struct ModelCommand: AsyncParsableCommand {
 /// dense) that both this engine and llama.cpp run, then reports held-out perplexity and
 /// speed for several top-k settings against the dense model.
 ///
-/// The calibration and held-out texts are tokenized here with the model's own tokenizer;
-/// the numeric work (recording FFN activations, clustering neurons into experts, fitting
-/// the routers) is done by scripts/engine/moe/moefy.py with numpy and the `gguf` package.
+/// The calibration texts (the shipped one plus text sampled from the dense model itself,
+/// scripts/engine/moe/make_distill_text.py) and the held-out text are tokenized here with
+/// the model's own tokenizer; the numeric work (block-by-block over the converted model's
+/// own hidden states: clustering neurons into experts, fitting the routers, refitting the
+/// down projections by ridge least squares) is done by scripts/engine/moe/moefy.py with
+/// numpy and the `gguf` package. The held-out text is only used for the report.
 struct ModelMoefyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "moefy",
@@ -31,14 +34,16 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Option(help: "Output GGUF.")
     var out: String = ChatCommand.moeModelPath
 
+    // Defaults keep the FFN computed per token under half of the dense model's
+    // (1 dense block + 29 × (448 + 4 × 64) of 1536 neurons = 47.6%).
     @Option(help: "Routed experts per MoE block.")
-    var experts: Int = 16
+    var experts: Int = 17
 
     @Option(help: "Intermediate neurons per routed expert.")
     var expertSize: Int = 64
 
     @Option(help: "Intermediate neurons of the shared expert (the most used ones).")
-    var sharedSize: Int = 512
+    var sharedSize: Int = 448
 
     @Option(help: "Routed experts per token written into the file.")
     var topK: Int = 4
@@ -49,8 +54,14 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Option(help: "Type of the re-grouped expert down projections: q8_0, q4_1 or f16.")
     var downType: String = "q8_0"
 
-    @Option(help: "Calibration text the routers are fitted on.")
+    @Option(help: "Calibration text the routers and down projections are fitted on.")
     var calibration: String = "scripts/engine/moe/text/calibration.txt"
+
+    @Option(help: "Text sampled from the dense model itself, added to the calibration (empty: none).")
+    var distillation: String = "scripts/engine/moe/text/distill.txt"
+
+    @Option(help: "Ridge strength of the down-projection refit (0: keep the dense down projections).")
+    var refit: Double = 1.0
 
     @Option(help: "Held-out text for the perplexity report.")
     var heldout: String = "scripts/engine/moe/text/heldout.txt"
@@ -76,38 +87,57 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Flag(help: "Do not run llama.cpp in the report.")
     var skipLlamaCpp = false
 
+    @Flag(help: "Do not convert: evaluate an existing --out file (its layout options must match the file).")
+    var evaluateOnly = false
+
     func run() async throws {
         for (path, what) in [(model, "model"), (calibration, "calibration text"), (heldout, "held-out text"), (script, "script")] {
             guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(what) not found at \(path)") }
         }
         guard ["q8_0", "q4_1", "f16"].contains(downType) else { throw ValidationError("--down-type must be q8_0, q4_1 or f16") }
+        guard refit >= 0, refit.isFinite else { throw ValidationError("--refit must be a non-negative number") }
         let dense = try SequenceEvaluator(modelPath: model, threads: threads, capacity: 2048)
         let tokenizer = dense.tokenizer
-        let calibrationIDs = tokenizer.encode(try String(contentsOfFile: calibration, encoding: .utf8))
+        var calibrationIDs = tokenizer.encode(try String(contentsOfFile: calibration, encoding: .utf8))
+        if !distillation.isEmpty {
+            guard FileManager.default.fileExists(atPath: distillation) else {
+                throw ValidationError("distillation text not found at \(distillation)")
+            }
+            calibrationIDs += tokenizer.encode(try String(contentsOfFile: distillation, encoding: .utf8))
+        }
         let heldoutIDs = tokenizer.encode(try String(contentsOfFile: heldout, encoding: .utf8))
         guard calibrationIDs.count >= 256, heldoutIDs.count >= 32, heldoutIDs.count <= 2000 else {
             throw ValidationError("calibration needs ≥ 256 tokens, held-out 32…2000 (have \(calibrationIDs.count), \(heldoutIDs.count))")
         }
 
-        // Convert.
+        var report: [String: Any] = ["out": out, "experts": experts, "expert_size": expertSize, "shared_size": sharedSize,
+                                     "top_k": topK, "dense_lead": denseLead, "down_type": downType, "refit": refit,
+                                     "calibration_tokens": calibrationIDs.count, "heldout_tokens": heldoutIDs.count]
+        if evaluateOnly {
+            guard FileManager.default.fileExists(atPath: out) else { throw ValidationError("no converted model at \(out)") }
+        } else {
+            report["router_capture"] = try convert(calibrationIDs)
+        }
+        guard !skipEvaluation else { return try print(report) }
+        try evaluateFiles(dense, heldoutIDs, into: &report)
+    }
+
+    /// Runs moefy.py on the calibration ids; returns its per-block report.
+    func convert(_ calibrationIDs: [Int32]) throws -> Any? {
         let idsFile = FileManager.default.temporaryDirectory.appendingPathComponent("airlock-moefy-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: ["calibration": calibrationIDs.map(Int.init)]).write(to: idsFile)
         defer { try? FileManager.default.removeItem(at: idsFile) }
         let conversion = try runPython([script, "--model", model, "--out", out, "--tokens", idsFile.path,
                                         "--experts", "\(experts)", "--expert-size", "\(expertSize)",
                                         "--shared-size", "\(sharedSize)", "--top-k", "\(topK)",
-                                        "--dense-lead", "\(denseLead)", "--down-type", downType],
+                                        "--dense-lead", "\(denseLead)", "--down-type", downType, "--refit", "\(refit)"],
                                        input: nil, echoErrors: true)
         guard conversion.status == 0 else { throw ValidationError("conversion failed (exit \(conversion.status))") }
-        var report: [String: Any] = ["out": out, "experts": experts, "expert_size": expertSize, "shared_size": sharedSize,
-                                     "top_k": topK, "dense_lead": denseLead, "down_type": downType,
-                                     "calibration_tokens": calibrationIDs.count, "heldout_tokens": heldoutIDs.count]
-        if let json = try? JSONSerialization.jsonObject(with: conversion.output) as? [String: Any] {
-            report["router_capture"] = json["layers"]
-        }
-        guard !skipEvaluation else { return try print(report) }
+        return (try? JSONSerialization.jsonObject(with: conversion.output) as? [String: Any])?["layers"]
+    }
 
-        // Evaluate: perplexity, tokens/s and weight bytes per token, ours and llama.cpp's.
+    /// Perplexity, tokens/s and weight bytes per token of the dense and the MoE file, ours and llama.cpp's.
+    func evaluateFiles(_ dense: SequenceEvaluator, _ heldoutIDs: [Int32], into report: inout [String: Any]) throws {
         let ks = evaluate.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             .filter { (1...experts).contains($0) }
         let denseRun = try measure(dense, heldoutIDs)

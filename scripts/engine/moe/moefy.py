@@ -2,32 +2,41 @@
 """Turns a dense llama-architecture GGUF (SmolLM2) into a DeepSeekMoE-layout GGUF
 (`deepseek` architecture: routed fine-grained experts plus an always-on shared expert,
 the first blocks kept dense), the way "MoEfication" (Zhang et al., 2022) splits a
-trained FFN:
+trained FFN, then repairs what dropping experts loses by least squares:
 
-1. Run the dense model (numpy, fp32) over the calibration token ids and record each
-   block's FFN input X and the SwiGLU activations H = silu(X Gᵀ) ⊙ (X Uᵀ).
+The conversion runs block by block over the calibration tokens (the shipped text plus
+text the dense model sampled itself), carrying the hidden states of the *converted*
+model forward, so each block is fitted on the inputs it will really see and can
+correct the errors of the blocks before it. For each MoE block:
+
+1. Activations H = silu(X Gᵀ) ⊙ (X Uᵀ) of the dense FFN at the converted model's
+   inputs X; the target is the dense FFN output Y = H Dᵀ at those inputs.
 2. Shared expert: the intermediate neurons with the largest mean contribution
    |H_j|·‖D_j‖ (D_j = the neuron's column of ffn_down).
 3. Routed experts: the remaining neurons clustered by their contribution patterns over
    the calibration tokens (balanced k-means: every expert gets the same number).
 4. Router: ridge regression from X to each expert's output norm ‖Σ_{j∈e} D_j H_j‖,
    so top-k of the router picks the experts that matter most for the token.
-5. Gate scaling: llama.cpp's `deepseek` MoE weights each chosen expert by its softmax
-   probability. The router is scaled down so those probabilities are ≈1/E (uniform to
-   within ~1%) while their order still follows the fitted scores, and each expert's down
-   projection is multiplied by E: a chosen expert contributes ≈ its exact dense share.
+   llama.cpp's `deepseek` MoE weights each chosen expert by its softmax probability:
+   the router is scaled so those probabilities stay near 1/E and the down projections
+   carry a factor E (a chosen expert contributes about its own output).
+5. Down projections refitted jointly (shared + routed, ridge pulled towards the dense
+   weights) so that the MoE output under the routing the router actually makes, gate
+   weights included, matches Y: the shared and chosen experts absorb the predictable
+   part of what the dropped experts would have added.
 
-Gate/up rows of the experts are copied from the dense file byte for byte (same rows,
-same blocks); expert down projections (columns regrouped) are re-quantized; attention,
-embeddings and norms are copied unchanged.
+Gate/up rows of the experts are copied from the dense file byte for byte; the refitted
+down projections are quantized (Q8_0 by default); attention, embeddings and norms are
+copied unchanged.
 
-Invoked by `airlock model moefy`, which tokenizes the calibration text and passes the
-ids in a JSON file: python3 moefy.py --model IN --out OUT --tokens IDS.json [options]
+Invoked by `airlock model moefy`, which tokenizes the texts and passes the ids in a JSON
+file: python3 moefy.py --model IN --out OUT --tokens IDS.json [options]
+  {"calibration": [ids...], "heldout": [ids...] (optional: numpy perplexity in the log)}
 """
 import argparse
 import json
-import os
 import sys
+import time
 
 import numpy as np
 import gguf
@@ -63,16 +72,21 @@ class Dense:
             return np.array(t.data, dtype=np.float32).reshape(t.data.shape)
         return dequantize(t.data, t.tensor_type).astype(np.float32)
 
+    def block(self, l):
+        p = f"blk.{l}."
+        names = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
+        return {n: self.f32(p + n + ".weight") for n in names}
+
 
 def rms(x, w, eps):
     return x / np.sqrt((x.astype(np.float64) ** 2).mean(-1, keepdims=True) + eps).astype(np.float32) * w
 
 
-def rope(x, pos, base):
-    # Interleaved pairs (GGUF llama weights are permuted for this convention).
-    hd = x.shape[-1]
+def rope(x, base):
+    # x: … × T × heads × hd; interleaved pairs (GGUF llama weights are permuted for this).
+    t, hd = x.shape[-3], x.shape[-1]
     inv = base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
-    ang = np.outer(pos, inv)
+    ang = np.outer(np.arange(t), inv)
     c = np.cos(ang).astype(np.float32)[:, None, :]
     s = np.sin(ang).astype(np.float32)[:, None, :]
     x0, x1 = x[..., 0::2], x[..., 1::2]
@@ -86,49 +100,26 @@ def silu(x):
     return x / (1 + np.exp(-x))
 
 
-def record_ffn_inputs(m, segments):
-    """FFN inputs of every block for every calibration token (dense forward pass)."""
-    emb = m.f32("token_embd.weight")
-    xs = [emb[np.array(seg)] for seg in segments]
-    inputs = [[] for _ in range(m.n_layer)]
-    for l in range(m.n_layer):
-        p = f"blk.{l}."
-        wq, wk, wv, wo = (m.f32(p + n) for n in ("attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight"))
-        an, fn = m.f32(p + "attn_norm.weight"), m.f32(p + "ffn_norm.weight")
-        g, u, d = m.f32(p + "ffn_gate.weight"), m.f32(p + "ffn_up.weight"), m.f32(p + "ffn_down.weight")
-        for si, x in enumerate(xs):
-            n = x.shape[0]
-            pos = np.arange(n)
-            h = rms(x, an, m.eps)
-            q = rope((h @ wq.T).reshape(n, m.n_head, m.hd), pos, m.base)
-            k = rope((h @ wk.T).reshape(n, m.n_head_kv, m.hd), pos, m.base)
-            v = (h @ wv.T).reshape(n, m.n_head_kv, m.hd)
-            rep = m.n_head // m.n_head_kv
-            k = np.repeat(k, rep, axis=1)
-            v = np.repeat(v, rep, axis=1)
-            att = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(m.hd)
-            att = att + np.triu(np.full((n, n), -np.inf, dtype=np.float32), 1)
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            o = np.einsum("hqk,khd->qhd", att, v).reshape(n, m.n_embd)
-            x = x + o @ wo.T
-            f = rms(x, fn, m.eps)
-            inputs[l].append(f)
-            x = x + (silu(f @ g.T) * (f @ u.T)) @ d.T
-            xs[si] = x
-        log(f"moefy: recorded block {l + 1}/{m.n_layer}")
-    # Held for the perplexity sanity check of the numpy forward.
-    out_norm = m.f32("output_norm.weight")
-    out = m.f32("output.weight") if "output.weight" in m.t else emb
-    nll, count = 0.0, 0
-    for seg, x in zip(segments, xs):
-        logits = rms(x, out_norm, m.eps) @ out.T
-        logits = logits - logits.max(-1, keepdims=True)
-        lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        nll -= lp[np.arange(len(seg) - 1), np.array(seg[1:])].sum()
-        count += len(seg) - 1
-    log(f"moefy: dense numpy forward perplexity on the calibration text {np.exp(nll / count):.2f}")
-    return [np.concatenate(i) for i in inputs]
+def attention(m, w, x, chunk=8):
+    """x + self-attention(x) for S segments × T tokens × n_embd (each segment from position 0)."""
+    out = np.empty_like(x)
+    rep = m.n_head // m.n_head_kv
+    for i in range(0, x.shape[0], chunk):
+        xs = x[i:i + chunk]
+        s, t, _ = xs.shape
+        h = rms(xs, w["attn_norm"], m.eps)
+        q = rope((h @ w["attn_q"].T).reshape(s, t, m.n_head, m.hd), m.base)
+        k = rope((h @ w["attn_k"].T).reshape(s, t, m.n_head_kv, m.hd), m.base)
+        v = (h @ w["attn_v"].T).reshape(s, t, m.n_head_kv, m.hd)
+        k = np.repeat(k, rep, axis=2)
+        v = np.repeat(v, rep, axis=2)
+        att = (q.transpose(0, 2, 1, 3) @ k.transpose(0, 2, 3, 1)) / np.float32(np.sqrt(m.hd))   # s × h × q × k
+        att += np.triu(np.full((t, t), -np.inf, dtype=np.float32), 1)
+        att = np.exp(att - att.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        o = (att @ v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3).reshape(s, t, m.n_embd)
+        out[i:i + chunk] = xs + o @ w["attn_output"].T
+    return out
 
 
 def balanced_kmeans(feat, k, iters, rng):
@@ -153,36 +144,170 @@ def balanced_kmeans(feat, k, iters, rng):
     return [np.where(assign == c)[0] for c in range(k)]
 
 
-def moefy_layer(x, g, u, d, n_shared, n_experts, expert_size, top_k, refit, rng):
-    h = silu(x @ g.T) * (x @ u.T)                       # N × ff
-    dn = np.linalg.norm(d, axis=0)                       # ‖D_j‖
-    contrib = np.abs(h) * dn                             # N × ff
-    importance = contrib.mean(0)
-    shared = np.sort(np.argsort(-importance)[:n_shared])
+class MoEBlock:
+    """One converted FFN: neuron groups, router and (refitted) down projections."""
+
+    def __init__(self, g, u, shared, experts, router, d_shared, d_experts, gate_scale):
+        self.g, self.u = g, u
+        self.shared, self.experts = shared, experts
+        self.router = router              # E × n_embd (already scaled: near-uniform softmax)
+        self.d_shared = d_shared          # n_embd × S
+        self.d_experts = d_experts        # E × n_embd × size (gate_scale folded in)
+        self.gate_scale = gate_scale
+        self.unfitted = None              # the same block before the refit (diagnostics)
+
+    def route(self, x, k):
+        logits = x @ self.router.T
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(1, keepdims=True)
+        chosen = np.argpartition(-logits, k - 1, axis=1)[:, :k] if k < len(self.experts) else \
+            np.tile(np.arange(len(self.experts)), (len(x), 1))
+        return chosen, p
+
+    def forward(self, x, k):
+        gs, us = self.g[self.shared], self.u[self.shared]
+        y = (silu(x @ gs.T) * (x @ us.T)) @ self.d_shared.T
+        chosen, p = self.route(x, k)
+        for e, idx in enumerate(self.experts):
+            rows = np.where((chosen == e).any(1))[0]
+            if len(rows) == 0:
+                continue
+            xe = x[rows]
+            he = silu(xe @ self.g[idx].T) * (xe @ self.u[idx].T)
+            y[rows] += p[rows, e:e + 1] * (he @ self.d_experts[e].T)
+        return y
+
+
+def fit_block(x, w, a, rng):
+    """Fits one MoE block on FFN inputs x (N × n_embd) of the converted model."""
+    g, u, d = w["ffn_gate"], w["ffn_up"], w["ffn_down"]
+    E, S, size = a.experts, a.shared_size, a.expert_size
+    h = silu(x @ g.T) * (x @ u.T)                        # N × ff
+    y = h @ d.T                                          # dense FFN output at these inputs
+    dn = np.linalg.norm(d, axis=0)
+    importance = (np.abs(h) * dn).mean(0)
+    shared = np.sort(np.argsort(-importance)[:S])
     rest = np.setdiff1d(np.arange(h.shape[1]), shared)
-    assert len(rest) == n_experts * expert_size, "neurons do not split evenly"
-    groups = balanced_kmeans(contrib[:, rest].T, n_experts, 8, rng)
-    experts = [np.sort(rest[gi]) for gi in groups]
-    # Router targets: norm of each expert's output on each calibration token.
+    sub = rng.choice(len(x), min(len(x), 6000), replace=False)
+    contrib = np.abs(h[sub][:, rest]) * dn[rest]
+    experts = [np.sort(rest[gi]) for gi in balanced_kmeans(contrib.T, E, 8, rng)]
+
+    # Router: ridge regression onto each expert's output norm.
     target = np.stack([np.linalg.norm(h[:, e] @ d[:, e].T, axis=1) for e in experts], axis=1)   # N × E
-    xtx = x.T.astype(np.float64) @ x
+    xd = x.astype(np.float64)
+    xtx = xd.T @ xd
     lam = 1e-2 * np.trace(xtx) / x.shape[1]
-    w = np.linalg.solve(xtx + lam * np.eye(x.shape[1]), x.T.astype(np.float64) @ target).astype(np.float32)  # d × E
-    d_shared = d[:, shared]
-    if refit:
-        # What the chosen experts leave out, predicted from the shared expert's activations:
-        # refit the shared down projection on (dense output − routed output).
-        chosen = np.argsort(-(x @ w), axis=1)[:, :top_k]
-        y = h @ d.T
-        routed = np.zeros_like(y)
-        for ei, e in enumerate(experts):
-            mask = (chosen == ei).any(1)
-            routed[mask] += h[mask][:, e] @ d[:, e].T
-        hs = h[:, shared].astype(np.float64)
-        gram = hs.T @ hs
-        lam_s = refit * np.trace(gram) / gram.shape[0]
-        d_shared = np.linalg.solve(gram + lam_s * np.eye(len(shared)), hs.T @ (y - routed)).T.astype(np.float32)
-    return shared, experts, w.T, target, d_shared
+    router = np.linalg.solve(xtx + lam * np.eye(x.shape[1]), xd.T @ target).T.astype(np.float32)   # E × n_embd
+    scores = x @ router.T
+    spread = np.percentile(scores.max(1) - scores.min(1), 99.9)
+    router *= np.float32(a.router_spread / spread)
+    blk = MoEBlock(g, u, shared, experts, router, d[:, shared].copy(),
+                   np.stack([d[:, e] * E for e in experts]), E)
+    chosen, p = blk.route(x, a.top_k)
+    captured = np.take_along_axis(target, chosen, 1).sum() / target.sum()
+    oracle = np.sort(target, axis=1)[:, ::-1][:, :a.top_k].sum() / target.sum()
+    info = {"captured": float(captured), "oracle": float(oracle)}
+
+    if a.refit > 0:
+        # Features of the MoE output that is linear in the down projections:
+        # [H_shared | p_e·E·H_e for chosen e, else 0], target the dense output.
+        n = len(x)
+        phi = np.zeros((n, S + E * size), dtype=np.float32)
+        phi[:, :S] = h[:, shared]
+        for e, idx in enumerate(experts):
+            sel = (chosen == e).any(1)
+            phi[sel, S + e * size:S + (e + 1) * size] = h[sel][:, idx] * (p[sel, e:e + 1] * E)
+        # Each token weighted by 1/‖y‖² (floored at the mean): a few tokens with huge FFN
+        # outputs (attention-sink positions) would otherwise dominate the fit.
+        yy = (y.astype(np.float64) ** 2).sum(1)
+        tw = np.sqrt(1.0 / np.maximum(yy, yy.mean())).astype(np.float32)[:, None] if a.token_weighting \
+            else np.ones((n, 1), np.float32)
+        phw = phi * tw
+        gram = (phw.T @ phw).astype(np.float64)
+        rhs = (phw.T @ (y * tw)).astype(np.float64)         # F × n_embd
+        d0 = np.concatenate([d[:, shared]] + [d[:, e] for e in experts], axis=1).T.astype(np.float64)   # F × n_embd
+        diag = np.diag(gram).copy()
+        reg = a.refit * (diag + diag.mean() * 1e-3)
+        sol = np.linalg.solve(gram + np.diag(reg), rhs + reg[:, None] * d0).astype(np.float32)   # F × n_embd
+        before = np.mean((phi @ d0.astype(np.float32) - y) ** 2)
+        after = np.mean((phi @ sol - y) ** 2)
+        info.update({"mse_before": float(before / np.mean(y ** 2)), "mse_after": float(after / np.mean(y ** 2))})
+        blk.unfitted = MoEBlock(g, u, shared, experts, router, blk.d_shared, blk.d_experts, E)
+        blk.d_shared = sol[:S].T.copy()
+        blk.d_experts = np.stack([sol[S + e * size:S + (e + 1) * size].T * E for e in range(E)])
+    return blk, info
+
+
+def ffn_dense(x, w):
+    return (silu(x @ w["ffn_gate"].T) * (x @ w["ffn_up"].T)) @ w["ffn_down"].T
+
+
+def perplexity(m, x, ids):
+    """x: S × T × n_embd final hidden states of segments of ids (S × T)."""
+    emb_out = m.f32("output.weight") if "output.weight" in m.t else m.f32("token_embd.weight")
+    h = rms(x, m.f32("output_norm.weight"), m.eps)
+    nll, count = 0.0, 0
+    for s in range(x.shape[0]):
+        logits = (h[s] @ emb_out.T).astype(np.float64)
+        logits -= logits.max(-1, keepdims=True)
+        lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        nll -= lp[np.arange(ids.shape[1] - 1), ids[s, 1:]].sum()
+        count += ids.shape[1] - 1
+    return float(np.exp(nll / count))
+
+
+def convert(m, a, calib, heldout, rng):
+    """Block-by-block conversion; returns {layer: MoEBlock} and per-layer info."""
+    emb = m.f32("token_embd.weight")
+    x = emb[calib]                                   # S × T × D, converted model's stream
+    ev = {}
+    if heldout is not None:
+        ks = sorted(set(a.eval_k) | {a.top_k})
+        ev = {k: emb[heldout] for k in ["dense"] + ks}
+    blocks, infos = {}, []
+    for l in range(m.n_layer):
+        t0 = time.time()
+        w = m.block(l)
+        x = attention(m, w, x)
+        for k in ev:
+            ev[k] = attention(m, w, ev[k])
+        f = rms(x, w["ffn_norm"], m.eps)
+        s, t, dm = f.shape
+        if l < a.dense_lead:
+            x = x + ffn_dense(f.reshape(-1, dm), w).reshape(s, t, dm)
+            for k in ev:
+                ev[k] = ev[k] + ffn_dense(rms(ev[k], w["ffn_norm"], m.eps).reshape(-1, dm), w).reshape(ev[k].shape)
+            log(f"moefy: block {l} dense ({time.time() - t0:.1f}s)")
+            continue
+        blk, info = fit_block(f.reshape(-1, dm), w, a, rng)
+        blocks[l] = blk
+        x = x + blk.forward(f.reshape(-1, dm), a.top_k).reshape(s, t, dm)
+        for k in ev:
+            fe = rms(ev[k], w["ffn_norm"], m.eps).reshape(-1, dm)
+            ye = ffn_dense(fe, w) if k == "dense" else blk.forward(fe, k)
+            if k == a.top_k:
+                # Generalisation check: relative error against the dense FFN on the held-out stream.
+                yd = ffn_dense(fe, w)
+                info["heldout_error"] = float(np.mean((ye - yd) ** 2) / np.mean(yd ** 2))
+                if blk.unfitted is not None:
+                    yu = blk.unfitted.forward(fe, k)
+                    info["heldout_error_before"] = float(np.mean((yu - yd) ** 2) / np.mean(yd ** 2))
+            ev[k] = ev[k] + ye.reshape(ev[k].shape)
+        info["layer"] = l
+        infos.append(info)
+        log(f"moefy: block {l}: router keeps {info['captured']:.3f} of the routed output norm at top-{a.top_k} "
+            f"(oracle {info['oracle']:.3f})"
+            + (f", relative error {info['mse_before']:.3f} -> {info['mse_after']:.3f}" if "mse_after" in info else "")
+            + (f", held-out {info.get('heldout_error_before', float('nan')):.3f} -> {info['heldout_error']:.3f}"
+               if "heldout_error" in info else "")
+            + f" ({time.time() - t0:.1f}s)")
+    evaluation = {}
+    if ev:
+        for k, xe in ev.items():
+            evaluation[str(k)] = perplexity(m, xe, heldout)
+        log("moefy: numpy held-out perplexity " + ", ".join(f"{k}: {v:.2f}" for k, v in evaluation.items()))
+    return blocks, infos, evaluation
 
 
 def copy_metadata(m, w, renames, overrides):
@@ -202,39 +327,7 @@ def copy_metadata(m, w, renames, overrides):
         w.add_key_value(key, val, vtype)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--tokens", required=True, help="JSON: {\"calibration\": [ids...]}")
-    ap.add_argument("--experts", type=int, default=20)
-    ap.add_argument("--expert-size", type=int, default=64)
-    ap.add_argument("--shared-size", type=int, default=256)
-    ap.add_argument("--top-k", type=int, default=6)
-    ap.add_argument("--dense-lead", type=int, default=1)
-    ap.add_argument("--segment", type=int, default=256)
-    ap.add_argument("--down-type", choices=["q8_0", "q4_1", "f16"], default="q8_0")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--refit", type=float, default=0.0,
-                    help="ridge strength for refitting the shared expert's down projection (0 = off)")
-    a = ap.parse_args()
-
-    m = Dense(a.model)
-    if a.shared_size + a.experts * a.expert_size != m.n_ff or a.shared_size % a.expert_size:
-        raise SystemExit(f"moefy: shared ({a.shared_size}) + experts×size ({a.experts}×{a.expert_size}) must equal the "
-                         f"FFN width {m.n_ff}, and the shared size must be a multiple of the expert size")
-    ids = json.load(open(a.tokens))["calibration"]
-    segments = [ids[i:i + a.segment] for i in range(0, len(ids) - 16, a.segment)]
-    log(f"moefy: {len(ids)} calibration tokens in {len(segments)} segments")
-    cache = os.environ.get("MOEFY_CACHE")
-    if cache and os.path.exists(cache):
-        inputs = list(np.load(cache)["inputs"])
-    else:
-        inputs = record_ffn_inputs(m, segments)
-        if cache:
-            np.savez(cache, inputs=np.stack(inputs))
-    rng = np.random.default_rng(a.seed)
-
+def write(m, a, blocks):
     w = gguf.GGUFWriter(a.out, "deepseek")
     E, S = a.experts, a.shared_size
     overrides = {
@@ -247,7 +340,6 @@ def main():
         "general.name": ("SmolLM2-135M-Instruct MoEfied (DeepSeekMoE layout)", V.STRING),
     }
     copy_metadata(m, w, lambda k: "deepseek." + k[len("llama."):] if k.startswith("llama.") else k, overrides)
-
     down_q = {"q8_0": Q.Q8_0, "q4_1": Q.Q4_1, "f16": Q.F16}[a.down_type]
 
     def put_float(name, arr, qt):
@@ -269,47 +361,88 @@ def main():
         else:
             w.add_tensor(name, data, raw_dtype=t.tensor_type)
 
-    report = []
     for t in m.r.tensors:
         name = t.name
         if not name.startswith("blk.") or ".ffn_" not in name or name.endswith("ffn_norm.weight"):
             put_raw(name, t)
             continue
         l = int(name.split(".")[1])
-        if l < a.dense_lead:
+        if l not in blocks:
             put_raw(name, t)
             continue
         if not name.endswith("ffn_gate.weight"):
             continue  # up/down written together with gate
         p = f"blk.{l}."
-        tg, tu, td = m.t[p + "ffn_gate.weight"], m.t[p + "ffn_up.weight"], m.t[p + "ffn_down.weight"]
-        g, u, d = m.f32(p + "ffn_gate.weight"), m.f32(p + "ffn_up.weight"), m.f32(p + "ffn_down.weight")
-        shared, experts, router, target, d_shared = moefy_layer(inputs[l], g, u, d, S, E, a.expert_size, a.top_k,
-                                                                a.refit, rng)
-        scores = inputs[l] @ router.T
-        chosen = np.argsort(-scores, axis=1)[:, :a.top_k]
-        captured = np.take_along_axis(target, chosen, 1).sum() / target.sum()
-        oracle = np.sort(target, axis=1)[:, ::-1][:, :a.top_k].sum() / target.sum()
-        # Near-uniform softmax: the largest spread of router logits on calibration → 0.02.
-        spread = (scores.max(1) - scores.min(1)).max()
-        router_scaled = router * (0.02 / spread)
-        report.append({"layer": l, "captured": float(captured), "oracle": float(oracle)})
-        log(f"moefy: block {l}: router keeps {captured:.3f} of the routed output norm at top-{a.top_k} (oracle {oracle:.3f})")
-        put_float(p + "ffn_gate_inp.weight", router_scaled, Q.F16)
-        order = np.concatenate(experts)
+        blk = blocks[l]
+        tg, tu = m.t[p + "ffn_gate.weight"], m.t[p + "ffn_up.weight"]
+        put_float(p + "ffn_gate_inp.weight", blk.router, Q.F16)
+        order = np.concatenate(blk.experts)
         put_raw(p + "ffn_gate_exps.weight", tg, order, E)
         put_raw(p + "ffn_up_exps.weight", tu, order, E)
-        down = np.stack([d[:, e] * E for e in experts])   # E × n_embd × size
-        put_float(p + "ffn_down_exps.weight", down, down_q)
-        put_raw(p + "ffn_gate_shexp.weight", tg, shared)
-        put_raw(p + "ffn_up_shexp.weight", tu, shared)
-        put_float(p + "ffn_down_shexp.weight", d_shared, down_q)
+        put_float(p + "ffn_down_exps.weight", blk.d_experts, down_q)
+        put_raw(p + "ffn_gate_shexp.weight", tg, blk.shared)
+        put_raw(p + "ffn_up_shexp.weight", tu, blk.shared)
+        put_float(p + "ffn_down_shexp.weight", blk.d_shared, down_q)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    print(json.dumps({"out": a.out, "experts": E, "expertSize": a.expert_size, "sharedSize": S, "topK": a.top_k,
-                      "denseLead": a.dense_lead, "layers": report}))
+
+
+def segments(ids, length):
+    n = len(ids) // length
+    return np.array(ids[:n * length], dtype=np.int64).reshape(n, length)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--tokens", required=True, help="JSON: {\"calibration\": [ids...], \"heldout\": [ids...]}")
+    ap.add_argument("--experts", type=int, default=16)
+    ap.add_argument("--expert-size", type=int, default=64)
+    ap.add_argument("--shared-size", type=int, default=512)
+    ap.add_argument("--top-k", type=int, default=4)
+    ap.add_argument("--dense-lead", type=int, default=0)
+    ap.add_argument("--segment", type=int, default=256)
+    ap.add_argument("--max-tokens", type=int, default=0, help="use at most this many calibration tokens (0 = all)")
+    ap.add_argument("--down-type", choices=["q8_0", "q4_1", "f16"], default="q8_0")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--refit", type=float, default=1.0,
+                    help="ridge strength (relative to each feature's energy) for refitting the down projections "
+                         "towards the dense output; 0 = keep the dense down projections")
+    ap.add_argument("--no-token-weighting", dest="token_weighting", action="store_false",
+                    help="fit the down projections with every token weighted equally (default: by 1/‖dense output‖²)")
+    ap.add_argument("--router-spread", type=float, default=0.02,
+                    help="router logit spread (99.9th percentile) after scaling: small = near-uniform gates")
+    ap.add_argument("--eval-k", default="2,4,6,8,16", help="top-k settings for the numpy held-out perplexity")
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args()
+    a.eval_k = [int(k) for k in a.eval_k.split(",") if k.strip()]
+
+    m = Dense(a.model)
+    if a.shared_size + a.experts * a.expert_size != m.n_ff or a.shared_size % a.expert_size:
+        raise SystemExit(f"moefy: shared ({a.shared_size}) + experts×size ({a.experts}×{a.expert_size}) must equal the "
+                         f"FFN width {m.n_ff}, and the shared size must be a multiple of the expert size")
+    if not 1 <= a.top_k <= a.experts:
+        raise SystemExit(f"moefy: top-k must be 1…{a.experts}")
+    a.eval_k = [k for k in a.eval_k if 1 <= k <= a.experts]
+    req = json.load(open(a.tokens))
+    ids = req["calibration"]
+    if a.max_tokens:
+        ids = ids[:a.max_tokens]
+    calib = segments(ids, a.segment)
+    heldout = np.array(req["heldout"], dtype=np.int64)[None, :] if req.get("heldout") else None
+    log(f"moefy: {calib.size} calibration tokens in {calib.shape[0]} segments of {a.segment}")
+    rng = np.random.default_rng(a.seed)
+    start = time.time()
+    blocks, infos, evaluation = convert(m, a, calib, heldout, rng)
+    if not a.no_write:
+        write(m, a, blocks)
+    log(f"moefy: done in {time.time() - start:.0f}s")
+    print(json.dumps({"out": a.out, "experts": a.experts, "expertSize": a.expert_size, "sharedSize": a.shared_size,
+                      "topK": a.top_k, "denseLead": a.dense_lead, "calibrationTokens": int(calib.size),
+                      "layers": infos, "numpyHeldoutPerplexity": evaluation}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Tests of the MoE conversion (moefy.py) on a tiny random dense llama GGUF.
+
+python3 -m unittest scripts/engine/moe/test_moefy.py   (needs numpy and gguf; ~10 s)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as Q
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import moefy  # noqa: E402
+
+N_EMBD, N_FF, N_LAYER, N_HEAD, N_KV, VOCAB = 64, 96, 3, 4, 2, 128
+
+
+def make_dense(path, seed=1):
+    rng = np.random.default_rng(seed)
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_block_count(N_LAYER)
+    w.add_context_length(256)
+    w.add_embedding_length(N_EMBD)
+    w.add_feed_forward_length(N_FF)
+    w.add_head_count(N_HEAD)
+    w.add_head_count_kv(N_KV)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(10000.0)
+    w.add_vocab_size(VOCAB)
+    hd = N_EMBD // N_HEAD
+    r = lambda *s: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32)
+    w.add_tensor("token_embd.weight", r(VOCAB, N_EMBD))
+    w.add_tensor("output_norm.weight", np.ones(N_EMBD, np.float32))
+    for l in range(N_LAYER):
+        p = f"blk.{l}."
+        w.add_tensor(p + "attn_norm.weight", np.ones(N_EMBD, np.float32))
+        w.add_tensor(p + "ffn_norm.weight", np.ones(N_EMBD, np.float32))
+        w.add_tensor(p + "attn_q.weight", r(N_EMBD, N_EMBD))
+        w.add_tensor(p + "attn_k.weight", r(N_KV * hd, N_EMBD))
+        w.add_tensor(p + "attn_v.weight", r(N_KV * hd, N_EMBD))
+        w.add_tensor(p + "attn_output.weight", r(N_EMBD, N_EMBD))
+        w.add_tensor(p + "ffn_gate.weight", r(N_FF, N_EMBD) * 2)
+        w.add_tensor(p + "ffn_up.weight", r(N_FF, N_EMBD) * 2)
+        w.add_tensor(p + "ffn_down.weight", r(N_EMBD, N_FF))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def run(args):
+    return subprocess.run([sys.executable, os.path.join(HERE, "moefy.py")] + args, capture_output=True, text=True)
+
+
+class MoefyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.dense = os.path.join(cls.dir.name, "dense.gguf")
+        make_dense(cls.dense)
+        rng = np.random.default_rng(3)
+        cls.ids = os.path.join(cls.dir.name, "ids.json")
+        with open(cls.ids, "w") as f:
+            json.dump({"calibration": rng.integers(0, VOCAB, 2048).tolist()}, f)
+        # 32 shared + 8 experts × 8 neurons, top-2, first block dense.
+        cls.common = ["--model", cls.dense, "--tokens", cls.ids, "--experts", "8", "--expert-size", "8",
+                      "--shared-size", "32", "--top-k", "2", "--dense-lead", "1", "--segment", "64",
+                      "--down-type", "f16"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def convert(self, name, extra):
+        out = os.path.join(self.dir.name, name)
+        r = run(self.common + ["--out", out] + extra)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return out, json.loads(r.stdout)
+
+    def test_layout_is_deepseek_with_shared_and_routed_experts(self):
+        out, report = self.convert("plain.gguf", ["--refit", "0"])
+        rd = gguf.GGUFReader(out)
+        self.assertEqual(rd.fields["general.architecture"].contents(), "deepseek")
+        self.assertEqual(rd.fields["deepseek.expert_count"].contents(), 8)
+        self.assertEqual(rd.fields["deepseek.expert_used_count"].contents(), 2)
+        self.assertEqual(rd.fields["deepseek.expert_shared_count"].contents(), 4)
+        self.assertEqual(rd.fields["deepseek.leading_dense_block_count"].contents(), 1)
+        t = {x.name: x for x in rd.tensors}
+        self.assertIn("blk.0.ffn_down.weight", t)               # dense lead block kept
+        self.assertNotIn("blk.1.ffn_down.weight", t)
+        self.assertEqual(list(t["blk.1.ffn_gate_exps.weight"].shape), [N_EMBD, 8, 8])
+        self.assertEqual(list(t["blk.1.ffn_down_exps.weight"].shape), [8, N_EMBD, 8])
+        self.assertEqual(list(t["blk.2.ffn_down_shexp.weight"].shape), [32, N_EMBD])
+        self.assertEqual(list(t["blk.2.ffn_gate_inp.weight"].shape), [N_EMBD, 8])
+        self.assertEqual(len(report["layers"]), N_LAYER - 1)
+
+    def test_all_experts_reproduce_the_dense_ffn_without_refit(self):
+        # The experts partition the dense neurons and the near-uniform gate times E is ≈1,
+        # so with every expert used the MoE block is the dense FFN (up to the gate spread).
+        a = moefy.argparse.Namespace(experts=8, expert_size=8, shared_size=32, top_k=2, refit=0.0,
+                                     router_spread=0.02, token_weighting=True)
+        m = moefy.Dense(self.dense)
+        w = m.block(1)
+        x = np.random.default_rng(5).standard_normal((512, N_EMBD)).astype(np.float32)
+        blk, _ = moefy.fit_block(x, w, a, np.random.default_rng(0))
+        dense = moefy.ffn_dense(x, w)
+        rel = np.linalg.norm(blk.forward(x, 8) - dense) / np.linalg.norm(dense)
+        self.assertLess(rel, 0.02)
+        self.assertGreater(np.linalg.norm(blk.forward(x, 2) - dense) / np.linalg.norm(dense), 0.05)
+        covered = np.sort(np.concatenate([blk.shared] + blk.experts))
+        self.assertTrue(np.array_equal(covered, np.arange(N_FF)))
+
+    def test_refit_lowers_the_error_of_the_routed_block(self):
+        _, plain = self.convert("plain2.gguf", ["--refit", "0"])
+        _, fitted = self.convert("fitted.gguf", ["--refit", "0.1"])
+        for layer in fitted["layers"]:
+            self.assertLess(layer["mse_after"], layer["mse_before"])
+        self.assertNotIn("mse_after", plain["layers"][0])
+
+    def test_bad_split_is_a_one_line_error(self):
+        r = run(self.common[:-12] + ["--out", os.path.join(self.dir.name, "x.gguf"), "--experts", "5",
+                                     "--expert-size", "8", "--shared-size", "32"])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("must equal the FFN width", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
