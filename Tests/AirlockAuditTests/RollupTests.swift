@@ -136,6 +136,24 @@ struct RollupTests {
             #expect(try await reader.overview(tenant: nil, from: midnight.addingTimeInterval(-6 * Self.day), to: now.addingTimeInterval(1), bucketSeconds: 86_400).source.days.count == 6)
             try await Self.expectSameAsLive(client, now: now, "after rebuilding")
 
+            // Late events on the existing chain, into a closed day and into today's rolled-up
+            // hours, written after newer events: caught by the chain-sequence check as well.
+            let todayRolled = Self.floorTo(now.addingTimeInterval(-refresher.grace), Self.hour)
+            var resume = AuditWriterConfiguration(chainID: "gw", spoolDirectory: SpoolTests.tempDir(), checkpointKey: Self.key, payloadKey: nil)
+            resume.checkpointEvery = 0
+            let sameChain = AuditWriter(client: client, configuration: resume, logger: TestDatabase.logger)
+            try await withWriter(sameChain) { w in
+                w.record(sampleEvent(tenant: "b", i: 8, at: now.addingTimeInterval(-30)))
+                w.record(sampleEvent(tenant: "b", i: 9, at: midnight.addingTimeInterval(-4 * Self.day + 13 * Self.hour)))
+                if todayRolled > midnight { w.record(sampleEvent(tenant: "c", i: 10, at: todayRolled.addingTimeInterval(-20 * 60))) }
+                await w.flush()
+            }
+            let lateSameChain = try await reader.overview(tenant: nil, from: midnight.addingTimeInterval(-6 * Self.day), to: now.addingTimeInterval(1), bucketSeconds: 86_400)
+            #expect(lateSameChain.source.days.count == 5)
+            try await Self.expectSameAsLive(client, now: now, "after late inserts on the same chain")
+            #expect(try await refresher.refresh(now: now).rebuilt == (todayRolled > midnight ? 2 : 1))
+            try await Self.expectSameAsLive(client, now: now, "after rebuilding again")
+
             // A later refresh extends today by its newly closed hours without rebuilding.
             let later = try await refresher.refresh(now: now.addingTimeInterval(2 * Self.hour))
             #expect(later.rebuilt == 0)

@@ -5,9 +5,10 @@ import PostgresNIO
 /// One day's entry in `audit_rollup_coverage`, and the check that the day's rollups still
 /// describe `audit_events`. Rows of a day only change in three ways, each caught by a few
 /// index probes instead of re-reading the day:
-/// - a late insert (spool replay after an outage): its chain sequence is above the highest the
-///   day had when rolled up (a chain's head moves in the transaction that appends, so anything
-///   committed later has a higher sequence); chains new since then have no sequence recorded;
+/// - a late insert (spool replay after an outage): its chain sequence is above the one recorded
+///   for its chain — the chain's head when the day was last refreshed (a head moves in the
+///   transaction that appends, so anything committed later has a higher sequence); chains new
+///   since then have no sequence recorded;
 /// - retention redacting a tenant's rows: that tenant's count of blanked rows (decision '') grows;
 /// - retention dropping the day's partition: the day had events and now has none.
 struct AuditRollupCoverage: Sendable, Equatable {

@@ -103,14 +103,29 @@ public struct AuditRollupRefresher: Sendable {
         _ = try await conn.query("DELETE FROM audit_rollup_coverage WHERE day = \(day)", logger: logger)
     }
 
+    /// Every event committed after this snapshot has a higher sequence than its chain's head
+    /// now; recording the heads (not just the day's highest sequences) lets the check of an
+    /// open day skip the events that simply arrived after its rolled-up hours.
+    private func mergeChainHeads(into coverage: inout AuditRollupCoverage, _ conn: PostgresConnection) async throws {
+        for try await (chain, seq) in try await conn.query("SELECT chain_id, last_seq FROM audit_chains", logger: logger).decode((String, Int64).self) {
+            coverage.merge(chain: chain, maxSeq: seq)
+        }
+    }
+
     private func refreshDay(_ conn: PostgresConnection, day: Date, target: Date) async throws -> DayResult {
         let dayEnd = day.addingTimeInterval(86_400)
         _ = try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
         let existing = try await AuditRollupCoverage.read(conn, from: day, to: day.addingTimeInterval(1), logger: logger).first
         var coverage: AuditRollupCoverage
         let result: DayResult
-        if let existing, existing.current {
+        if var existing, existing.current {
             if existing.upto >= target {
+                // Today: move the recorded sequences up to the chain heads, so the next check
+                // only walks events committed since this pass.
+                if existing.upto < dayEnd {
+                    try await mergeChainHeads(into: &existing, conn)
+                    try await existing.write(conn, logger: logger)
+                }
                 _ = try await conn.query("COMMIT", logger: logger)
                 return .current
             }
@@ -148,6 +163,7 @@ public struct AuditRollupRefresher: Sendable {
             coverage.merge(tenant: tenant, blanks: blanks)
         }
         coverage.upto = to
+        try await mergeChainHeads(into: &coverage, conn)
         if to == dayEnd {
             _ = try await conn.query("DELETE FROM audit_rollup_days WHERE day = \(day)", logger: logger)
             _ = try await conn.query("DELETE FROM audit_rollup_entity_days WHERE day = \(day)", logger: logger)
