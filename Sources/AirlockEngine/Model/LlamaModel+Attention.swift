@@ -166,10 +166,25 @@ extension LlamaModel {
                     let out = p.out + i * p.outRowStride + h * p.outHeadStride
                     let count = row.position + 1
                     var maxScore = -Float.infinity
-                    for t in 0..<count {
+                    var t = 0
+                    while t + 4 <= count {
+                        // The cache is evicted by each step's weight stream: ask for later keys early.
+                        for j in 8..<12 { VectorOps.prefetch(row.cache.key(layer: layer, position: t + j) + keyOffset, bytes: p.dotLength * 2) }
+                        let sc = VectorOps.dotHalf4(q, row.cache.key(layer: layer, position: t) + keyOffset,
+                                                    row.cache.key(layer: layer, position: t + 1) + keyOffset,
+                                                    row.cache.key(layer: layer, position: t + 2) + keyOffset,
+                                                    row.cache.key(layer: layer, position: t + 3) + keyOffset, p.dotLength) * p.scale
+                        for j in 0..<4 {
+                            scores[t + j] = sc[j]
+                            maxScore = max(maxScore, sc[j])
+                        }
+                        t += 4
+                    }
+                    while t < count {
                         let sc = VectorOps.dotHalf(q, row.cache.key(layer: layer, position: t) + keyOffset, p.dotLength) * p.scale
                         scores[t] = sc
                         maxScore = max(maxScore, sc)
+                        t += 1
                     }
                     var sum: Double = 0
                     for t in 0..<count {
@@ -178,6 +193,12 @@ extension LlamaModel {
                         sum += Double(ex)
                     }
                     let inv = Float(1 / sum)
+                    if p.valueLength == 64 && !p.valuesFromKeys {
+                        // Standard heads: the 64 outputs stay in registers across positions.
+                        VectorOps.weightedSumHalf64(scores, inv, count, row.cache.value(layer: layer, position: 0) + valueOffset,
+                                                    stride: row.cache.valueWidth, out)
+                        continue
+                    }
                     out.update(repeating: 0, count: p.valueLength)
                     for t in 0..<count {
                         let w = HalfFloat.roundToF16(scores[t] * inv)
