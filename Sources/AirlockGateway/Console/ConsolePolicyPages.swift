@@ -64,7 +64,8 @@ struct ConsolePolicyPages: Sendable {
                 applyCard += "</ul></div>"
             }
             applyCard += "<form method=\"post\" action=\"/console/policies/apply\">\(r.csrf)<input type=\"hidden\" name=\"tenant\" value=\"\(ConsoleHTML.escape(tenant))\">"
-            applyCard += "<label>Policy YAML (validated as <code>airlock policy apply</code> does; identical content changes nothing)<textarea name=\"yaml\" class=\"code\" rows=\"16\" required>\(ConsoleHTML.escape(yaml ?? ""))</textarea></label>"
+            applyCard += "<label>Policy YAML<textarea name=\"yaml\" class=\"code\" rows=\"16\" required>\(ConsoleHTML.escape(yaml ?? ""))</textarea></label>"
+            applyCard += "<p class=\"legend\">Validated as <code>airlock policy apply</code> validates; an invalid policy stores nothing, content identical to the active version changes nothing.</p>"
             applyCard += "<p><button type=\"submit\">Validate and apply</button></p></form></div>"
         }
         body += "</div>" + applyCard
