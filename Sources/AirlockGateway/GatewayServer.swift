@@ -69,7 +69,8 @@ public enum GatewayServer {
             try await governance.reload()
             // Stopped in reverse order: the HTTP server drains first, the audit writer flushes last.
             let named: [(String, any Service)] = [("audit writer", audit), ("governance cache", governance), ("policy listener", listener),
-                                                  ("retention scheduler", retention), ("readiness probe", readiness), ("http server", application)]
+                                                  ("retention scheduler", retention), ("audit rollups", AuditRollupService(client: client, logger: logger)),
+                                                  ("readiness probe", readiness), ("http server", application)]
             var groupConfig = ServiceGroupConfiguration(
                 services: named.map { .init(service: NamedService(name: $0.0, service: $0.1, logger: logger)) },
                 gracefulShutdownSignals: [.sigterm, .sigint],

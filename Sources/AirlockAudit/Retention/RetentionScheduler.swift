@@ -21,7 +21,6 @@ public struct RetentionScheduler: Service {
     }
 
     public func run() async throws {
-        async let _ = AuditRollupService(client: runner.client, logger: logger).run()  // the console overview's rollups (issue #8)
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
