@@ -29,6 +29,13 @@
 //   - `ChainVerifier(client:logger:checkpointKey:).verify(from:to:chainID:)` names the first
 //     broken sequence of each chain.
 //
+//   Rollups (the console overview)
+//   - `AuditRollupService` (a `Service`) runs `AuditRollupRefresher` every minute: hourly and
+//     daily aggregates of closed hours (migration 0021).
+//   - `AuditRollupReader` answers an `AuditOverview` from rollups where `AuditRollupCoverage`
+//     proves a day unchanged since it was rolled up, and from `audit_events` elsewhere, so
+//     it always equals the live aggregation.
+//
 // Layout: Event/ (values), Chain/ (canonical encoding, hashing, signing, verification),
 // Writer/ (batching, COPY, partitions), Spool/ (durable local fallback), Payload/ (AES-GCM),
-// Retention/, Query/, Admin/, Support/.
+// Retention/, Rollup/, Query/, Admin/, Support/.
