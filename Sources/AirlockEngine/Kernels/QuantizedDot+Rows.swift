@@ -37,64 +37,51 @@ extension QuantizedDot {
             prefetchRange(wa, 2 &* rowBytes)
             var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps()
             var b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps()
-            var am0 = _mm_setzero_ps(), am1 = _mm_setzero_ps()
-            var bm0 = _mm_setzero_ps(), bm1 = _mm_setzero_ps()
+            // Both rows' m·s terms in one vector: lanes 2 and 3 hold rows a and b (lanes 0
+            // and 1 accumulate unused d·s products), even and odd blocks apart as in q4_1x1.
+            var m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps()
             var b = 0
             while b + 2 <= nb {
                 let y0 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
                 let y1 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + (b &* 32 &+ 32))))
-                let ad0 = _mm_load_ss(ad + b &* ss), ad1 = _mm_load_ss(ad + (b &+ 1) &* ss)
-                let as0 = _mm_load_ss(asum + b &* ss), as1 = _mm_load_ss(asum + (b &+ 1) &* ss)
-                do {
-                    let blk0 = wa + b &* 20, blk1 = blk0 + 20
-                    let dm0 = _mm_cvtph_ps(_mm_loadu_si32(blk0))
-                    let dm1 = _mm_cvtph_ps(_mm_loadu_si32(blk1))
-                    let v0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk0 + 4)))
-                    let v1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk1 + 4)))
-                    let q0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v0, 4), v0), mask)
-                    let q1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v1, 4), v1), mask)
-                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), ones)
-                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), ones)
-                    a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(_mm_mul_ss(dm0, ad0)), a0)
-                    a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(_mm_mul_ss(dm1, ad1)), a1)
-                    am0 = _mm_fmadd_ss(_mm_movehdup_ps(dm0), as0, am0)
-                    am1 = _mm_fmadd_ss(_mm_movehdup_ps(dm1), as1, am1)
-                }
-                do {
-                    let blk0 = wb + b &* 20, blk1 = blk0 + 20
-                    let dm0 = _mm_cvtph_ps(_mm_loadu_si32(blk0))
-                    let dm1 = _mm_cvtph_ps(_mm_loadu_si32(blk1))
-                    let v0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk0 + 4)))
-                    let v1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk1 + 4)))
-                    let q0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v0, 4), v0), mask)
-                    let q1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v1, 4), v1), mask)
-                    let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), ones)
-                    let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), ones)
-                    b0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcastss_ps(_mm_mul_ss(dm0, ad0)), b0)
-                    b1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcastss_ps(_mm_mul_ss(dm1, ad1)), b1)
-                    bm0 = _mm_fmadd_ss(_mm_movehdup_ps(dm0), as0, bm0)
-                    bm1 = _mm_fmadd_ss(_mm_movehdup_ps(dm1), as1, bm1)
-                }
+                let blkA = wa + b &* 20, blkB = wb + b &* 20
+                // [dA, dB, mA, mB] for blocks b and b+1.
+                let dm0 = _mm_unpacklo_ps(_mm_cvtph_ps(_mm_loadu_si32(blkA)), _mm_cvtph_ps(_mm_loadu_si32(blkB)))
+                let dm1 = _mm_unpacklo_ps(_mm_cvtph_ps(_mm_loadu_si32(blkA + 20)), _mm_cvtph_ps(_mm_loadu_si32(blkB + 20)))
+                let sc0 = _mm_mul_ps(dm0, _mm_broadcastss_ps(_mm_load_ss(ad + b &* ss)))
+                let sc1 = _mm_mul_ps(dm1, _mm_broadcastss_ps(_mm_load_ss(ad + (b &+ 1) &* ss)))
+                m0 = _mm_fmadd_ps(dm0, _mm_broadcastss_ps(_mm_load_ss(asum + b &* ss)), m0)
+                m1 = _mm_fmadd_ps(dm1, _mm_broadcastss_ps(_mm_load_ss(asum + (b &+ 1) &* ss)), m1)
+                let vA0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkA + 4)))
+                let vA1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkA + 24)))
+                let vB0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkB + 4)))
+                let vB1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkB + 24)))
+                let pA0 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vA0, 4), vA0), mask), y0), ones)
+                let pA1 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vA1, 4), vA1), mask), y1), ones)
+                let pB0 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vB0, 4), vB0), mask), y0), ones)
+                let pB1 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vB1, 4), vB1), mask), y1), ones)
+                a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pA0), _mm256_broadcastss_ps(sc0), a0)
+                a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pA1), _mm256_broadcastss_ps(sc1), a1)
+                b0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pB0), _mm256_broadcastss_ps(_mm_movehdup_ps(sc0)), b0)
+                b1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pB1), _mm256_broadcastss_ps(_mm_movehdup_ps(sc1)), b1)
                 b &+= 2
             }
             if b < nb {
                 let y = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
-                let adb = _mm_load_ss(ad + b &* ss), asb = _mm_load_ss(asum + b &* ss)
-                let dma = _mm_cvtph_ps(_mm_loadu_si32(wa + b &* 20))
-                let dmb = _mm_cvtph_ps(_mm_loadu_si32(wb + b &* 20))
-                let va = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(wa + (b &* 20 &+ 4))))
-                let vb = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(wb + (b &* 20 &+ 4))))
-                let qa = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(va, 4), va), mask)
-                let qb = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vb, 4), vb), mask)
-                let pa = _mm256_madd_epi16(_mm256_maddubs_epi16(qa, y), ones)
-                let pb = _mm256_madd_epi16(_mm256_maddubs_epi16(qb, y), ones)
-                a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pa), _mm256_broadcastss_ps(_mm_mul_ss(dma, adb)), a0)
-                b0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pb), _mm256_broadcastss_ps(_mm_mul_ss(dmb, adb)), b0)
-                am0 = _mm_fmadd_ss(_mm_movehdup_ps(dma), asb, am0)
-                bm0 = _mm_fmadd_ss(_mm_movehdup_ps(dmb), asb, bm0)
+                let blkA = wa + b &* 20, blkB = wb + b &* 20
+                let dm = _mm_unpacklo_ps(_mm_cvtph_ps(_mm_loadu_si32(blkA)), _mm_cvtph_ps(_mm_loadu_si32(blkB)))
+                let sc = _mm_mul_ps(dm, _mm_broadcastss_ps(_mm_load_ss(ad + b &* ss)))
+                m0 = _mm_fmadd_ps(dm, _mm_broadcastss_ps(_mm_load_ss(asum + b &* ss)), m0)
+                let va = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkA + 4)))
+                let vb = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blkB + 4)))
+                let pa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(va, 4), va), mask), y), ones)
+                let pb = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(vb, 4), vb), mask), y), ones)
+                a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pa), _mm256_broadcastss_ps(sc), a0)
+                b0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pb), _mm256_broadcastss_ps(_mm_movehdup_ps(sc)), b0)
             }
-            out[i] = hsum(_mm256_add_ps(a0, a1)) + _mm_cvtss_f32(_mm_add_ss(am0, am1))
-            out[i &+ 1] = hsum(_mm256_add_ps(b0, b1)) + _mm_cvtss_f32(_mm_add_ss(bm0, bm1))
+            let m = _mm_add_ps(m0, m1)
+            out[i] = hsum(_mm256_add_ps(a0, a1)) + m[2]
+            out[i &+ 1] = hsum(_mm256_add_ps(b0, b1)) + m[3]
             i &+= 2
         }
         if i < count {
