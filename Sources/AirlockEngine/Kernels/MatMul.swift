@@ -47,12 +47,14 @@ public enum MatMul {
         // Row chunks sized so each claim covers ~32 KB of weights: small enough to balance,
         // large enough that the atomic claim is noise.
         var starts: [Int] = []
+        starts.reserveCapacity(targets.count)
         var total = 0
+        var bytesPerRow = 1
         for t in targets {
             starts.append(total)
             total += t.weights.rows
+            bytesPerRow = max(bytesPerRow, t.weights.rowBytes)
         }
-        let bytesPerRow = max(1, targets.map { $0.weights.rowBytes }.max() ?? 1)
         // Tiny jobs (an MoE router) cost less on the calling thread than a pool wake-up.
         if total * bytesPerRow <= 32_768 {
             for t in targets { rows(t, 0..<t.weights.rows, x, xStride, acts, n) }

@@ -52,7 +52,9 @@ public final class WorkerPool: @unchecked Sendable {
         let done = Atomic<Int>(0)
         let sleepers = Atomic<Int>(0)
         let shuttingDown = Atomic<Bool>(false)
-        var chunkJob: ((Int, Int) -> Void)?
+        var chunkJob: ((Range<Int>, Int) -> Void)?
+        var chunkSize = 0
+        var itemCount = 0
         var eachJob: ((Int) -> Void)?
         let lock: UnsafeMutablePointer<pthread_mutex_t> = .allocate(capacity: 1)
         let wake: UnsafeMutablePointer<pthread_cond_t> = .allocate(capacity: 1)
@@ -88,7 +90,8 @@ public final class WorkerPool: @unchecked Sendable {
             while Claim.index(w) < Claim.count(w) {
                 let (exchanged, original) = claim.compareExchange(expected: w, desired: w &+ 1, ordering: .acquiringAndReleasing)
                 if exchanged {
-                    chunkJob.unsafelyUnwrapped(Claim.index(w), worker)
+                    let start = Claim.index(w) &* chunkSize
+                    chunkJob.unsafelyUnwrapped(start..<min(start &+ chunkSize, itemCount), worker)
                     done.wrappingAdd(1, ordering: .releasing)
                     w = claim.load(ordering: .acquiring)
                 } else {
@@ -197,12 +200,13 @@ public final class WorkerPool: @unchecked Sendable {
         }
         let chunks = (count + chunk - 1) / chunk
         submitLock.withLock { _ in
-            withoutActuallyEscaping({ (i: Int, worker: Int) in
-                body((i * chunk)..<min(i * chunk + chunk, count), worker)
-            }) { escaping in
+            // The caller's closure itself is the job (no wrapper closure to allocate per job).
+            withoutActuallyEscaping(body) { escaping in
                 let shared = self.shared
                 serial += 1
                 shared.chunkJob = escaping
+                shared.chunkSize = chunk
+                shared.itemCount = count
                 shared.done.store(0, ordering: .relaxed)
                 shared.claim.store(Claim.make(serial: serial, count: chunks), ordering: .releasing)
                 shared.publish()
