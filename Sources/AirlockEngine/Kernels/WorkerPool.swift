@@ -105,13 +105,19 @@ public final class WorkerPool: @unchecked Sendable {
             var lastEach = 0
             while true {
                 var spins = 0
+                var spinUntil = 0
                 var current = generation.load(ordering: .acquiring)
                 while current == seen {
                     spins += 1
-                    if spins < 20_000 {
-                        // On a shared machine a spinning helper may sit on the core the
-                        // submitter needs: give it up now and then.
-                        if spins > 2_000 && spins & 255 == 0 { sched_yield() } else { airlock_cpu_relax() }
+                    // Spin (no sched_yield: on a busy machine a yielding helper lost its core
+                    // for whole time slices and missed the next token's jobs) for ~2 ms, which
+                    // covers the gap between decode steps, then sleep.
+                    if spins & 1023 == 0 {
+                        let now = WorkerPool.monotonicMicroseconds()
+                        if spinUntil == 0 { spinUntil = now + WorkerPool.spinMicroseconds }
+                    }
+                    if spinUntil == 0 || spins & 1023 != 0 || WorkerPool.monotonicMicroseconds() < spinUntil {
+                        airlock_cpu_relax()
                         current = generation.load(ordering: .acquiring)
                     } else {
                         pthread_mutex_lock(lock)
@@ -142,6 +148,15 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private var serial = 0
+
+    /// How long an idle helper spins before sleeping.
+    static let spinMicroseconds = 2_000
+
+    static func monotonicMicroseconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000
+    }
 
     public init(threadCount: Int) {
         self.threadCount = max(1, min(threadCount, 256))
