@@ -37,7 +37,7 @@ if [ "${AIRLOCK_SKIP_PYTHON:-0}" != "1" ]; then
         say "creating .venv"
         python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c "import openai, pytest, httpx, websocket" >/dev/null 2>&1; then
+    if ! .venv/bin/python -c "import openai, pytest, httpx, websocket, numpy, gguf" >/dev/null 2>&1; then
         say "installing Python test packages"
         .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
     fi

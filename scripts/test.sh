@@ -26,6 +26,9 @@ swift test --skip-build 2>&1 | tee /tmp/airlock-swift-test.log || status=1
 echo "==> CLI smoke test (tenants, keys, providers, policies, admin audit)" >&2
 Tests/cli/governance-smoke.sh "$BIN" "$AIRLOCK_TEST_DATABASE_URL" || status=1
 
+echo "==> MoE conversion unit tests (airlock model moefy)" >&2
+.venv/bin/python -m unittest -q scripts/engine/moe/test_moefy.py || status=1
+
 echo "==> end-to-end tests (openai SDK)" >&2
 AIRLOCK_BIN="$BIN" .venv/bin/python -m pytest -q tests/e2e -p no:cacheprovider "$@" || status=1
 
