@@ -75,6 +75,10 @@ class Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": "not found"}})
 
     def do_POST(self) -> None:
+        self._answer(self._read_request())
+
+    def _read_request(self):
+        """Reads and records the request; returns its JSON body (None when not JSON)."""
         length = int(self.headers.get("content-length", "0"))
         raw = self.rfile.read(length)
         try:
@@ -82,6 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         self.recorder.add({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "raw": raw.decode("utf-8", "replace")})
+        return body
+
+    def _answer(self, body) -> None:
         if self.path.endswith("/embeddings"):
             self._json(200, {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
                              "model": body.get("model"), "usage": {"prompt_tokens": 2, "total_tokens": 2}})
@@ -180,7 +187,6 @@ class MockUpstream:
 
 # --- Faulty providers (issue #9): misbehaviour chosen by model name or for a whole server ---
 
-import io
 import socket
 import struct
 
@@ -265,31 +271,13 @@ def _send_fault(handler: BaseHTTPRequestHandler, fault: str, model: str) -> bool
     return True
 
 
-_plain_do_POST = Handler.do_POST
-
-
 def _do_POST_with_faults(self) -> None:
-    length = int(self.headers.get("content-length", "0"))
-    raw = self.rfile.read(length)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
+    body = self._read_request()
     model = (body or {}).get("model", "") if isinstance(body, dict) else ""
     fault = getattr(self, "fault", None) or (model if model in FAULT_MODELS else None)
-    if fault:
-        self.recorder.add({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                           "raw": raw.decode("utf-8", "replace")})
-        if _send_fault(self, fault, model):
-            return
-    # Not a fault: hand the body back to the ordinary handler, then the socket again so the
-    # keep-alive connection goes on serving requests.
-    connection_rfile = self.rfile
-    self.rfile = io.BytesIO(raw)
-    try:
-        _plain_do_POST(self)
-    finally:
-        self.rfile = connection_rfile
+    if fault and _send_fault(self, fault, model):
+        return
+    self._answer(body)
 
 
 Handler.do_POST = _do_POST_with_faults
