@@ -2,6 +2,7 @@
 real local upstream, all over loopback."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -186,4 +187,28 @@ def wait_for(predicate, timeout: float, step: float = 0.1) -> float:
             return time.monotonic() - start
         time.sleep(step)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def audit_call_rows(database_url: str, tenant: str, limit: int = 100000) -> list[dict]:
+    """The tenant's call rows from `airlock audit search` (creating the tenant and its key are
+    audited too, as admin events; those are left out)."""
+    out = airlock_cli(database_url, "audit", "search", "--tenant", tenant, "--json", "--limit", str(limit)).stdout
+    return [r for r in (json.loads(line) for line in out.splitlines() if line.strip()) if r["decision"] != "admin"]
+
+
+def wait_until_audited(database_url: str, tenant: str, request_ids: set[str], timeout: float = 30) -> tuple[list[dict], set[str]]:
+    """Waits until every request id has a call row; returns the rows and the ids still missing
+    at the timeout (empty when all arrived)."""
+    rows: list[dict] = []
+
+    def complete() -> bool:
+        nonlocal rows
+        rows = audit_call_rows(database_url, tenant)
+        return request_ids <= {r["request_id"] for r in rows}
+
+    try:
+        wait_for(complete, timeout, step=0.5)
+    except AssertionError:
+        pass
+    return rows, request_ids - {r["request_id"] for r in rows}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import managed_db, ready_status, wait_for, Gateway, airlock_cli, new_tenant, upstream_env
+from conftest import managed_db, ready_status, wait_for, wait_until_audited, audit_call_rows, Gateway, airlock_cli, new_tenant, upstream_env
 
 CLIENTS = 4
 LOAD_SECONDS = 8.0
@@ -47,12 +47,6 @@ def kill_postgres(data_dir: Path) -> None:
         return
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"pg_ctl stop -m immediate failed: {result.stderr}"
-
-
-def audit_rows(url: str, tenant: str) -> list[dict]:
-    out = airlock_cli(url, "audit", "search", "--tenant", tenant, "--json", "--limit", "100000").stdout
-    # Calls only: creating the tenant and its key are audited too, as admin events.
-    return [r for r in (json.loads(line) for line in out.splitlines() if line.strip()) if r["decision"] != "admin"]
 
 
 class Load:
@@ -147,23 +141,14 @@ def test_kill_and_restart_postgres_under_load_keeps_exactly_one_audit_row_per_re
         assert len(served_during) >= CLIENTS, f"{summary}; requests must keep succeeding while the database is down"
 
         answered = {rid for rid, status, _, _ in results if status is not None and 200 <= status < 500}
-        rows: list[dict] = []
-
-        def all_audited() -> bool:
-            nonlocal rows
-            rows = audit_rows(url, tenant)
-            return answered <= {r["request_id"] for r in rows}
-
-        try:
-            wait_for(all_audited, 30, step=0.5)
-        except AssertionError:
-            missing = answered - {r["request_id"] for r in rows}
+        rows, missing = wait_until_audited(url, tenant, answered)
+        if missing:
             missing_during = [r for r in results if r[0] in missing and outage["down"] <= r[2] < outage["up"]]
             raise AssertionError(f"{summary}; {len(missing)} answered requests have no audit row "
                                  f"({len(missing_during)} of them sent during the outage), e.g. {sorted(missing)[:5]}\n"
                                  + gw.logs()[-4000:])
         time.sleep(2)  # let any late duplicate from a retried spool flush land before the final count
-        rows = audit_rows(url, tenant)
+        rows = audit_call_rows(url, tenant)
         counts = Counter(r["request_id"] for r in rows)
         duplicates = {rid: n for rid, n in counts.items() if n > 1}
         assert not duplicates, f"{summary}; duplicated audit rows: {list(duplicates.items())[:5]}"

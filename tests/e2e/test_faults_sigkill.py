@@ -6,7 +6,6 @@ Calls of a tenant without fail-closed are acknowledged before their event is dur
 test reports how many of those the kill lost, and checks they were never duplicated."""
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
@@ -15,7 +14,7 @@ from collections import Counter
 
 import httpx
 
-from conftest import Gateway, airlock_cli, managed_db, new_tenant, ready_status, upstream_env, wait_for
+from conftest import Gateway, airlock_cli, audit_call_rows, managed_db, new_tenant, ready_status, upstream_env, wait_until_audited
 from test_audit_under_faults import kill_postgres
 
 STRICT = """apiVersion: airlock/v1
@@ -29,11 +28,6 @@ retention: { audit_days: 30, payload_days: 0, capture_payloads: false, fail_clos
 """
 DOWN_SECONDS = 6.0
 RELAXED = STRICT.replace("sigkill-strict", "sigkill-relaxed").replace("fail_closed: true", "fail_closed: false")
-
-
-def audit_rows(url: str, tenant: str) -> list[dict]:
-    out = airlock_cli(url, "audit", "search", "--tenant", tenant, "--json", "--limit", "100000").stdout
-    return [r for r in (json.loads(l) for l in out.splitlines() if l.strip()) if r["decision"] != "admin"]
 
 
 def load(gw, key: str, stop: threading.Event, results: list, lock: threading.Lock, tag: str) -> None:
@@ -81,7 +75,6 @@ def test_sigkill_under_load_with_database_down_loses_no_answered_call(private_db
         time.sleep(DOWN_SECONDS)        # database down: durable means the spool
         gw.process.send_signal(signal.SIGKILL)
         gw.process.wait(10)
-        killed_at = time.monotonic()
     finally:
         stop.set()
         for t in threads:
@@ -100,25 +93,16 @@ def test_sigkill_under_load_with_database_down_loses_no_answered_call(private_db
         during = Counter(status for rid, status, at in results if at > down_at and rid.startswith("kill-s"))
         assert strict_during, f"no fail-closed call was answered while the database was down: {dict(during)}"
 
-        rows: list[dict] = []
-
-        def strict_complete() -> bool:
-            nonlocal rows
-            rows = audit_rows(url, strict)
-            return strict_ok <= {r["request_id"] for r in rows}
-
-        try:
-            wait_for(strict_complete, 30, step=0.5)
-        except AssertionError:
-            missing = strict_ok - {r["request_id"] for r in rows}
+        _, missing = wait_until_audited(url, strict, strict_ok)
+        if missing:
             raise AssertionError(f"{len(missing)} of {len(strict_ok)} answered fail-closed calls have no audit row after "
                                  f"the restart, e.g. {sorted(missing)[:5]}\n{gw.logs()[-2000:]}\n{gw2.logs()[-3000:]}")
         time.sleep(1.5)
         for tenant in (strict, relaxed):
-            counts = Counter(r["request_id"] for r in audit_rows(url, tenant))
+            counts = Counter(r["request_id"] for r in audit_call_rows(url, tenant))
             duplicates = {rid: n for rid, n in counts.items() if n > 1}
             assert not duplicates, f"duplicated audit rows after replay: {list(duplicates.items())[:5]}"
-        relaxed_rows = {r["request_id"] for r in audit_rows(url, relaxed)}
+        relaxed_rows = {r["request_id"] for r in audit_call_rows(url, relaxed)}
         lost = relaxed_ok - relaxed_rows
         print(f"statuses {dict(statuses)}; fail-closed: {len(strict_ok)} answered, all audited "
               f"({len(strict_during)} while the database was down); relaxed: {len(relaxed_ok)} answered, "

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import Gateway, airlock_cli, new_tenant, wait_for
+from conftest import Gateway, airlock_cli, audit_call_rows, new_tenant, wait_for
 from mock_upstream import FaultyUpstream, MockUpstream
 
 # Only us-east and eu-west may receive this tenant's calls; the healthy cn provider sorts
@@ -98,11 +98,6 @@ def openai_error(r: httpx.Response) -> dict:
     return body["error"]
 
 
-def audit_rows(database_url: str, tenant: str) -> list[dict]:
-    out = airlock_cli(database_url, "audit", "search", "--tenant", tenant, "--json", "--limit", "10000").stdout
-    return [r for r in (json.loads(l) for l in out.splitlines() if l.strip()) if r["decision"] != "admin"]
-
-
 @pytest.mark.parametrize("model,faulty_name", [("m-reset", "reset"), ("m-garbage", "garbage"),
                                                ("m-truncated", "truncated"), ("m-hang", "hang")])
 def test_failover_stays_in_permitted_regions(faulty, providers, model, faulty_name):
@@ -164,8 +159,8 @@ def test_half_an_sse_stream_ends_in_a_clean_error_and_one_audit_row(faulty, data
     assert time.monotonic() - started < 6
     assert rid in str(info.value.message), info.value.message
     assert "wor" not in str(info.value.message)  # the half event is not echoed back
-    wait_for(lambda: any(r["request_id"] == rid for r in audit_rows(database_url, tenant)), 10, step=0.3)
-    rows = [r for r in audit_rows(database_url, tenant) if r["request_id"] == rid]
+    wait_for(lambda: any(r["request_id"] == rid for r in audit_call_rows(database_url, tenant)), 10, step=0.3)
+    rows = [r for r in audit_call_rows(database_url, tenant) if r["request_id"] == rid]
     assert len(rows) == 1 and rows[0]["error_code"] == "stream_interrupted", rows
     assert gw.process.poll() is None
 

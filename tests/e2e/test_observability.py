@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import Gateway, airlock_cli, new_tenant, upstream_env
+from conftest import Gateway, new_tenant, upstream_env
 
 EMAIL = "jimin.park@example.co.kr"
 RRN = "900101-1234568"
