@@ -10,6 +10,13 @@ import _Builtin_intrinsics.intel
 /// The loop bodies use only intrinsics and pointer arithmetic (no helper calls, `while`
 /// instead of range iteration) so that unoptimised debug builds stay usable for tests.
 extension QuantizedDot {
+    /// The 32 4-bit values of a block's 16 bytes as bytes: low nibbles in the lower half,
+    /// high nibbles in the upper half (ggml's order for Q4_0/Q4_1).
+    @inline(__always)
+    static func unpackNibbles(_ v: __m128i, _ mask: __m256i) -> __m256i {
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask)
+    }
+
     @inline(__always)
     static func hsum(_ v: __m256) -> Float {
         // __m256 imports as SIMD8<Float>.
@@ -48,8 +55,8 @@ extension QuantizedDot {
             let dm1 = _mm_cvtph_ps(_mm_loadu_si32(blk1))
             let v0 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk0 + 4)))
             let v1 = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk1 + 4)))
-            let q0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v0, 4), v0), mask)
-            let q1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v1, 4), v1), mask)
+            let q0 = unpackNibbles(v0, mask)
+            let q1 = unpackNibbles(v1, mask)
             let y0 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
             let y1 = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + (b &* 32 &+ 32))))
             let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), ones)
@@ -67,7 +74,7 @@ extension QuantizedDot {
             let blk = w + b &* 20
             let dm = _mm_cvtph_ps(_mm_loadu_si32(blk))
             let v = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk + 4)))
-            let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask)
+            let q = unpackNibbles(v, mask)
             let y = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(a + b &* 32)))
             let p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), ones)
             let scale = _mm_mul_ss(dm, _mm_load_ss(ad + b &* ss))
@@ -94,7 +101,7 @@ extension QuantizedDot {
             let blk = w + b &* 20
             let dm = _mm_cvtph_ps(_mm_loadu_si32(blk))
             let v = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk + 4)))
-            let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask)
+            let q = unpackNibbles(v, mask)
             let ab = a0 + b &* 32
             let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab)))), ones)
             let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(ab + stride)))), ones)
@@ -160,7 +167,7 @@ extension QuantizedDot {
                 let qx: __m256i
                 if nibbles {
                     let v = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk + 2)))
-                    qx = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask), eight)
+                    qx = _mm256_sub_epi8(unpackNibbles(v, mask), eight)
                 } else {
                     qx = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(blk + 2)))
                 }
@@ -194,7 +201,7 @@ extension QuantizedDot {
                 let qx: __m256i
                 if nibbles {
                     let v = _mm_loadu_si128(UnsafePointer<__m128i>(OpaquePointer(blk + 2)))
-                    qx = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), mask), eight)
+                    qx = _mm256_sub_epi8(unpackNibbles(v, mask), eight)
                 } else {
                     qx = _mm256_loadu_si256(UnsafePointer<__m256i>(OpaquePointer(blk + 2)))
                 }
