@@ -26,9 +26,9 @@ public final class GatewayMetrics: Sendable {
         var circuitProviders: Set<String> = []
     }
     private let sampled = Mutex(Sampled())
-    private let requestHandles = MetricHandleCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
-    private let decisionCounters = MetricHandleCache<Prometheus.Counter>()
-    private let entityCounters = MetricHandleCache<Prometheus.Counter>()
+    private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
+    private let decisionCounters = BoundedCache<Prometheus.Counter>()
+    private let entityCounters = BoundedCache<Prometheus.Counter>()
 
     /// A fresh registry (tests), or the given one.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -96,7 +96,7 @@ public final class GatewayMetrics: Sendable {
     /// One finished HTTP request. `route` is the router's template (nil for unmatched paths).
     public func request(route: String?, method: String, status: Int, seconds: Double) {
         let (route, method) = (Self.route(route), Self.method(method))
-        let (counter, histogram) = requestHandles.handle("\(route) \(method) \(status)") {
+        let (counter, histogram) = requestHandles.value("\(route) \(method) \(status)") {
             let labels = [("route", route), ("method", method), ("status", String(status))]
             return (registry.makeCounter(descriptor: Name.requests, labels: labels),
                     registry.makeDurationHistogram(descriptor: Name.requestDuration, labels: labels, buckets: Self.latencyBuckets))
@@ -107,7 +107,7 @@ public final class GatewayMetrics: Sendable {
 
     /// The decision enforced for one call (`allowed`, `transformed`, `blocked`, …).
     public func decision(tenant: String, decision: String) {
-        decisionCounters.handle("\(tenant)\u{0}\(decision)") {
+        decisionCounters.value("\(tenant)\u{0}\(decision)") {
             registry.makeCounter(descriptor: Name.decisions, labels: [("tenant", Self.label(tenant)), ("decision", Self.label(decision))])
         }.increment()
     }
@@ -115,7 +115,7 @@ public final class GatewayMetrics: Sendable {
     /// Entities of one type found in one call.
     public func entity(tenant: String, type: String, count: Int) {
         guard count > 0 else { return }
-        entityCounters.handle("\(tenant)\u{0}\(type)") {
+        entityCounters.value("\(tenant)\u{0}\(type)") {
             registry.makeCounter(descriptor: Name.entities, labels: [("tenant", Self.label(tenant)), ("entity_type", Self.label(type))])
         }.increment(by: Int64(count))
     }
