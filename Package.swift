@@ -67,7 +67,11 @@ let package = Package(
         // In-process inference engine. No server or database dependencies.
         // A prefetch instruction for the engine's kernels (Swift cannot import clang's macro).
         .target(name: "CAirlockPrefetch"),
-        .target(name: "AirlockEngine", dependencies: ["AirlockCore", "CAirlockPrefetch"], swiftSettings: engineSettings),
+        // AVX-512 VNNI decode kernels, picked at run time when the CPU has them (optimised in
+        // debug builds too, like the engine: tests run real models through them).
+        .target(name: "CAirlockKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "AirlockEngine", dependencies: ["AirlockCore", "CAirlockPrefetch", "CAirlockKernels"],
+                swiftSettings: engineSettings),
         // The HTTP application: pipeline, routes, admin API.
         .target(name: "AirlockGateway", dependencies: [
             "AirlockCore", "AirlockDetect", "AirlockPolicy", "AirlockStore",

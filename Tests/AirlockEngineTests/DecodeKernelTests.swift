@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AirlockEngine
 
@@ -6,7 +7,7 @@ import Testing
 /// how many streams happened to share a step.
 @Suite("Decode kernels")
 struct DecodeKernelTests {
-    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [96, 576, 1536])
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [96, 160, 576, 1536])
     func singleTokenMatMulEqualsRowDots(_ type: GGMLType, _ n: Int) {
         // Odd row count (a lone last row), and enough bytes to go through the pool.
         let rows = 301, tokens = 4
@@ -36,6 +37,64 @@ struct DecodeKernelTests {
                     #expect(one[r] == batch[r], "row \(r): decode kernel and four-token kernel must agree bit for bit")
                 }
             }
+        }
+    }
+
+    /// Both kernel paths (AVX2 Swift, AVX-512 VNNI C) on the same inputs: every row equals the
+    /// one-row reference bit for bit, for odd block counts (a lone last block), odd row counts
+    /// (a lone last row), row runs starting mid-matrix, and activations at a scale stride > 1
+    /// (the activation buffer has room for several tokens).
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [32, 96, 160, 576, 1536])
+    func bothKernelPathsEqualTheReference(_ type: GGMLType, _ n: Int) {
+        let rows = 37, tokens = 3
+        var rng = SplitMix64(seed: UInt64(type.rawValue) * 131 + UInt64(n))
+        let w = (0..<rows).flatMap { _ in KernelTests.randomRow(type, n, &rng) }
+        let x = (0..<(n * tokens)).map { _ in Float(rng.nextDouble() * 2 - 1) }
+        let acts = QuantizedActivations(rows: tokens, rowLength: n)
+        x.withUnsafeBufferPointer { acts.quantize($0.baseAddress!, count: tokens, stride: n) }
+        // Portable builds have no row-run kernels: the first test covers them.
+        guard EngineBuildInfo.kernels != "portable" else { return }
+        var paths: [KernelPath] = [.avx2]
+        if KernelPath.cpuSupportsVNNI { paths.append(.avx512vnni) }
+        w.withUnsafeBytes { wb in
+            let matrix = WeightMatrix(type: type, data: wb.baseAddress!, rows: rows, cols: n)
+            x.withUnsafeBufferPointer { xb in
+                for token in 0..<tokens {
+                    var reference = [Float](repeating: 0, count: rows)
+                    for r in 0..<rows {
+                        QuantizedDot.rowDot(type, matrix.row(r), n, acts, xb.baseAddress!, n, token, 1, &reference[r])
+                    }
+                    for path in paths {
+                        // Runs of every length from a few starting rows, as the pool's chunks cut them.
+                        for (first, count) in [(0, rows), (1, rows - 1), (5, 1), (6, 2), (3, 11)] {
+                            var out = [Float](repeating: .nan, count: count)
+                            let handled = out.withUnsafeMutableBufferPointer { ob in
+                                QuantizedDot.decodeRows(type, matrix.row(first), rowBytes: matrix.rowBytes, count: count, n,
+                                                        acts, token, ob.baseAddress!, path: path)
+                            }
+                            #expect(handled)
+                            for i in 0..<count where out[i].bitPattern != reference[first + i].bitPattern {
+                                Issue.record("\(path) \(type) n=\(n) token \(token) row \(first + i): \(out[i]) != \(reference[first + i])")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The VNNI path is taken on CPUs that have it unless AIRLOCK_ENGINE_KERNELS=avx2 asks
+    /// for the AVX2 kernels; without VNNI it is never chosen (it would not run).
+    @Test func kernelPathSelection() {
+        #expect(KernelPath.resolve(requested: "avx2", cpuSupportsVNNI: true) == .avx2)
+        #expect(KernelPath.resolve(requested: "AVX2", cpuSupportsVNNI: true) == .avx2)
+        #expect(KernelPath.resolve(requested: nil, cpuSupportsVNNI: true) == .avx512vnni)
+        #expect(KernelPath.resolve(requested: "avx512vnni", cpuSupportsVNNI: false) == .avx2)
+        #expect(KernelPath.resolve(requested: nil, cpuSupportsVNNI: false) == .avx2)
+        let env = ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_KERNELS"]
+        #expect(KernelPath.active == KernelPath.resolve(requested: env, cpuSupportsVNNI: KernelPath.cpuSupportsVNNI))
+        if EngineBuildInfo.kernels != "portable" {
+            #expect(EngineBuildInfo.kernels == KernelPath.active.rawValue)
         }
     }
 }

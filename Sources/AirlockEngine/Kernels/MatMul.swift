@@ -91,19 +91,10 @@ public enum MatMul {
         #if AIRLOCK_X86_AVX2
         // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
         // One token's outputs are contiguous.
-        if n == 1 && !range.isEmpty {
-            switch w.type {
-            case .q4_1:
-                QuantizedDot.q4_1Rows(w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
-                                      acts, first, t.out + range.lowerBound)
-                return
-            case .q8_0, .q4_0:
-                QuantizedDot.signedRows(w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
-                                        acts, first, t.out + range.lowerBound, nibbles: w.type == .q4_0)
-                return
-            default:
-                break
-            }
+        if n == 1 && !range.isEmpty,
+           QuantizedDot.decodeRows(w.type, w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
+                                   acts, first, t.out + range.lowerBound) {
+            return
         }
         #endif
         var tmp = (Float(0), Float(0), Float(0), Float(0))

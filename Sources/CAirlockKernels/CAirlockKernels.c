@@ -1,0 +1,203 @@
+// AVX-512 VNNI decode kernels; see include/CAirlockKernels.h for the contract.
+//
+// Layout trick that keeps results bit-identical to the AVX2 kernels: those keep, per row,
+// one 8-lane float accumulator for even blocks and one for odd blocks (Q4_1), or one for all
+// blocks (Q8_0/Q4_0), and add each block's eight 32-bit partial sums into it lane by lane.
+// Here one 16-lane register holds two such 8-lane accumulators (two blocks of one row, or
+// one block of two rows), lanes permuted but each lane fed exactly the operations its AVX2
+// counterpart gets; the horizontal sums at the end add in the AVX2 kernels' order.
+#include "CAirlockKernels.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define AIRLOCK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+int airlock_cpu_supports_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned osxsave = 1u << 27, fma = 1u << 12, f16c = 1u << 29;
+    if ((c & osxsave) == 0 || (c & fma) == 0 || (c & f16c) == 0) return 0;
+    // XCR0: SSE, AVX, opmask, ZMM_Hi256 and Hi16_ZMM state saved by the OS.
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6) != 0xE6) return 0;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    const unsigned f = 1u << 16, bw = 1u << 30, vl = 1u << 31, vnni = 1u << 11;
+    return (b & f) && (b & bw) && (b & vl) && (c & vnni) ? 1 : 0;
+}
+
+static inline uint32_t load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint16_t load16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+AIRLOCK_VNNI static inline void prefetch_range(const uint8_t *p, long bytes) {
+    for (long off = 0; off < bytes; off += 64) _mm_prefetch((const char *)(p + off), _MM_HINT_T0);
+}
+
+/// The AVX2 kernels' hsum: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
+AIRLOCK_VNNI static inline float hsum8(__m128 lo, __m128 hi) {
+    __m128 s = _mm_add_ps(lo, hi);
+    __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+// MARK: Q4_1
+
+/// Lanes of one row's accumulator: [even block lanes 0-3, odd 0-3, even 4-7, odd 4-7], the
+/// order in which a pair of blocks' nibbles land after unpacking (`q4_1_pair`). Result:
+/// hsum(even + odd) + (m-sum of even blocks + m-sum of odd blocks), as in q4_1Rows.
+AIRLOCK_VNNI static inline float q4_1_finish(__m512 acc, float m_even, float m_odd) {
+    __m256 lo = _mm512_castps512_ps256(acc);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1));
+    __m128 s_lo = _mm_add_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));  // even+odd, lanes 0-3
+    __m128 s_hi = _mm_add_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));  // even+odd, lanes 4-7
+    return hsum8(s_lo, s_hi) + (m_even + m_odd);
+}
+
+/// Nibbles of two consecutive blocks (16 bytes each, 20 bytes apart) as
+/// [low nibbles b, low nibbles b+1, high nibbles b, high nibbles b+1].
+AIRLOCK_VNNI static inline __m512i q4_1_pair(const uint8_t *blk, __m512i mask) {
+    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 4))),
+                                        _mm_loadu_si128((const __m128i *)(blk + 24)), 1);
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+    return _mm512_and_si512(z, mask);
+}
+
+/// One lone block: [low nibbles, 0, high nibbles, 0].
+AIRLOCK_VNNI static inline __m512i q4_1_single(const uint8_t *blk, __m512i mask) {
+    __m256i v = _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 4)));
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+    return _mm512_and_si512(z, mask);
+}
+
+AIRLOCK_VNNI void airlock_q4_1_rows_vnni(const void *wv, long rowBytes, long count, long n,
+                                         const int8_t *a, const float *ad, const float *as, long ss, float *out) {
+    const uint8_t *w = (const uint8_t *)wv;
+    const long nb = n / 32, pairs = nb / 2;
+    const int tail = (int)(nb & 1);
+    // Per pair of blocks, shared by every row: activations in the nibbles' lane order, and
+    // [ad_b, ad_b, ad_b1, ad_b1] / [s_b, s_b, s_b1, s_b1] twice (lanes of the d/m vector).
+    __m512i y[pairs + 1];
+    __m256 adp[pairs + 1], asp[pairs + 1];
+    for (long p = 0; p < pairs; p++) {
+        __m512i v = _mm512_loadu_si512((const void *)(a + p * 64));
+        y[p] = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+        float d0 = ad[(2 * p) * ss], d1 = ad[(2 * p + 1) * ss];
+        float s0 = as[(2 * p) * ss], s1 = as[(2 * p + 1) * ss];
+        adp[p] = _mm256_setr_ps(d0, d0, d1, d1, d0, d0, d1, d1);
+        asp[p] = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
+    }
+    if (tail) {
+        __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a + pairs * 64)));
+        v = _mm512_inserti64x4(v, _mm256_setzero_si256(), 1);
+        y[pairs] = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+        float d0 = ad[(2 * pairs) * ss], s0 = as[(2 * pairs) * ss];
+        adp[pairs] = _mm256_setr_ps(d0, d0, 0, 0, d0, d0, 0, 0);
+        asp[pairs] = _mm256_setr_ps(s0, s0, 0, 0, s0, s0, 0, 0);
+    }
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    // Scale lanes for rows A and B out of [dA_b, mA_b, dA_b1, mA_b1, dB_b, mB_b, dB_b1, mB_b1]·ad.
+    const __m512i idxA = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2);
+    const __m512i idxB = _mm512_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6, 4, 4, 4, 4, 6, 6, 6, 6);
+    for (long i = 0; i < count; i += 2) {
+        // A lone last row is computed as the pair (A, A); only A is stored.
+        const int two = i + 1 < count;
+        const uint8_t *wa = w + i * rowBytes, *wb = two ? wa + rowBytes : wa;
+        prefetch_range(wa, two ? 2 * rowBytes : rowBytes);
+        __m512 accA = _mm512_setzero_ps(), accB = _mm512_setzero_ps();
+        __m256 macc = _mm256_setzero_ps();  // m·s: lanes 1/3 row A even/odd, 5/7 row B
+        for (long p = 0; p < pairs; p++) {
+            const uint8_t *ba = wa + p * 40, *bb = wb + p * 40;
+            __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)load32(ba), (int)load32(ba + 20),
+                                                       (int)load32(bb), (int)load32(bb + 20)));
+            __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dm, adp[p]));
+            macc = _mm256_fmadd_ps(dm, asp[p], macc);
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_pair(ba, mask), y[p]);
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_pair(bb, mask), y[p]);
+            accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pa), _mm512_permutexvar_ps(idxA, sc), accA);
+            accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pb), _mm512_permutexvar_ps(idxB, sc), accB);
+        }
+        if (tail) {
+            const uint8_t *ba = wa + pairs * 40, *bb = wb + pairs * 40;
+            __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)load32(ba), 0, (int)load32(bb), 0));
+            __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dm, adp[pairs]));
+            // Only the even lanes take part, as the AVX2 kernels add a lone block to the even set.
+            macc = _mm256_mask3_fmadd_ps(dm, asp[pairs], macc, 0x33);
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_single(ba, mask), y[pairs]);
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_single(bb, mask), y[pairs]);
+            accA = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(pa), _mm512_permutexvar_ps(idxA, sc), accA, 0x0F0F);
+            accB = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(pb), _mm512_permutexvar_ps(idxB, sc), accB, 0x0F0F);
+        }
+        float m[8];
+        _mm256_storeu_ps(m, macc);
+        out[i] = q4_1_finish(accA, m[1], m[3]);
+        if (two) out[i + 1] = q4_1_finish(accB, m[5], m[7]);
+    }
+}
+
+// MARK: Q8_0 and Q4_0
+
+/// One block of rows A (lanes 0-7) and B (lanes 8-15), as signed bytes in ggml's order.
+AIRLOCK_VNNI static inline __m512i signed_pair(const uint8_t *ba, const uint8_t *bb, int nibbles,
+                                               __m512i mask, __m512i eight) {
+    if (nibbles) {
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(ba + 2))),
+                                            _mm_loadu_si128((const __m128i *)(bb + 2)), 1);
+        __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+        // [A low, B low, A high, B high] → [A low, A high, B low, B high]
+        z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+        return _mm512_sub_epi8(_mm512_and_si512(z, mask), eight);
+    }
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
+                              _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
+}
+
+AIRLOCK_VNNI void airlock_signed_rows_vnni(const void *wv, long rowBytes, long count, long n,
+                                           const int8_t *a, const float *ad, long ss, float *out, int nibbles) {
+    const uint8_t *w = (const uint8_t *)wv;
+    const long nb = n / 32, blockBytes = nibbles ? 18 : 34;
+    // Each block's activations in both halves, and its scale broadcast.
+    __m512i y[nb];
+    __m128 adb[nb];
+    for (long b = 0; b < nb; b++) {
+        y[b] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a + b * 32)));
+        adb[b] = _mm_set1_ps(ad[b * ss]);
+    }
+    const __m512i mask = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i halves = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    for (long i = 0; i < count; i += 2) {
+        const int two = i + 1 < count;
+        const uint8_t *wa = w + i * rowBytes, *wb = two ? wa + rowBytes : wa;
+        prefetch_range(wa, two ? 2 * rowBytes : rowBytes);
+        __m512 acc = _mm512_setzero_ps();
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *ba = wa + b * blockBytes, *bb = wb + b * blockBytes;
+            __m512i q = signed_pair(ba, bb, nibbles, mask, eight);
+            // |q| × (y with q's sign), as vpsignb does in the AVX2 kernel (q = 0 gives 0 either way).
+            __m512i yq = _mm512_mask_sub_epi8(y[b], _mm512_movepi8_mask(q), _mm512_setzero_si512(), y[b]);
+            __m512i prod = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), yq);
+            __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)load16(ba) | ((uint32_t)load16(bb) << 16))));
+            __m512 sc = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(d, adb[b])));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), sc, acc);
+        }
+        __m256 lo = _mm512_castps512_ps256(acc);
+        __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1));
+        out[i] = hsum8(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+        if (two) out[i + 1] = hsum8(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+    }
+}
+
+#else
+int airlock_cpu_supports_avx512vnni(void) { return 0; }
+void airlock_q4_1_rows_vnni(const void *w, long rowBytes, long count, long n,
+                            const int8_t *a, const float *ad, const float *as, long ss, float *out) {
+    (void)w; (void)rowBytes; (void)count; (void)n; (void)a; (void)ad; (void)as; (void)ss; (void)out;
+}
+void airlock_signed_rows_vnni(const void *w, long rowBytes, long count, long n,
+                              const int8_t *a, const float *ad, long ss, float *out, int nibbles) {
+    (void)w; (void)rowBytes; (void)count; (void)n; (void)a; (void)ad; (void)ss; (void)out; (void)nibbles;
+}
+#endif
