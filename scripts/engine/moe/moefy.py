@@ -43,6 +43,8 @@ import gguf
 from gguf import GGMLQuantizationType as Q, GGUFValueType as V
 from gguf.quants import dequantize, quantize
 
+from distill import BlockDistiller
+
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
@@ -145,16 +147,24 @@ def balanced_kmeans(feat, k, iters, rng):
 
 
 class MoEBlock:
-    """One converted FFN: neuron groups, router and (refitted) down projections."""
+    """One converted FFN: neuron groups, their gate/up rows, router and down projections."""
 
     def __init__(self, g, u, shared, experts, router, d_shared, d_experts, gate_scale):
-        self.g, self.u = g, u
         self.shared, self.experts = shared, experts
+        self.gs, self.us = g[shared], u[shared]                          # S × n_embd
+        self.ge = np.stack([g[idx] for idx in experts])                  # E × size × n_embd
+        self.ue = np.stack([u[idx] for idx in experts])
         self.router = router              # E × n_embd (already scaled: near-uniform softmax)
         self.d_shared = d_shared          # n_embd × S
         self.d_experts = d_experts        # E × n_embd × size (gate_scale folded in)
         self.gate_scale = gate_scale
-        self.unfitted = None              # the same block before the refit (diagnostics)
+        self.trained = False              # gate/up no longer the dense file's rows (distilled)
+        self.unfitted = None              # the same block before refit/distillation (diagnostics)
+
+    def copy(self):
+        c = MoEBlock.__new__(MoEBlock)
+        c.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})
+        return c
 
     def route(self, x, k):
         logits = x @ self.router.T
@@ -166,25 +176,25 @@ class MoEBlock:
         return chosen, p
 
     def forward(self, x, k):
-        gs, us = self.g[self.shared], self.u[self.shared]
-        y = (silu(x @ gs.T) * (x @ us.T)) @ self.d_shared.T
+        y = (silu(x @ self.gs.T) * (x @ self.us.T)) @ self.d_shared.T
         chosen, p = self.route(x, k)
-        for e, idx in enumerate(self.experts):
+        for e in range(len(self.experts)):
             rows = np.where((chosen == e).any(1))[0]
             if len(rows) == 0:
                 continue
             xe = x[rows]
-            he = silu(xe @ self.g[idx].T) * (xe @ self.u[idx].T)
+            he = silu(xe @ self.ge[e].T) * (xe @ self.ue[e].T)
             y[rows] += p[rows, e:e + 1] * (he @ self.d_experts[e].T)
         return y
 
 
-def fit_block(x, w, a, rng):
-    """Fits one MoE block on FFN inputs x (N × n_embd) of the converted model."""
+def fit_block(x, w, a, rng, target=None):
+    """Fits one MoE block on FFN inputs x (N × n_embd) of the converted model. The refit and
+    the distillation match `target` (N × n_embd) when given, else the dense FFN output at x."""
     g, u, d = w["ffn_gate"], w["ffn_up"], w["ffn_down"]
     E, S, size = a.experts, a.shared_size, a.expert_size
     h = silu(x @ g.T) * (x @ u.T)                        # N × ff
-    y = h @ d.T                                          # dense FFN output at these inputs
+    y = h @ d.T if target is None else target            # dense FFN output at these inputs
     dn = np.linalg.norm(d, axis=0)
     importance = (np.abs(h) * dn).mean(0)
     shared = np.sort(np.argsort(-importance)[:S])
@@ -233,9 +243,20 @@ def fit_block(x, w, a, rng):
         before = np.mean((phi @ d0.astype(np.float32) - y) ** 2)
         after = np.mean((phi @ sol - y) ** 2)
         info.update({"mse_before": float(before / np.mean(y ** 2)), "mse_after": float(after / np.mean(y ** 2))})
-        blk.unfitted = MoEBlock(g, u, shared, experts, router, blk.d_shared, blk.d_experts, E)
+        blk.unfitted = blk.copy()
         blk.d_shared = sol[:S].T.copy()
         blk.d_experts = np.stack([sol[S + e * size:S + (e + 1) * size].T * E for e in range(E)])
+    else:
+        yy = (y.astype(np.float64) ** 2).sum(1)
+    if a.distill_epochs > 0:
+        if blk.unfitted is None:
+            blk.unfitted = blk.copy()
+        tw2 = (1.0 / np.maximum(yy, yy.mean())).astype(np.float32) if a.token_weighting else np.ones(len(x), np.float32)
+        t0 = time.time()
+        dist = BlockDistiller(blk, lr=a.distill_lr, router_lr=a.distill_router_lr)
+        before, after = dist.train(x, y, tw2, a.top_k, a.distill_epochs, a.distill_batch, rng)
+        dist.apply()
+        info.update({"distill_before": before, "distill_after": after, "distill_seconds": round(time.time() - t0, 1)})
     return blk, info
 
 
@@ -261,6 +282,7 @@ def convert(m, a, calib, heldout, rng):
     """Block-by-block conversion; returns {layer: MoEBlock} and per-layer info."""
     emb = m.f32("token_embd.weight")
     x = emb[calib]                                   # S × T × D, converted model's stream
+    xd = x.copy() if a.stream_target > 0 else None   # the dense model's stream on the same tokens
     ev = {}
     if heldout is not None:
         ks = sorted(set(a.eval_k) | {a.top_k})
@@ -270,6 +292,9 @@ def convert(m, a, calib, heldout, rng):
         t0 = time.time()
         w = m.block(l)
         x = attention(m, w, x)
+        if xd is not None:
+            xd = attention(m, w, xd)
+            xd = xd + ffn_dense(rms(xd, w["ffn_norm"], m.eps).reshape(-1, xd.shape[-1]), w).reshape(xd.shape)
         for k in ev:
             ev[k] = attention(m, w, ev[k])
         f = rms(x, w["ffn_norm"], m.eps)
@@ -280,7 +305,14 @@ def convert(m, a, calib, heldout, rng):
                 ev[k] = ev[k] + ffn_dense(rms(ev[k], w["ffn_norm"], m.eps).reshape(-1, dm), w).reshape(ev[k].shape)
             log(f"moefy: block {l} dense ({time.time() - t0:.1f}s)")
             continue
-        blk, info = fit_block(f.reshape(-1, dm), w, a, rng)
+        target = None
+        if xd is not None:
+            # Pull the block's output towards what would put the stream back on the dense
+            # model's (x_dense after this block − x before this FFN): it corrects drift of
+            # the blocks before it instead of only imitating this FFN.
+            yf = ffn_dense(f.reshape(-1, dm), w)
+            target = yf + np.float32(a.stream_target) * ((xd - x).reshape(-1, dm) - yf)
+        blk, info = fit_block(f.reshape(-1, dm), w, a, rng, target)
         blocks[l] = blk
         x = x + blk.forward(f.reshape(-1, dm), a.top_k).reshape(s, t, dm)
         for k in ev:
@@ -299,6 +331,8 @@ def convert(m, a, calib, heldout, rng):
         log(f"moefy: block {l}: router keeps {info['captured']:.3f} of the routed output norm at top-{a.top_k} "
             f"(oracle {info['oracle']:.3f})"
             + (f", relative error {info['mse_before']:.3f} -> {info['mse_after']:.3f}" if "mse_after" in info else "")
+            + (f", distilled {info['distill_before']:.3f} -> {info['distill_after']:.3f} ({info['distill_seconds']}s)"
+               if "distill_after" in info else "")
             + (f", held-out {info.get('heldout_error_before', float('nan')):.3f} -> {info['heldout_error']:.3f}"
                if "heldout_error" in info else "")
             + f" ({time.time() - t0:.1f}s)")
@@ -376,12 +410,21 @@ def write(m, a, blocks):
         blk = blocks[l]
         tg, tu = m.t[p + "ffn_gate.weight"], m.t[p + "ffn_up.weight"]
         put_float(p + "ffn_gate_inp.weight", blk.router, Q.F16)
-        order = np.concatenate(blk.experts)
-        put_raw(p + "ffn_gate_exps.weight", tg, order, E)
-        put_raw(p + "ffn_up_exps.weight", tu, order, E)
+        if blk.trained:
+            # Distilled gate/up rows are new weights: quantized like the down projections.
+            put_float(p + "ffn_gate_exps.weight", blk.ge, down_q)
+            put_float(p + "ffn_up_exps.weight", blk.ue, down_q)
+        else:
+            order = np.concatenate(blk.experts)
+            put_raw(p + "ffn_gate_exps.weight", tg, order, E)
+            put_raw(p + "ffn_up_exps.weight", tu, order, E)
         put_float(p + "ffn_down_exps.weight", blk.d_experts, down_q)
-        put_raw(p + "ffn_gate_shexp.weight", tg, blk.shared)
-        put_raw(p + "ffn_up_shexp.weight", tu, blk.shared)
+        if blk.trained:
+            put_float(p + "ffn_gate_shexp.weight", blk.gs, down_q)
+            put_float(p + "ffn_up_shexp.weight", blk.us, down_q)
+        else:
+            put_raw(p + "ffn_gate_shexp.weight", tg, blk.shared)
+            put_raw(p + "ffn_up_shexp.weight", tu, blk.shared)
         put_float(p + "ffn_down_shexp.weight", blk.d_shared, down_q)
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -415,6 +458,16 @@ def main():
                     help="fit the down projections with every token weighted equally (default: by 1/‖dense output‖²)")
     ap.add_argument("--router-spread", type=float, default=0.02,
                     help="router logit spread (99.9th percentile) after scaling: small = near-uniform gates")
+    ap.add_argument("--distill-epochs", type=int, default=0,
+                    help="epochs of gradient distillation per block after the refit (0 = none)")
+    ap.add_argument("--distill-lr", type=float, default=1e-2, help="Adam step relative to each tensor's RMS")
+    ap.add_argument("--distill-router-lr", type=float, default=0.0,
+                    help="router step relative to the others (0 = keep the fitted router: a moving router "
+                         "reorders the top-k, which the gradient does not see, and the loss rises)")
+    ap.add_argument("--distill-batch", type=int, default=512, help="tokens per distillation step")
+    ap.add_argument("--stream-target", type=float, default=0.0,
+                    help="0…1: how far each MoE block's fitting target moves from the dense FFN output at its "
+                         "inputs towards the dense model's residual stream (corrects earlier blocks' drift)")
     ap.add_argument("--eval-k", default="4,8,12,16", help="top-k settings for the numpy held-out perplexity")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()

@@ -17,6 +17,7 @@ from gguf import GGMLQuantizationType as Q
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import moefy  # noqa: E402
+from distill import BlockDistiller  # noqa: E402
 
 N_EMBD, N_FF, N_LAYER, N_HEAD, N_KV, VOCAB = 64, 96, 3, 4, 2, 128
 
@@ -104,7 +105,7 @@ class MoefyTest(unittest.TestCase):
         # The experts partition the dense neurons and the near-uniform gate times E is ≈1,
         # so with every expert used the MoE block is the dense FFN (up to the gate spread).
         a = moefy.argparse.Namespace(experts=8, expert_size=8, shared_size=32, top_k=2, refit=0.0,
-                                     router_spread=0.02, token_weighting=True)
+                                     router_spread=0.02, token_weighting=True, distill_epochs=0)
         m = moefy.Dense(self.dense)
         w = m.block(1)
         x = np.random.default_rng(5).standard_normal((512, N_EMBD)).astype(np.float32)
@@ -122,6 +123,57 @@ class MoefyTest(unittest.TestCase):
         for layer in fitted["layers"]:
             self.assertLess(layer["mse_after"], layer["mse_before"])
         self.assertNotIn("mse_after", plain["layers"][0])
+
+    def test_distillation_gradients_match_finite_differences(self):
+        rng = np.random.default_rng(11)
+        f = lambda *s: rng.standard_normal(s) * 0.5
+        blk = moefy.argparse.Namespace(gs=f(6, 12), us=f(6, 12), d_shared=f(12, 6), ge=f(5, 3, 12), ue=f(5, 3, 12),
+                                       d_experts=f(5, 12, 3), router=f(5, 12))
+        d = BlockDistiller(blk)
+        d.p = {n: v.astype(np.float64) for n, v in d.p.items()}
+        x, y, w = f(20, 12), f(20, 12), rng.random(20)
+        _, g = d.loss_and_grads(x, y, w, 2, 10.0)
+        for n in BlockDistiller.NAMES:
+            for _ in range(3):
+                i = tuple(int(rng.integers(0, s)) for s in d.p[n].shape)
+                old = d.p[n][i]
+                d.p[n][i] = old + 1e-6
+                up = d.loss_and_grads(x, y, w, 2, 10.0, grads=False)[0]
+                d.p[n][i] = old - 1e-6
+                down = d.loss_and_grads(x, y, w, 2, 10.0, grads=False)[0]
+                d.p[n][i] = old
+                self.assertAlmostEqual((up - down) / 2e-6, g[n][i], delta=1e-5 + 1e-4 * abs(g[n][i]), msg=n)
+
+    def test_distillation_lowers_the_error_left_by_the_refit(self):
+        # The refit is the least-squares optimum for fixed gate/up rows and routing, so any
+        # further drop of the (token-weighted, relative) error comes from the gradient steps.
+        a = moefy.argparse.Namespace(experts=8, expert_size=8, shared_size=32, top_k=2, refit=0.1,
+                                     router_spread=0.02, token_weighting=True, distill_epochs=4,
+                                     distill_lr=1e-2, distill_router_lr=0.0, distill_batch=256)
+        m = moefy.Dense(self.dense)
+        w = m.block(1)
+        x = np.random.default_rng(5).standard_normal((4096, N_EMBD)).astype(np.float32)
+        blk, info = moefy.fit_block(x, w, a, np.random.default_rng(0))
+        self.assertLess(info["distill_after"], 0.97 * info["distill_before"])
+        self.assertTrue(blk.trained)
+        # The block's own forward pass (the one the conversion carries on) agrees with the loss.
+        dense = moefy.ffn_dense(x, w)
+        yy = (dense.astype(np.float64) ** 2).sum(1)
+        tw = 1.0 / np.maximum(yy, yy.mean())
+        err = (tw * ((blk.forward(x, 2) - dense) ** 2).sum(1)).sum() / (tw * yy).sum()
+        self.assertAlmostEqual(err, info["distill_after"], delta=1e-3)
+
+    def test_distilled_file_carries_the_trained_gate_and_up_rows(self):
+        out, report = self.convert("distilled.gguf", ["--refit", "0.1", "--distill-epochs", "2"])
+        for layer in report["layers"]:
+            self.assertLess(layer["distill_after"], layer["distill_before"])
+        dense, rd = gguf.GGUFReader(self.dense), gguf.GGUFReader(out)
+        t = {x.name: np.asarray(x.data, dtype=np.float32) for x in rd.tensors}
+        dense_gate = np.asarray({x.name: x for x in dense.tensors}["blk.1.ffn_gate.weight"].data, np.float32)
+        exps = t["blk.1.ffn_gate_exps.weight"].reshape(-1, N_EMBD)
+        # No trained row is still one of the dense rows (they were moved by the gradient).
+        dist = np.abs(exps[:, None, :] - dense_gate[None, :, :]).max(-1).min(1)
+        self.assertGreater(dist.min(), 1e-3)
 
     def test_bad_split_is_a_one_line_error(self):
         r = run(self.common[:-12] + ["--out", os.path.join(self.dir.name, "x.gguf"), "--experts", "5",
