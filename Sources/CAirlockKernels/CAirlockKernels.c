@@ -47,7 +47,7 @@ AIRLOCK_VNNI static inline float hsum8(__m128 lo, __m128 hi) {
 // MARK: Q4_1
 
 /// Lanes of one row's accumulator: [even block lanes 0-3, odd 0-3, even 4-7, odd 4-7], the
-/// order in which a pair of blocks' nibbles land after unpacking (`q4_1_pair`). Result:
+/// order in which a pair of blocks' nibbles land after unpacking (`q4_1_nibbles`). Result:
 /// hsum(even + odd) + (m-sum of even blocks + m-sum of odd blocks), as in q4_1Rows.
 AIRLOCK_VNNI static inline float q4_1_finish(__m512 acc, float m_even, float m_odd) {
     __m256 lo = _mm512_castps512_ps256(acc);
@@ -57,20 +57,16 @@ AIRLOCK_VNNI static inline float q4_1_finish(__m512 acc, float m_even, float m_o
     return hsum8(s_lo, s_hi) + (m_even + m_odd);
 }
 
-/// Nibbles of two consecutive blocks (16 bytes each, 20 bytes apart) as
-/// [low nibbles b, low nibbles b+1, high nibbles b, high nibbles b+1].
-AIRLOCK_VNNI static inline __m512i q4_1_pair(const uint8_t *blk, __m512i mask) {
-    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 4))),
-                                        _mm_loadu_si128((const __m128i *)(blk + 24)), 1);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
-    return _mm512_and_si512(z, mask);
+/// Blocks b and b+1 of a row (40 bytes: d, m and 16 nibble bytes each), loading only those
+/// bytes (the last pair of a run; the others load 64 bytes, which is faster).
+AIRLOCK_VNNI static inline __m512i q4_1_load_pair(const uint8_t *blk) {
+    return _mm512_maskz_loadu_epi8((__mmask64)0xFFFFFFFFFFull, blk);
 }
 
-/// One lone block: [low nibbles, 0, high nibbles, 0].
-AIRLOCK_VNNI static inline __m512i q4_1_single(const uint8_t *blk, __m512i mask) {
-    __m256i v = _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 4)));
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
-    return _mm512_and_si512(z, mask);
+/// A loaded pair's nibbles as [low nibbles b, low nibbles b+1, high nibbles b, high nibbles b+1]:
+/// the nibble bytes are dwords 1-4 and 6-9 of the pair.
+AIRLOCK_VNNI static inline __m512i q4_1_nibbles(__m512i pair, __m512i idx, __m512i shifts, __m512i mask) {
+    return _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi32(idx, pair), shifts), mask);
 }
 
 AIRLOCK_VNNI void airlock_q4_1_rows_vnni(const void *wv, long rowBytes, long count, long n,
@@ -91,6 +87,7 @@ AIRLOCK_VNNI void airlock_q4_1_rows_vnni(const void *wv, long rowBytes, long cou
         asp[p] = _mm256_setr_ps(s0, s0, s1, s1, s0, s0, s1, s1);
     }
     if (tail) {
+        // The lone last block goes through the pair code with a zero second block.
         __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a + pairs * 64)));
         v = _mm512_inserti64x4(v, _mm256_setzero_si256(), 1);
         y[pairs] = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
@@ -99,35 +96,49 @@ AIRLOCK_VNNI void airlock_q4_1_rows_vnni(const void *wv, long rowBytes, long cou
         asp[pairs] = _mm256_setr_ps(s0, s0, 0, 0, s0, s0, 0, 0);
     }
     const __m512i mask = _mm512_set1_epi8(0x0F);
+    const __m512i nibbleIdx = _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 1, 2, 3, 4, 6, 7, 8, 9);
+    const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    // [dmA_b, dmA_b1, dmB_b, dmB_b1] out of the two rows' pairs (dwords 0 and 5 of each).
+    const __m512i dmIdx = _mm512_setr_epi32(0, 5, 16, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     // Scale lanes for rows A and B out of [dA_b, mA_b, dA_b1, mA_b1, dB_b, mB_b, dB_b1, mB_b1]·ad.
     const __m512i idxA = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2);
     const __m512i idxB = _mm512_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6, 4, 4, 4, 4, 6, 6, 6, 6);
     for (long i = 0; i < count; i += 2) {
         // A lone last row is computed as the pair (A, A); only A is stored.
         const int two = i + 1 < count;
+        // The pair loads read 64 bytes for 40; the run's last rows must not read past it.
+        const int last = i + 2 >= count;
         const uint8_t *wa = w + i * rowBytes, *wb = two ? wa + rowBytes : wa;
         prefetch_range(wa, two ? 2 * rowBytes : rowBytes);
         __m512 accA = _mm512_setzero_ps(), accB = _mm512_setzero_ps();
         __m256 macc = _mm256_setzero_ps();  // m·s: lanes 1/3 row A even/odd, 5/7 row B
         for (long p = 0; p < pairs; p++) {
-            const uint8_t *ba = wa + p * 40, *bb = wb + p * 40;
-            __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)load32(ba), (int)load32(ba + 20),
-                                                       (int)load32(bb), (int)load32(bb + 20)));
+            __m512i za, zb;
+            if (p + 1 < pairs || !last) {
+                za = _mm512_loadu_si512(wa + p * 40);
+                zb = _mm512_loadu_si512(wb + p * 40);
+            } else {
+                za = q4_1_load_pair(wa + p * 40);
+                zb = q4_1_load_pair(wb + p * 40);
+            }
+            __m256 dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi32(za, dmIdx, zb)));
             __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dm, adp[p]));
             macc = _mm256_fmadd_ps(dm, asp[p], macc);
-            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_pair(ba, mask), y[p]);
-            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_pair(bb, mask), y[p]);
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_nibbles(za, nibbleIdx, shifts, mask), y[p]);
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_nibbles(zb, nibbleIdx, shifts, mask), y[p]);
             accA = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pa), _mm512_permutexvar_ps(idxA, sc), accA);
             accB = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pb), _mm512_permutexvar_ps(idxB, sc), accB);
         }
         if (tail) {
-            const uint8_t *ba = wa + pairs * 40, *bb = wb + pairs * 40;
-            __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)load32(ba), 0, (int)load32(bb), 0));
+            // 20 bytes only: the second block's lanes are zero (and masked out below).
+            __m512i za = _mm512_maskz_loadu_epi8((__mmask64)0xFFFFFull, wa + pairs * 40);
+            __m512i zb = _mm512_maskz_loadu_epi8((__mmask64)0xFFFFFull, wb + pairs * 40);
+            __m256 dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi32(za, dmIdx, zb)));
             __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(dm, adp[pairs]));
             // Only the even lanes take part, as the AVX2 kernels add a lone block to the even set.
             macc = _mm256_mask3_fmadd_ps(dm, asp[pairs], macc, 0x33);
-            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_single(ba, mask), y[pairs]);
-            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_single(bb, mask), y[pairs]);
+            __m512i pa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_nibbles(za, nibbleIdx, shifts, mask), y[pairs]);
+            __m512i pb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_1_nibbles(zb, nibbleIdx, shifts, mask), y[pairs]);
             accA = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(pa), _mm512_permutexvar_ps(idxA, sc), accA, 0x0F0F);
             accB = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(pb), _mm512_permutexvar_ps(idxB, sc), accB, 0x0F0F);
         }
