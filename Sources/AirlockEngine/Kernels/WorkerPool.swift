@@ -51,6 +51,8 @@ public final class WorkerPool: @unchecked Sendable {
         let eachSerial = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let sleepers = Atomic<Int>(0)
+        /// The CPU the submitter ran on when it published the latest job.
+        let callerCPU = Atomic<Int>(-1)
         let shuttingDown = Atomic<Bool>(false)
         var chunkJob: ((Range<Int>, Int) -> Void)?
         var chunkSize = 0
@@ -73,6 +75,7 @@ public final class WorkerPool: @unchecked Sendable {
 
         /// Starts a job: wakes sleeping helpers only when there are any.
         func publish() {
+            callerCPU.store(Int(airlock_current_cpu()), ordering: .relaxed)
             // Sequentially consistent with the sleepers' increment-then-check: either the
             // helper sees the new generation or this sees the helper asleep.
             generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
@@ -116,7 +119,13 @@ public final class WorkerPool: @unchecked Sendable {
                         let now = WorkerPool.monotonicMicroseconds()
                         if spinUntil == 0 { spinUntil = now + WorkerPool.spinMicroseconds }
                     }
-                    if spinUntil == 0 || spins & 1023 != 0 || WorkerPool.monotonicMicroseconds() < spinUntil {
+                    // A helper sharing the submitter's CPU (the machine is busier than the pool
+                    // has threads) would spin away its whole time slice while the submitter,
+                    // queued behind it, cannot publish anything: sleep at once instead.
+                    let cpu = spins & 63 == 0 ? Int(airlock_current_cpu()) : -1
+                    let sharesCallerCPU = cpu >= 0 && cpu == callerCPU.load(ordering: .relaxed)
+                    if !sharesCallerCPU
+                        && (spinUntil == 0 || spins & 1023 != 0 || WorkerPool.monotonicMicroseconds() < spinUntil) {
                         airlock_cpu_relax()
                         current = generation.load(ordering: .acquiring)
                     } else {

@@ -14,4 +14,12 @@ static inline __attribute__((always_inline)) void airlock_cpu_relax(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+/// The CPU the calling thread is running on (sched_getcpu), or -1 when unknown. The worker
+/// pool compares its threads' CPUs: spinning for work from a thread queued on the same CPU
+/// is pointless.
+int airlock_current_cpu(void);
+
+/// Restricts the calling thread (and threads it creates later) to CPU `cpu`; 0 on success.
+/// For tests that need two threads to share one CPU.
+int airlock_pin_current_thread(int cpu);
 #endif
