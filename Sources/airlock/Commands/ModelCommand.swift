@@ -20,7 +20,8 @@ struct ModelCommand: AsyncParsableCommand {
 /// scripts/engine/moe/make_distill_text.py) and the held-out text are tokenized here with
 /// the model's own tokenizer; the numeric work (block-by-block over the converted model's
 /// own hidden states: clustering neurons into experts, fitting the routers, refitting the
-/// down projections by ridge least squares) is done by scripts/engine/moe/moefy.py with
+/// down projections by ridge least squares, optionally training each block by gradient
+/// distillation, scripts/engine/moe/distill.py) is done by scripts/engine/moe/moefy.py with
 /// numpy and the `gguf` package. The held-out text is only used for the report.
 struct ModelMoefyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,6 +65,9 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Option(help: "Ridge strength of the down-projection refit (0: keep the dense down projections).")
     var refit: Double = 1.0
 
+    @Option(help: "Epochs of gradient distillation per MoE block after the refit (0: none; each costs about as much as the rest of the conversion).")
+    var distillEpochs: Int = 0
+
     @Option(help: "Held-out text for the perplexity report.")
     var heldout: String = "scripts/engine/moe/text/heldout.txt"
 
@@ -97,6 +101,7 @@ struct ModelMoefyCommand: AsyncParsableCommand {
         }
         guard ["q8_0", "q4_1", "f16"].contains(downType) else { throw ValidationError("--down-type must be q8_0, q4_1 or f16") }
         guard refit >= 0, refit.isFinite else { throw ValidationError("--refit must be a non-negative number") }
+        guard (0...100).contains(distillEpochs) else { throw ValidationError("--distill-epochs must be 0…100") }
         let dense = try SequenceEvaluator(modelPath: model, threads: threads, capacity: 2048)
         let tokenizer = dense.tokenizer
         var calibrationIDs = tokenizer.encode(try String(contentsOfFile: calibration, encoding: .utf8))
@@ -113,6 +118,7 @@ struct ModelMoefyCommand: AsyncParsableCommand {
 
         var report: [String: Any] = ["out": out, "experts": experts, "expert_size": expertSize, "shared_size": sharedSize,
                                      "top_k": topK, "dense_lead": denseLead, "down_type": downType, "refit": refit,
+                                     "distill_epochs": distillEpochs,
                                      "calibration_tokens": calibrationIDs.count, "heldout_tokens": heldoutIDs.count]
         if evaluateOnly {
             guard FileManager.default.fileExists(atPath: out) else { throw ValidationError("no converted model at \(out)") }
@@ -131,7 +137,8 @@ struct ModelMoefyCommand: AsyncParsableCommand {
         let conversion = try runPython([script, "--model", model, "--out", out, "--tokens", idsFile.path,
                                         "--experts", "\(experts)", "--expert-size", "\(expertSize)",
                                         "--shared-size", "\(sharedSize)", "--top-k", "\(topK)",
-                                        "--dense-lead", "\(denseLead)", "--down-type", downType, "--refit", "\(refit)"],
+                                        "--dense-lead", "\(denseLead)", "--down-type", downType, "--refit", "\(refit)",
+                                        "--distill-epochs", "\(distillEpochs)"],
                                        input: nil, echoErrors: true)
         guard conversion.status == 0 else { throw ValidationError("conversion failed (exit \(conversion.status))") }
         return (try? JSONSerialization.jsonObject(with: conversion.output) as? [String: Any])?["layers"]
