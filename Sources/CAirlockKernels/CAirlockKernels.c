@@ -151,33 +151,40 @@ AIRLOCK_VNNI void airlock_q4_1_rows_vnni(const void *wv, long rowBytes, long cou
 
 // MARK: Q8_0 and Q4_0
 
-/// One block of rows A (lanes 0-7) and B (lanes 8-15), as signed bytes in ggml's order.
-AIRLOCK_VNNI static inline __m512i signed_pair(const uint8_t *ba, const uint8_t *bb, int nibbles,
-                                               __m512i mask, __m512i eight) {
+/// One block of rows A (lanes 0-7) and B (lanes 8-15) as unsigned bytes: Q8_0 values + 128,
+/// or Q4_0 nibbles (values + 8), in ggml's order. `signed_rows` takes the offset back out.
+AIRLOCK_VNNI static inline __m512i offset_pair(const uint8_t *ba, const uint8_t *bb, int nibbles,
+                                               __m512i mask, __m512i flip) {
     if (nibbles) {
         __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(ba + 2))),
                                             _mm_loadu_si128((const __m128i *)(bb + 2)), 1);
         __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
         // [A low, B low, A high, B high] → [A low, A high, B low, B high]
         z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
-        return _mm512_sub_epi8(_mm512_and_si512(z, mask), eight);
+        return _mm512_and_si512(z, mask);
     }
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
-                              _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
+    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ba + 2))),
+                                   _mm256_loadu_si256((const __m256i *)(bb + 2)), 1);
+    return _mm512_xor_si512(z, flip);
 }
 
 AIRLOCK_VNNI void airlock_signed_rows_vnni(const void *wv, long rowBytes, long count, long n,
                                            const int8_t *a, const float *ad, long ss, float *out, int nibbles) {
     const uint8_t *w = (const uint8_t *)wv;
     const long nb = n / 32, blockBytes = nibbles ? 18 : 34;
-    // Each block's activations in both halves, and its scale broadcast.
-    __m512i y[nb];
+    // vpdpbusd multiplies unsigned by signed bytes, so the weights go in with an offset
+    // (+128 for Q8_0, +8 for Q4_0) and each lane starts from −offset·(its four activations'
+    // sum): exactly Σ q·y per lane, the sums vpmaddubsw + vpmaddwd give the AVX2 kernel.
+    // Per block: its activations in both halves, that start value, and its scale.
+    __m512i y[nb], start[nb];
     __m128 adb[nb];
+    const __m512i offset = _mm512_set1_epi8(nibbles ? 8 : (char)0x80);
     for (long b = 0; b < nb; b++) {
         y[b] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a + b * 32)));
+        start[b] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, y[b]));
         adb[b] = _mm_set1_ps(ad[b * ss]);
     }
-    const __m512i mask = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i mask = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8((char)0x80);
     const __m512i halves = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     for (long i = 0; i < count; i += 2) {
         const int two = i + 1 < count;
@@ -186,12 +193,10 @@ AIRLOCK_VNNI void airlock_signed_rows_vnni(const void *wv, long rowBytes, long c
         __m512 acc = _mm512_setzero_ps();
         for (long b = 0; b < nb; b++) {
             const uint8_t *ba = wa + b * blockBytes, *bb = wb + b * blockBytes;
-            __m512i q = signed_pair(ba, bb, nibbles, mask, eight);
-            // |q| × (y with q's sign), as vpsignb does in the AVX2 kernel (q = 0 gives 0 either way).
-            __m512i yq = _mm512_mask_sub_epi8(y[b], _mm512_movepi8_mask(q), _mm512_setzero_si512(), y[b]);
-            __m512i prod = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), yq);
-            __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)load16(ba) | ((uint32_t)load16(bb) << 16))));
-            __m512 sc = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(d, adb[b])));
+            __m512i prod = _mm512_dpbusd_epi32(start[b], offset_pair(ba, bb, nibbles, mask, flip), y[b]);
+            // [dA, dB] (the low half of the 32 bits loaded at ba is dA).
+            __m128i dh = _mm_insert_epi16(_mm_cvtsi32_si128((int)load32(ba)), load16(bb), 1);
+            __m512 sc = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_mul_ps(_mm_cvtph_ps(dh), adb[b])));
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(prod), sc, acc);
         }
         __m256 lo = _mm512_castps512_ps256(acc);
