@@ -125,6 +125,12 @@ public struct DatabaseSetup: Sendable {
         var config = url.clientConfiguration
         config.options.maximumConnections = max(2, poolSize)
         config.options.connectTimeout = .seconds(5)
+        // The pool arms a keep-alive timer (and, beyond `minimumConnections`, an idle timer)
+        // every time a connection goes back idle: a task group and a Dispatch timer per audit
+        // batch, i.e. every few calls at low rates. Dead connections are found on use instead
+        // (the audit writer spools and retries, reloads retry; readiness probes once a second).
+        config.options.keepAliveBehavior = nil
+        config.options.minimumConnections = 1
         return PostgresClient(configuration: config, backgroundLogger: logger)
     }
 

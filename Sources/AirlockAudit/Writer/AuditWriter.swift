@@ -134,7 +134,7 @@ public final class AuditWriter: Service, Sendable {
                     if left == 0 {
                         await bell.wait()
                         if !shuttingDown.withLock({ $0 }) && !Task.isCancelled && hasNoDurableWaiters {
-                            try? await Task.sleep(for: configuration.batchLinger)
+                            try? await LoopTimer.sleep(for: configuration.batchLinger)
                         }
                     }
                 }

@@ -1,0 +1,99 @@
+import NIOCore
+import NIOPosix
+
+/// Sleeps and deadlines on NIO's event-loop timers instead of `Task.sleep`.
+///
+/// `airlock serve` runs Swift concurrency on NIO's event loops, but a `Task.sleep` still
+/// goes through Dispatch: each one registers a Dispatch timer (a syscall that wakes a
+/// Dispatch thread), and a sleep that is cancelled early leaves its timer to fire later
+/// anyway. On paths taken once per call (the request body deadline, the audit writer's
+/// batch linger and write deadline) that was one or two extra thread wake-ups per request.
+/// An event-loop timer is an insert into the timer heap of the loop that is already running.
+public enum LoopTimer {
+    /// Like `Task.sleep(for:)`: returns after `duration`, throws `CancellationError` as soon
+    /// as the calling task is cancelled.
+    public static func sleep(for duration: Duration, on loop: (any EventLoop)? = nil) async throws {
+        let loop = loop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let sleeper = Sleeper()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let scheduled = loop.scheduleTask(in: duration.timeAmount) { sleeper.finish(nil) }
+                sleeper.install(continuation, scheduled: scheduled)
+            }
+        } onCancel: {
+            sleeper.finish(CancellationError())
+        }
+    }
+
+    /// Calls `action` on `loop` after `duration` unless the returned handle is cancelled first.
+    @discardableResult
+    public static func schedule(after duration: Duration, on loop: (any EventLoop)? = nil,
+                                _ action: @escaping @Sendable () -> Void) -> Scheduled<Void> {
+        (loop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: duration.timeAmount, action)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating (a `Duration` can exceed what `TimeAmount` holds).
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = components
+        guard seconds < Int64.max / 1_000_000_000 else { return .nanoseconds(Int64.max) }
+        return .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
+}
+
+/// One sleep's state: the timer firing and the task's cancellation race, and whichever
+/// comes first resumes the continuation exactly once (cancellation may even arrive before
+/// the continuation exists).
+private final class Sleeper: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<Void, any Error>, Scheduled<Void>)
+        case finishedEarly(any Error)
+        case done
+    }
+    private let state = LockedBox<State>(.idle)
+
+    func install(_ continuation: CheckedContinuation<Void, any Error>, scheduled: Scheduled<Void>) {
+        let early = state.withLock { s -> (any Error)?? in
+            switch s {
+            case .idle:
+                s = .waiting(continuation, scheduled)
+                return .none
+            case .finishedEarly(let error):
+                s = .done
+                return .some(error)
+            case .waiting, .done:
+                return .none
+            }
+        }
+        if let early {
+            scheduled.cancel()
+            if let error = early { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+    }
+
+    /// `nil`: the timer fired; an error: the task was cancelled.
+    func finish(_ error: (any Error)?) {
+        let waiting = state.withLock { s -> (CheckedContinuation<Void, any Error>, Scheduled<Void>)? in
+            switch s {
+            case .idle:
+                // Only cancellation can come before the timer exists.
+                s = .finishedEarly(error ?? CancellationError())
+                return nil
+            case .waiting(let c, let scheduled):
+                s = .done
+                return (c, scheduled)
+            case .finishedEarly, .done:
+                return nil
+            }
+        }
+        guard let (continuation, scheduled) = waiting else { return }
+        if let error {
+            scheduled.cancel()
+            continuation.resume(throwing: error)
+        } else {
+            continuation.resume()
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import AirlockAudit
+import Foundation
+import Testing
+
+/// The event-loop timers that replaced `Task.sleep` on per-call paths must keep its
+/// contract: sleep at least as long as asked, end at once when the task is cancelled
+/// (even when cancelled before the timer exists), and `withTimeout` must return the
+/// operation's result, its error, or `TimeoutError` — and never wait for an abandoned one.
+@Suite struct LoopTimerTests {
+    @Test func sleepsAtLeastTheDuration() async throws {
+        let start = ContinuousClock.now
+        try await LoopTimer.sleep(for: .milliseconds(30))
+        #expect(ContinuousClock.now - start >= .milliseconds(30))
+    }
+
+    @Test func cancellationEndsASleepAtOnce() async {
+        let start = ContinuousClock.now
+        let sleeper = Task { try await LoopTimer.sleep(for: .seconds(30)) }
+        try? await Task.sleep(for: .milliseconds(20))
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func aTaskCancelledBeforeSleepingDoesNotSleep() async {
+        let start = ContinuousClock.now
+        let sleeper = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await LoopTimer.sleep(for: .seconds(30))
+        }
+        let result = await sleeper.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func withTimeoutReturnsTheResultOrTheError() async throws {
+        let value = try await withTimeout(.seconds(5)) { 42 }
+        #expect(value == 42)
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) { try await withTimeout(.seconds(5)) { () async throws -> Int in throw Boom() } }
+    }
+
+    @Test func withTimeoutAbandonsASlowOperation() async {
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError.self) {
+            try await withTimeout(.milliseconds(50)) { () async throws -> Int in
+                // Deaf to cancellation on purpose (a detached task): the caller must not wait for it.
+                try await Task.detached { try await Task.sleep(for: .seconds(3)) }.value
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test func cancellingTheCallerCancelsTheOperationWhenAsked() async {
+        let operationCancelled = LockedFlag()
+        let caller = Task {
+            try await withTimeout(.seconds(30), propagatingCancellation: true) { () async throws -> Int in
+                do { try await Task.sleep(for: .seconds(30)) } catch { operationCancelled.set() }
+                return 1
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(20))
+        caller.cancel()
+        let result = await caller.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        for _ in 0..<100 where !operationCancelled.value { try? await Task.sleep(for: .milliseconds(10)) }
+        #expect(operationCancelled.value)
+    }
+}
+
+private final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var value: Bool { lock.withLock { flag } }
+    func set() { lock.withLock { flag = true } }
+}
