@@ -44,5 +44,13 @@ import Testing
         #expect(RequestID.accept(String(repeating: "a", count: 65)) == nil)
         #expect(RequestID.make().hasPrefix("req_"))
         #expect(RequestID.make() != RequestID.make())
+        // Our own ids: "req_" and 32 lowercase hex digits, which `accept` takes back.
+        for _ in 0..<200 {
+            let id = RequestID.make()
+            #expect(id.utf8.count == 36)
+            #expect(id.dropFirst(4).allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) })
+            #expect(RequestID.accept(id) == id)
+        }
+        #expect(Set((0..<200).map { _ in RequestID.make().dropFirst(4).first! }).count > 8)
     }
 }

@@ -221,3 +221,21 @@ def test_embedding_inputs_cannot_hide_text_from_the_scanner(gateway, upstream, v
     r = httpx.post(gateway.base_url + "/v1/embeddings", headers=auth(), timeout=10, json={"model": "mock-embed", "input": value})
     assert r.status_code == 403, r.text
     assert len(upstream.recorder.requests) == before
+
+
+@pytest.mark.parametrize("header,status", [
+    ("bearer {key}", 200), ("BEARER {key}", 200), ("Bearer \t {key} \t", 200),
+    ("Bearer", 401), ("Bearer    ", 401), ("Basic {key}", 401), ("Bearer {key}x", 401),
+    ("Bearerx {key}", 401), ("Bearer \u00e9{key}", 401),
+])
+def test_authorization_scheme_and_spacing(gateway, header, status):
+    """The scheme is matched without regard to case and the key without surrounding blanks,
+    as RFC 9110 and the OpenAI SDKs expect; anything else is a 401 in OpenAI's shape."""
+    value = header.format(key=SESSION_KEY["value"]).encode("utf-8")
+    body = json.dumps({"model": "mock-chat", "messages": [{"role": "user", "content": "ping"}]}).encode()
+    reply = raw_exchange(gateway, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: " + value +
+                         b"\r\ncontent-type: application/json\r\ncontent-length: " + str(len(body)).encode() +
+                         b"\r\nconnection: close\r\n\r\n" + body)
+    assert reply.startswith(f"HTTP/1.1 {status}".encode()), reply[:200]
+    if status == 401:
+        assert b'"code":"invalid_api_key"' in reply.replace(b" ", b""), reply[-300:]

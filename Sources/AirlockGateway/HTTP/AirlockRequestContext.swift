@@ -30,7 +30,16 @@ enum RequestID {
         var generator = SystemRandomNumberGenerator()
         let a = generator.next() as UInt64
         let b = generator.next() as UInt64
-        return "req_" + String(a, radix: 16).leftPadded(16) + String(b, radix: 16).leftPadded(16)
+        // Written straight into the string's storage: this runs for every request.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            func hex(_ nibble: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: nibble < 10 ? 48 + nibble : 87 + nibble) }
+            for (i, c) in "req_".utf8.enumerated() { out[i] = c }
+            for i in 0..<16 {
+                out[4 + i] = hex((a >> UInt64(60 - 4 * i)) & 0xF)
+                out[20 + i] = hex((b >> UInt64(60 - 4 * i)) & 0xF)
+            }
+            return 36
+        }
     }
 
     /// A client-supplied id is reused only if it is short and plain, so it can't inject
@@ -47,11 +56,5 @@ enum RequestID {
             }
         }
         return value
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

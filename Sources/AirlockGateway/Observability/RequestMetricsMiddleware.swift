@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 
 /// Counts every request by route template, method and status, times it until its body has
-/// been written (so streamed answers count their full duration), and writes one debug
+/// been written (streamed answers count their full duration; in-memory bodies until handed over), and writes one debug
 /// access line with the same fields. Outermost middleware: it sees the status and request id
 /// the error middleware chose.
 struct RequestMetricsMiddleware: RouterMiddleware {
@@ -20,10 +20,18 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             let metrics = self.metrics
             var finalLogger = context.logger
             // The error middleware may have adopted the client's id; the header has the final one.
-            if let id = response.headers[.init("x-request-id")!] { finalLogger[metadataKey: "request_id"] = .string(id) }
+            if let id = response.headers[.init("x-request-id")!], id != context.requestID { finalLogger[metadataKey: "request_id"] = .string(id) }
             let logger = finalLogger
             let body = response.body
-            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            // A body already in memory (it has a length) is written at once: count it now and
+            // leave it as it is, so Hummingbird sends head and body in one write (wrapping it
+            // in a closure body costs a second write and a second wake-up of the client).
+            // Streams (no length) are timed until their last byte.
+            guard body.contentLength == nil else {
+                Self.finish(metrics, logger, route: route, method: method, status: status, start: start, complete: true)
+                return response
+            }
+            response.body = ResponseBody(contentLength: nil) { writer in
                 do {
                     try await body.write(writer)
                 } catch {

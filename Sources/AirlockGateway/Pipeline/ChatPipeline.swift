@@ -185,11 +185,15 @@ struct ChatPipeline: Sendable {
 
     func authenticate(_ request: Request, snapshot: GovernanceSnapshot) throws(AirlockError) -> Principal {
         let header = request.headers[.authorization]
-        guard let header, header.lowercased().hasPrefix("bearer "), header.count > 7 else {
+        guard let header, header.utf8.count > 7, header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) else {
             if !services.configuration.auth.required { return Principal(tenantID: "default", keyID: nil) }
             throw AirlockError(.invalidAPIKey, "Missing API key: send 'Authorization: Bearer <key>'")
         }
-        let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        // ASCII work on the UTF-8 view: this runs for every call (Foundation's trimming was ~1% of a clean call).
+        var token = header.utf8.dropFirst(7)
+        while let first = token.first, first == 0x20 || first == 0x09 { token.removeFirst() }
+        while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
+        let key = String(Substring(token))
         guard let auth = snapshot.authenticate(presentedKey: key) else {
             throw AirlockError(.invalidAPIKey, "Incorrect API key provided")
         }
