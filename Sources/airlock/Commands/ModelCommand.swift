@@ -65,8 +65,10 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Option(help: "Ridge strength of the down-projection refit (0: keep the dense down projections).")
     var refit: Double = 1.0
 
+    // 2 epochs: held-out perplexity at top-8 44.4 -> 39.9 (the default layout), about
+    // twice the conversion time; more epochs mostly fit the calibration text better.
     @Option(help: "Epochs of gradient distillation per MoE block after the refit (0: none; each costs about as much as the rest of the conversion).")
-    var distillEpochs: Int = 0
+    var distillEpochs: Int = 2
 
     @Option(help: "Held-out text for the perplexity report.")
     var heldout: String = "scripts/engine/moe/text/heldout.txt"

@@ -25,9 +25,18 @@ correct the errors of the blocks before it. For each MoE block:
    weights included, matches Y: the shared and chosen experts absorb the predictable
    part of what the dropped experts would have added.
 
-Gate/up rows of the experts are copied from the dense file byte for byte; the refitted
-down projections are quantized (Q8_0 by default); attention, embeddings and norms are
-copied unchanged.
+6. Optional (--distill-epochs N): gradient distillation of the whole block (distill.py):
+   Adam on the shared and routed gate/up/down weights (the router is kept: moving it
+   reorders the top-k, which the gradient does not see) against the same target, tokens
+   weighted as in the refit. 2 epochs lower each block's held-out error by another ~10%
+   (e.g. 0.30 -> 0.28), the held-out perplexity at top-8 from 44.4 to 39.5.
+   Optional (--stream-target β): the target moves from the dense FFN output at the
+   block's inputs towards the dense model's residual stream (correcting earlier drift).
+
+Without distillation the experts' gate/up rows are copied from the dense file byte for
+byte; distilled ones are quantized to the dense file's type. The refitted down
+projections are quantized (Q8_0 by default); attention, embeddings and norms are copied
+unchanged.
 
 Invoked by `airlock model moefy`, which tokenizes the texts and passes the ids in a JSON
 file: python3 moefy.py --model IN --out OUT --tokens IDS.json [options]
@@ -410,18 +419,21 @@ def write(m, a, blocks):
         blk = blocks[l]
         tg, tu = m.t[p + "ffn_gate.weight"], m.t[p + "ffn_up.weight"]
         put_float(p + "ffn_gate_inp.weight", blk.router, Q.F16)
+        # Distilled gate/up rows are new weights: quantized to the dense file's type, so the
+        # bytes read per token stay those of the undistilled layout (Q8_0 instead of Q4_1
+        # would add 10 MB per token for −0.5 held-out perplexity).
+        gu_q = tg.tensor_type if tg.tensor_type in (Q.Q8_0, Q.Q4_1, Q.Q4_0, Q.F16, Q.F32) else Q.Q8_0
         if blk.trained:
-            # Distilled gate/up rows are new weights: quantized like the down projections.
-            put_float(p + "ffn_gate_exps.weight", blk.ge, down_q)
-            put_float(p + "ffn_up_exps.weight", blk.ue, down_q)
+            put_float(p + "ffn_gate_exps.weight", blk.ge, gu_q)
+            put_float(p + "ffn_up_exps.weight", blk.ue, gu_q)
         else:
             order = np.concatenate(blk.experts)
             put_raw(p + "ffn_gate_exps.weight", tg, order, E)
             put_raw(p + "ffn_up_exps.weight", tu, order, E)
         put_float(p + "ffn_down_exps.weight", blk.d_experts, down_q)
         if blk.trained:
-            put_float(p + "ffn_gate_shexp.weight", blk.gs, down_q)
-            put_float(p + "ffn_up_shexp.weight", blk.us, down_q)
+            put_float(p + "ffn_gate_shexp.weight", blk.gs, gu_q)
+            put_float(p + "ffn_up_shexp.weight", blk.us, gu_q)
         else:
             put_raw(p + "ffn_gate_shexp.weight", tg, blk.shared)
             put_raw(p + "ffn_up_shexp.weight", tu, blk.shared)
