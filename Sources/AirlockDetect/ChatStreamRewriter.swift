@@ -132,7 +132,7 @@ public struct ResponseRestorer: Sendable {
         let restored = vault.restore(text)
         guard let actions else { return restored }
         var g = StreamOutputGuard(scanner: scanner, operators: operators, actions: actions)
-        let out = g.feed(restored) + g.finish()
+        let out = g.whole(restored)
         applied.append(contentsOf: g.applied)
         return out
     }

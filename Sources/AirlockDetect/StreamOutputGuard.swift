@@ -34,6 +34,13 @@ public struct StreamOutputGuard: Sendable {
 
     public mutating func finish() -> String { drain(atEnd: true) }
 
+    /// A complete text rather than a stream: scanned once, nothing held back (`feed` then
+    /// `finish` would scan most of it twice).
+    public mutating func whole(_ text: String) -> String {
+        pending.append(contentsOf: text.utf8)
+        return drain(atEnd: true)
+    }
+
     /// Where the safe-to-emit prefix of `pending` ends.
     func boundary() -> Int {
         let b = pending
