@@ -70,6 +70,12 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     @Option(help: "Epochs of gradient distillation per MoE block after the refit (0: none; each costs about as much as the rest of the conversion).")
     var distillEpochs: Int = 2
 
+    @Option(help: "0…1: how far each MoE block's fitting target moves from the dense FFN output at its inputs towards the dense model's residual stream (corrects the drift of the blocks before it).")
+    var streamTarget: Double = 0.0
+
+    @Option(help: "Use at most this many calibration tokens (0: all).")
+    var maxCalibrationTokens: Int = 0
+
     @Option(help: "Held-out text for the perplexity report.")
     var heldout: String = "scripts/engine/moe/text/heldout.txt"
 
@@ -104,6 +110,8 @@ struct ModelMoefyCommand: AsyncParsableCommand {
         guard ["q8_0", "q4_1", "f16"].contains(downType) else { throw ValidationError("--down-type must be q8_0, q4_1 or f16") }
         guard refit >= 0, refit.isFinite else { throw ValidationError("--refit must be a non-negative number") }
         guard (0...100).contains(distillEpochs) else { throw ValidationError("--distill-epochs must be 0…100") }
+        guard (0...1).contains(streamTarget) else { throw ValidationError("--stream-target must be between 0 and 1") }
+        guard maxCalibrationTokens >= 0 else { throw ValidationError("--max-calibration-tokens must be ≥ 0") }
         let dense = try SequenceEvaluator(modelPath: model, threads: threads, capacity: 2048)
         let tokenizer = dense.tokenizer
         var calibrationIDs = tokenizer.encode(try String(contentsOfFile: calibration, encoding: .utf8))
@@ -120,7 +128,8 @@ struct ModelMoefyCommand: AsyncParsableCommand {
 
         var report: [String: Any] = ["out": out, "experts": experts, "expert_size": expertSize, "shared_size": sharedSize,
                                      "top_k": topK, "dense_lead": denseLead, "down_type": downType, "refit": refit,
-                                     "distill_epochs": distillEpochs,
+                                     "distill_epochs": distillEpochs, "stream_target": streamTarget,
+                                     "max_calibration_tokens": maxCalibrationTokens,
                                      "calibration_tokens": calibrationIDs.count, "heldout_tokens": heldoutIDs.count]
         if evaluateOnly {
             guard FileManager.default.fileExists(atPath: out) else { throw ValidationError("no converted model at \(out)") }
@@ -140,7 +149,8 @@ struct ModelMoefyCommand: AsyncParsableCommand {
                                         "--experts", "\(experts)", "--expert-size", "\(expertSize)",
                                         "--shared-size", "\(sharedSize)", "--top-k", "\(topK)",
                                         "--dense-lead", "\(denseLead)", "--down-type", downType, "--refit", "\(refit)",
-                                        "--distill-epochs", "\(distillEpochs)"],
+                                        "--distill-epochs", "\(distillEpochs)", "--stream-target", "\(streamTarget)",
+                                        "--max-tokens", "\(maxCalibrationTokens)"],
                                        input: nil, echoErrors: true)
         guard conversion.status == 0 else { throw ValidationError("conversion failed (exit \(conversion.status))") }
         return (try? JSONSerialization.jsonObject(with: conversion.output) as? [String: Any])?["layers"]
