@@ -29,7 +29,7 @@ struct ModelMoefyCommand: AsyncParsableCommand {
         abstract: "Split a dense model's FFNs into routed + shared experts (MoEfication); prints a JSON report."
     )
 
-    @Option(help: "Dense llama GGUF (default: models/SmolLM2-135M-Instruct.Q4_1.gguf).")
+    @Option(help: "Dense llama GGUF.")
     var model: String = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     @Option(help: "Output GGUF.")
