@@ -7,15 +7,21 @@ import Testing
 /// how many streams happened to share a step.
 @Suite("Decode kernels")
 struct DecodeKernelTests {
-    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [96, 160, 576, 1536])
-    func singleTokenMatMulEqualsRowDots(_ type: GGMLType, _ n: Int) {
-        // Odd row count (a lone last row), and enough bytes to go through the pool.
-        let rows = 301, tokens = 4
-        var rng = SplitMix64(seed: UInt64(type.rawValue) * 31 + UInt64(n))
+    /// Random weight rows of `type` and `tokens` random activation rows, quantized.
+    static func randomInputs(_ type: GGMLType, _ n: Int, rows: Int, tokens: Int, seed: UInt64) -> ([UInt8], [Float], QuantizedActivations) {
+        var rng = SplitMix64(seed: seed)
         let w = (0..<rows).flatMap { _ in KernelTests.randomRow(type, n, &rng) }
         let x = (0..<(n * tokens)).map { _ in Float(rng.nextDouble() * 2 - 1) }
         let acts = QuantizedActivations(rows: tokens, rowLength: n)
         x.withUnsafeBufferPointer { acts.quantize($0.baseAddress!, count: tokens, stride: n) }
+        return (w, x, acts)
+    }
+
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [96, 160, 576, 1536])
+    func singleTokenMatMulEqualsRowDots(_ type: GGMLType, _ n: Int) {
+        // Odd row count (a lone last row), and enough bytes to go through the pool.
+        let rows = 301, tokens = 4
+        let (w, x, acts) = Self.randomInputs(type, n, rows: rows, tokens: tokens, seed: UInt64(type.rawValue) * 31 + UInt64(n))
         var one = [Float](repeating: .nan, count: rows)
         var batch = [Float](repeating: .nan, count: rows * tokens)
         let pool = WorkerPool(threadCount: 2)
@@ -47,11 +53,7 @@ struct DecodeKernelTests {
     @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [32, 96, 160, 576, 1536])
     func bothKernelPathsEqualTheReference(_ type: GGMLType, _ n: Int) {
         let rows = 37, tokens = 3
-        var rng = SplitMix64(seed: UInt64(type.rawValue) * 131 + UInt64(n))
-        let w = (0..<rows).flatMap { _ in KernelTests.randomRow(type, n, &rng) }
-        let x = (0..<(n * tokens)).map { _ in Float(rng.nextDouble() * 2 - 1) }
-        let acts = QuantizedActivations(rows: tokens, rowLength: n)
-        x.withUnsafeBufferPointer { acts.quantize($0.baseAddress!, count: tokens, stride: n) }
+        let (w, x, acts) = Self.randomInputs(type, n, rows: rows, tokens: tokens, seed: UInt64(type.rawValue) * 131 + UInt64(n))
         // Portable builds have no row-run kernels: the first test covers them.
         guard EngineBuildInfo.kernels != "portable" else { return }
         var paths: [KernelPath] = [.avx2]
