@@ -15,6 +15,12 @@ import Testing
         #expect(ContinuousClock.now - start >= .milliseconds(30))
     }
 
+    @Test func aTimerThatFiresBeforeTheSleeperWaitsStillEndsTheSleepNormally() async throws {
+        // A zero-length timer on another loop can fire before the continuation is installed.
+        for _ in 0..<2_000 { try await LoopTimer.sleep(for: .zero) }
+        for _ in 0..<200 { try await LoopTimer.sleep(for: .microseconds(1)) }
+    }
+
     @Test func cancellationEndsASleepAtOnce() async {
         let start = ContinuousClock.now
         let sleeper = Task { try await LoopTimer.sleep(for: .seconds(3600)) }

@@ -43,13 +43,14 @@ extension Duration {
 }
 
 /// One sleep's state: the timer firing and the task's cancellation race, and whichever
-/// comes first resumes the continuation exactly once (cancellation may even arrive before
-/// the continuation exists).
+/// comes first resumes the continuation exactly once (either may even arrive before the
+/// continuation is installed: cancellation at any time, a short timer on another loop).
 private final class Sleeper: Sendable {
     private enum State {
         case idle
         case waiting(CheckedContinuation<Void, any Error>, Scheduled<Void>)
-        case finishedEarly(any Error)
+        /// Finished before `install`: nil when the timer fired, else the cancellation.
+        case finishedEarly((any Error)?)
         case done
     }
     private let state = LockedBox<State>(.idle)
@@ -78,8 +79,7 @@ private final class Sleeper: Sendable {
         let waiting = state.withLock { s -> (CheckedContinuation<Void, any Error>, Scheduled<Void>)? in
             switch s {
             case .idle:
-                // Only cancellation can come before the timer exists.
-                s = .finishedEarly(error ?? CancellationError())
+                s = .finishedEarly(error)
                 return nil
             case .waiting(let c, let scheduled):
                 s = .done
