@@ -60,27 +60,5 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(60))
     }
-
-    @Test func cancellingTheCallerCancelsTheOperationWhenAsked() async {
-        let operationCancelled = LockedFlag()
-        let caller = Task {
-            try await withTimeout(.seconds(3600), propagatingCancellation: true) { () async throws -> Int in
-                do { try await Task.sleep(for: .seconds(3600)) } catch { operationCancelled.set() }
-                return 1
-            }
-        }
-        try? await Task.sleep(for: .milliseconds(20))
-        caller.cancel()
-        let result = await caller.result
-        #expect(throws: CancellationError.self) { try result.get() }
-        for _ in 0..<6000 where !operationCancelled.value { try? await Task.sleep(for: .milliseconds(10)) }
-        #expect(operationCancelled.value)
-    }
 }
 
-private final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    var value: Bool { lock.withLock { flag } }
-    func set() { lock.withLock { flag = true } }
-}

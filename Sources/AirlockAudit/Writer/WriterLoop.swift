@@ -2,7 +2,6 @@ import AirlockCore
 import Crypto
 import Foundation
 import Logging
-import NIOCore
 import PostgresNIO
 
 /// The single consumer of the writer's queue: owns the chain head, the spool and the
@@ -233,27 +232,18 @@ public struct TimeoutError: Error {}
 /// would wait for a cancelled child, and a query stuck on a dead connection may not notice
 /// cancellation for a long time; an abandoned write is harmless because appends are
 /// idempotent (they skip sequences at or below the committed head). Public for the gateway's
-/// own database probes and request-body deadline, which must never hold up shutdown either.
-/// The deadline is an event-loop timer (`LoopTimer`), on `loop` when given. With
-/// `propagatingCancellation`, cancelling the caller also cancels (and abandons) `operation`.
-public func withTimeout<T: Sendable>(_ timeout: Duration, on loop: (any EventLoop)? = nil, propagatingCancellation: Bool = false,
-                                     _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+/// own database probes, which must never hold up shutdown either. The deadline is an
+/// event-loop timer (`LoopTimer`), not a Dispatch one.
+public func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     let race = FirstResult<T>()
     let work = Task {
         do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
     }
-    let timer = LoopTimer.schedule(after: timeout, on: loop) {
+    let timer = LoopTimer.schedule(after: timeout) {
         if race.finish(.failure(TimeoutError())) { work.cancel() }
     }
     defer { timer.cancel() }
-    guard propagatingCancellation else {
-        return try await withCheckedThrowingContinuation { race.install($0) }
-    }
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { race.install($0) }
-    } onCancel: {
-        if race.finish(.failure(CancellationError())) { work.cancel() }
-    }
+    return try await withCheckedThrowingContinuation { race.install($0) }
 }
 
 /// The first of several results wins; the waiting continuation is resumed exactly once.

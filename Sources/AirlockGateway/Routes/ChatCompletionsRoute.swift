@@ -36,15 +36,24 @@ enum RequestBody {
     static func collect(_ request: Request, context: AirlockRequestContext, limits: GatewayConfiguration.Limits) async throws -> [UInt8] {
         let limit = limits.maxBodyBytes
         let timeout = Duration.milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
-        // The deadline is a timer on the connection's own event loop (see `LoopTimer`): the
-        // body read is abandoned when it fires, and also when the client goes away.
-        do {
-            return try await withTimeout(timeout, on: context.channel.eventLoop, propagatingCancellation: true) {
-                try await collect(request, limit: limit)
+        // Structured on purpose: the group waits for the cancelled read to end before the
+        // handler returns, so Hummingbird's own drain of the body never overlaps it. The
+        // deadline is a timer on the connection's event loop (`LoopTimer`), not a Dispatch one.
+        let loop = context.channel.eventLoop
+        let bytes = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask { try await collect(request, limit: limit) }
+            group.addTask {
+                try? await LoopTimer.sleep(for: timeout, on: loop)
+                return nil
             }
-        } catch is TimeoutError {
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let bytes else {
             throw AirlockError(.requestTimeout, "The request body did not arrive within \(Int(limits.bodyTimeoutSeconds)) seconds")
         }
+        return bytes
     }
 
     /// Model names are echoed in errors; keep them short and free of control characters.
