@@ -17,7 +17,7 @@ public enum LoopTimer {
         let sleeper = Sleeper()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let scheduled = loop.scheduleTask(in: duration.timeAmount) { sleeper.finish(nil) }
+                let scheduled = loop.scheduleTask(in: TimeAmount(duration)) { sleeper.finish(nil) }
                 sleeper.install(continuation, scheduled: scheduled)
             }
         } onCancel: {
@@ -29,16 +29,7 @@ public enum LoopTimer {
     @discardableResult
     public static func schedule(after duration: Duration, on loop: (any EventLoop)? = nil,
                                 _ action: @escaping @Sendable () -> Void) -> Scheduled<Void> {
-        (loop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: duration.timeAmount, action)
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, saturating (a `Duration` can exceed what `TimeAmount` holds).
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        guard seconds < Int64.max / 1_000_000_000 else { return .nanoseconds(Int64.max) }
-        return .nanoseconds(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        (loop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: TimeAmount(duration), action)
     }
 }
 

@@ -4,10 +4,11 @@ The least-squares refit of moefy.py can only re-weight the neurons a token keeps
 cannot change *which* function those neurons compute. Here every weight of the block is
 trained by backpropagation to make the MoE block reproduce the dense FFN's output on the
 converted model's own FFN inputs: the shared expert's gate/up/down, each routed expert's
-gate/up/down and the router. Routing is the file's: softmax over all experts, the top-k
-chosen by logit, each chosen expert weighted by its (not renormalised) probability. The
-top-k choice itself is not differentiable and is taken as is each step; the probabilities
-are, so the router learns both which experts to pick and how much each one counts.
+gate/up/down and, when its step size is not zero, the router (moefy.py keeps it fixed by
+default: training it reordered the top-k in ways the gradient cannot see). Routing is the
+file's: softmax over all experts, the top-k chosen by logit, each chosen expert weighted by
+its (not renormalised) probability. The top-k choice itself is not differentiable and is
+taken as is each step; the probabilities are.
 
 Loss: Σ_t w_t ‖ŷ_t − y_t‖² / Σ_t w_t ‖y_t‖² with w_t the refit's token weights
 (1/max(‖y_t‖², mean)), i.e. the relative error the conversion reports.
