@@ -175,6 +175,26 @@ class MoefyTest(unittest.TestCase):
         dist = np.abs(exps[:, None, :] - dense_gate[None, :, :]).max(-1).min(1)
         self.assertGreater(dist.min(), 1e-3)
 
+    def test_sensitivity_reports_each_block_alone(self):
+        # With every expert used (and the down projections refitted for that), a block
+        # alone leaves the dense model's perplexity; with one expert it changes it.
+        ids = os.path.join(self.dir.name, "ids-heldout.json")
+        rng = np.random.default_rng(4)
+        with open(ids, "w") as f:
+            json.dump({"calibration": rng.integers(0, VOCAB, 1024).tolist(),
+                       "heldout": rng.integers(0, VOCAB, 100).tolist()}, f)
+        r = subprocess.run([sys.executable, os.path.join(HERE, "sensitivity.py"), "--model", self.dense,
+                            "--tokens", ids, "--experts", "8", "--expert-size", "8", "--shared-size", "32",
+                            "--top-k", "1,8", "--fit-k", "8", "--segment", "64"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual([x["layer"] for x in rep["layers"]], list(range(N_LAYER)))
+        for x in rep["layers"]:
+            self.assertAlmostEqual(x["perplexity"]["8"] / rep["dense"], 1.0, delta=0.01)
+            self.assertGreater(abs(x["perplexity"]["1"] / rep["dense"] - 1.0), 1e-4)
+        total = sum(np.log(x["perplexity"]["1"] / rep["dense"]) for x in rep["layers"])
+        self.assertAlmostEqual(rep["sumLogIncrease"]["1"], total, places=9)
+
     def test_bad_split_is_a_one_line_error(self):
         r = run(self.common[:-12] + ["--out", os.path.join(self.dir.name, "x.gguf"), "--experts", "5",
                                      "--expert-size", "8", "--shared-size", "32"])
