@@ -67,6 +67,8 @@ let package = Package(
             "AirlockCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // In-process inference engine. No server or database dependencies.
         // A prefetch instruction for the engine's kernels (Swift cannot import clang's macro).
@@ -100,7 +102,10 @@ let package = Package(
         .testTarget(name: "AirlockDetectTests", dependencies: ["AirlockDetect"]),
         .testTarget(name: "AirlockPolicyTests", dependencies: ["AirlockPolicy"]),
         .testTarget(name: "AirlockEngineTests", dependencies: ["AirlockEngine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AirlockUpstreamTests", dependencies: ["AirlockUpstream"]),
+        .testTarget(name: "AirlockUpstreamTests", dependencies: [
+            "AirlockUpstream",
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "AirlockStoreTests", dependencies: ["AirlockStore"]),
         .testTarget(name: "AirlockAuditTests", dependencies: ["AirlockAudit"]),
         .testTarget(name: "AirlockGatewayTests", dependencies: [

@@ -1,0 +1,220 @@
+import AirlockCore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+@testable import AirlockUpstream
+
+/// `UpstreamClient` against a real HTTP/1.1 server on loopback that records what arrives on
+/// the socket: how a request is written, the buffered (JSON) path's limits and timeouts.
+@Suite struct UpstreamClientTests {
+    @Test func headAndBodyReachTheProviderInOneSegment() async throws {
+        try await withUpstream { server, client in
+            let body = Array(#"{"model":"m","messages":[{"role":"user","content":"hello"}]}"#.utf8)
+            for streaming in [false, true] {
+                for _ in 0..<20 {
+                    let response = try await client.post(server.endpoint, path: "/ok", body: body, requestID: "req_test",
+                                                         buffering: streaming ? nil : 1 << 20, logger: server.logger)
+                    #expect(response.status == 200)
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                }
+            }
+            // Every request's first read on the server already held its whole body: the
+            // provider wakes once per call, not once for the head and again for the body.
+            let requests = server.recorder.requests()
+            #expect(requests.count == 40)
+            #expect(requests.allSatisfy { $0.firstRead == $0.total && $0.total > body.count })
+        }
+    }
+
+    @Test func bufferedAnswerIsReadWhole() async throws {
+        try await withUpstream { server, client in
+            let response = try await client.post(server.endpoint, path: "/ok", body: Array("{}".utf8), requestID: "req_test",
+                                                 buffering: 1 << 20, logger: server.logger)
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "content-type") == "application/json")
+            var chunks: [String] = []
+            for try await chunk in response.body { chunks.append(String(buffer: chunk)) }
+            #expect(chunks == [UpstreamStub.answer])
+            #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == UpstreamStub.answer)
+            await #expect(throws: NIOTooManyBytesError.self) { _ = try await response.body.collect(upTo: 3) }
+        }
+    }
+
+    @Test func bufferedAnswerPastTheLimitIsAProviderError() async throws {
+        try await withUpstream { server, client in
+            do {
+                _ = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
+                                          buffering: 1_000, logger: server.logger)
+                Issue.record("a 64 KB answer passed a 1,000-byte limit")
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamError)
+                #expect(error.message.contains("more than 1000 bytes"))
+            }
+            // The streaming path hands the limit to the reader instead.
+            let streamed = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
+                                                 logger: server.logger)
+            await #expect(throws: NIOTooManyBytesError.self) { _ = try await streamed.body.collect(upTo: 1_000) }
+        }
+    }
+
+    @Test func hangingProviderTimesOutAs504() async throws {
+        try await withUpstream(read: .milliseconds(300)) { server, client in
+            let started = ContinuousClock.now
+            do {
+                _ = try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
+                                          buffering: 1 << 20, logger: server.logger)
+                Issue.record("a provider that never answers did not time out")
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamTimeout)
+                #expect(error.httpStatus == 504)
+            }
+            // Bounded: the 300 ms read timeout, with wide room for a loaded CI machine.
+            #expect(ContinuousClock.now - started < .seconds(20))
+        }
+    }
+
+    @Test func cancellingTheCallerAbandonsTheProviderRequest() async throws {
+        try await withUpstream { server, client in
+            let call = Task {
+                try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
+                                      buffering: 1 << 20, logger: server.logger)
+            }
+            // Wait until the provider has the request, then let the client go away.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while server.recorder.requests().isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            call.cancel()
+            let result = await call.result
+            guard case .failure(let error as AirlockError) = result else {
+                Issue.record("cancelled call did not fail: \(result)")
+                return
+            }
+            #expect(error.code == .upstreamError)
+            // The provider sees its connection closed (the request is not left running).
+            while !server.recorder.sawClose() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(server.recorder.sawClose())
+        }
+    }
+
+    private func withUpstream(read: TimeAmount = .seconds(30),
+                              _ body: (UpstreamStub, UpstreamClient) async throws -> Void) async throws {
+        let server = try await UpstreamStub.start()
+        let timeouts = UpstreamClient.Timeouts(connect: .seconds(5), read: read, total: .seconds(60))
+        let client = UpstreamClient(httpClient: UpstreamClient.makeHTTPClient(timeouts: timeouts), timeouts: timeouts)
+        do {
+            try await body(server, client)
+        } catch {
+            try? await client.httpClient.shutdown()
+            try? await server.channel.close()
+            throw error
+        }
+        try await client.httpClient.shutdown()
+        try await server.channel.close()
+    }
+}
+
+/// What the stub saw on its sockets.
+final class ReadRecorder: Sendable {
+    struct Request: Sendable { var firstRead: Int; var total: Int }
+    private let state = NIOLockedValueBox((requests: [Request](), closes: 0))
+    func request(_ r: Request) { state.withLockedValue { $0.requests.append(r) } }
+    func closed() { state.withLockedValue { $0.closes += 1 } }
+    func requests() -> [Request] { state.withLockedValue { $0.requests } }
+    func sawClose() -> Bool { state.withLockedValue { $0.closes > 0 } }
+}
+
+/// A loopback provider: `/ok` answers a small JSON object, `/big` 64 KB, `/hang` never.
+struct UpstreamStub: Sendable {
+    static let answer = #"{"id":"chatcmpl-stub","object":"chat.completion","choices":[]}"#
+    let channel: any Channel
+    let recorder: ReadRecorder
+    let logger = Logger(label: "upstream-client-test")
+
+    var endpoint: ProviderEndpoint {
+        ProviderEndpoint(name: "stub", kind: .compatible, baseURL: "http://127.0.0.1:\(channel.localAddress!.port!)", region: Region("us-east"), models: ["m"])
+    }
+
+    static func start() async throws -> UpstreamStub {
+        let recorder = ReadRecorder()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(RawReadHandler(recorder: recorder))
+                    try sync.configureHTTPServerPipeline()
+                    try sync.addHandler(StubResponder())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return UpstreamStub(channel: channel, recorder: recorder)
+    }
+}
+
+/// Counts the raw bytes of each request as they come off the socket: the first read's size
+/// and the total, recorded when the responder reports the request complete.
+final class RawReadHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let recorder: ReadRecorder
+    var firstRead: Int?
+    var total = 0
+    init(recorder: ReadRecorder) { self.recorder = recorder }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let n = unwrapInboundIn(data).readableBytes
+        if firstRead == nil { firstRead = n }
+        total += n
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is RequestCompleteEvent {
+            recorder.request(.init(firstRead: firstRead ?? 0, total: total))
+            firstRead = nil
+            total = 0
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        recorder.closed()
+        context.fireChannelInactive()
+    }
+}
+
+struct RequestCompleteEvent {}
+
+final class StubResponder: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    var head: HTTPRequestHead?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+        case .body:
+            break
+        case .end:
+            context.pipeline.fireUserInboundEventTriggered(RequestCompleteEvent())
+            respond(context: context)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext) {
+        let uri = head?.uri ?? ""
+        if uri.hasSuffix("/hang") { return }
+        let text = uri.hasSuffix("/big") ? String(repeating: "x", count: 64 * 1024) : UpstreamStub.answer
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: "\(text.utf8.count)")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
