@@ -34,6 +34,39 @@ struct WorkerPoolStressTests {
         #expect(wrong == 0)
     }
 
+    /// A helper stalled in the middle of a job (descheduled; here blocked in its first chunk
+    /// until the job's last index has run) must not keep the others from running the rest
+    /// of the job, or the job never ends. A pool that handed each worker a fixed share
+    /// without letting the others take it over fails this (the helper waits out its 5 s).
+    @Test func aStalledHelperDoesNotHoldUpTheRestOfTheJob() {
+        for threads in [2, 3] {
+            let pool = WorkerPool(threadCount: threads)
+            for count in [7, 100, 301] {
+                let visits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: count)
+                for i in 0..<count { (visits + i).initialize(to: Atomic<Int>(0)) }
+                defer { visits.deallocate() }
+                let lastDone = Atomic<Bool>(false)
+                let timedOut = Atomic<Int>(0)
+                let stalled = Atomic<Bool>(false)
+                pool.parallelFor(count: count, chunk: 1) { range, worker in
+                    for i in range {
+                        visits[i].add(1, ordering: .relaxed)
+                        if i == count - 1 { lastDone.store(true, ordering: .releasing) }
+                    }
+                    // The last worker blocks in its first chunk until someone else has run the
+                    // last index.
+                    guard worker == threads - 1, stalled.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+                    else { return }
+                    let deadline = DispatchTime.now().uptimeNanoseconds + 5_000_000_000
+                    while !lastDone.load(ordering: .acquiring) && DispatchTime.now().uptimeNanoseconds < deadline { usleep(100) }
+                    if !lastDone.load(ordering: .acquiring) { timedOut.add(1, ordering: .relaxed) }
+                }
+                #expect(timedOut.load(ordering: .relaxed) == 0, "threads \(threads), count \(count)")
+                #expect((0..<count).allSatisfy { visits[$0].load(ordering: .relaxed) == 1 }, "threads \(threads), count \(count)")
+            }
+        }
+    }
+
     /// When the machine has fewer free CPUs than the pool has threads, a helper can share the
     /// submitter's CPU; it must then sleep rather than spin, or every job waits for the
     /// helper's time slice to run out. The pool is created on a thread pinned to the CPU it

@@ -212,10 +212,19 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// While true, `parallelFor` runs every job on the calling thread (as worker 0) and the
+    /// helpers, given nothing to do, go to sleep. Set only by the thread that submits jobs,
+    /// between jobs (`ThreadModeTuner` turns it on when one thread is the faster).
+    var runsSolo = false
+
     /// Splits `0..<count` into chunks of `chunk` and runs `body` on each, in parallel.
     /// `body` gets the chunk and the index of the worker running it (for per-worker scratch).
     public func parallelFor(count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
+        if runsSolo {
+            body(0..<count, 0)
+            return
+        }
         // The claim word holds at most `Claim.maxChunks` chunks.
         let chunk = max(1, chunk, (count + Claim.maxChunks - 1) / Claim.maxChunks)
         if threads.isEmpty || count <= chunk {

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,6 +16,20 @@ extension LlamaModel {
         precondition(!rows.isEmpty && rows.count <= maxBatch)
         let c = config, s = scratch
         let n = rows.count
+        // Decode steps (few rows, memory-bound) may run on this thread alone when that is
+        // faster (a busy machine); prompt chunks always use the pool.
+        let tuned = pool.threadCount > 1 && n <= Self.fusedFFNMaxRows && threadTuner.enabled
+        var started: UInt64 = 0
+        if tuned {
+            pool.runsSolo = threadTuner.beginStep(rows: n)
+            started = DispatchTime.now().uptimeNanoseconds
+        }
+        defer {
+            if tuned {
+                threadTuner.endStep(nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+                pool.runsSolo = false
+            }
+        }
         let e = c.embeddingLength
 
         for (i, row) in rows.enumerated() {

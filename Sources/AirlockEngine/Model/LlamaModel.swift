@@ -78,6 +78,8 @@ final class LlamaModel: @unchecked Sendable {
     let layers: [Layer]
     let maxBatch: Int
     let scratch: Scratch
+    /// Pool or calling thread alone for decode steps (see ThreadModeTuner); forward-pass only.
+    var threadTuner = ThreadModeTuner()
     /// Vectors copied out of the mapping (norms, biases), freed with the model.
     private var owned: [UnsafeMutablePointer<Float>] = []
 

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Chooses, step by step, whether a decode step runs on the whole worker pool or on the
+/// calling thread alone.
+///
+/// On a quiet machine the pool wins: every core streams its share of the weights. When
+/// other processes want the same cores, a helper is often descheduled in the middle of a
+/// job and the step waits for it; on the shared 2-core box, under the other sessions'
+/// builds, two threads decoded at 50–70 tok/s and one thread at 90–110. The tuner keeps the
+/// faster mode: it runs the preferred one with, now and then, `probeLength` steps of the
+/// other, and switches when the other's median step time is clearly lower. Probes come
+/// `firstProbe` steps after a start or a switch, then twice as far apart each time the
+/// preferred mode holds (up to `maxProbeInterval`), so a steady machine pays for few slow
+/// probe steps (about 1% at 2 threads on a quiet machine).
+/// Both modes compute the same bits (a row's arithmetic does not depend on how the rows
+/// are split between workers), so this changes only speed.
+///
+/// `AIRLOCK_ENGINE_THREAD_TUNING=off` keeps every step on the pool (to measure the pool alone).
+struct ThreadModeTuner {
+    static let firstProbe = 12
+    static let maxProbeInterval = 384
+    static let probeLength = 4
+    /// The other mode must beat the preferred one's median by this factor to take over:
+    /// single step times are noisy on a shared machine.
+    static let margin = 0.93
+
+    static let enabledByEnvironment: Bool =
+        ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_THREAD_TUNING"]?.lowercased() != "off"
+
+    let enabled: Bool
+    /// Tests: every step in this mode (true: calling thread alone), no measuring.
+    let pinnedSolo: Bool?
+    /// The mode steps run in outside probes.
+    private(set) var prefersSolo = false
+    /// Steps since the last probe and before the next; the batch size these timings are for.
+    private var sinceProbe = 0
+    private var interval = ThreadModeTuner.firstProbe
+    private var batch = -1
+    private var probing = false
+    private var recent: [UInt64] = []
+    private var probe: [UInt64] = []
+    /// Mode switches and steps run alone so far (tests and diagnostics).
+    private(set) var switches = 0
+    private(set) var soloSteps = 0
+
+    init(enabled: Bool = ThreadModeTuner.enabledByEnvironment) {
+        self.enabled = enabled
+        pinnedSolo = nil
+    }
+
+    init(pinnedSolo: Bool) {
+        enabled = true
+        self.pinnedSolo = pinnedSolo
+    }
+
+    /// Whether the next step, of `n` rows, should run on the calling thread alone.
+    mutating func beginStep(rows n: Int) -> Bool {
+        guard enabled else { return false }
+        if let pinned = pinnedSolo {
+            if pinned { soloSteps += 1 }
+            return pinned
+        }
+        if n != batch {
+            // Step times of another batch size are not comparable: start over on the pool.
+            batch = n
+            prefersSolo = false
+            probing = false
+            sinceProbe = 0
+            interval = Self.firstProbe
+            recent.removeAll(keepingCapacity: true)
+            probe.removeAll(keepingCapacity: true)
+        }
+        let solo = probing ? !prefersSolo : prefersSolo
+        if solo { soloSteps += 1 }
+        return solo
+    }
+
+    /// Records the duration of the step `beginStep` was asked about.
+    mutating func endStep(nanoseconds: UInt64) {
+        guard enabled && pinnedSolo == nil else { return }
+        if probing {
+            probe.append(nanoseconds)
+            guard probe.count == Self.probeLength else { return }
+            if Double(Self.median(probe)) < Double(Self.median(recent)) * Self.margin {
+                prefersSolo.toggle()
+                switches += 1
+                recent = probe
+                interval = Self.firstProbe
+            } else {
+                interval = min(interval * 2, Self.maxProbeInterval)
+            }
+            probing = false
+            sinceProbe = 0
+            probe.removeAll(keepingCapacity: true)
+            return
+        }
+        recent.append(nanoseconds)
+        if recent.count > Self.probeLength { recent.removeFirst() }
+        sinceProbe += 1
+        if sinceProbe >= interval && recent.count == Self.probeLength { probing = true }
+    }
+
+    static func median(_ values: [UInt64]) -> UInt64 {
+        let s = values.sorted()
+        return s.isEmpty ? 0 : s[s.count / 2]
+    }
+}
