@@ -36,8 +36,10 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     var out: String = ChatCommand.moeModelPath
 
     // Defaults keep the FFN computed per token under half of the dense model's
-    // (1 dense block + 29 × (448 + 8 × 32) of 1536 neurons = 47.6%); 34 experts of 32
-    // beat 17 of 64 at the same cost (held-out perplexity 44.3 vs 46.7).
+    // (1 dense block + 29 × (448 + 9 × 32) of 1536 neurons = 49.7%); 34 experts of 32
+    // beat 17 of 64 at the same cost (held-out perplexity 44.3 vs 46.7 at top-8). Experts
+    // of 16 would do better still (320 shared + 76 × 16, top-26: 31.4 in llama.cpp) but
+    // this engine needs expert_feed_forward_length to be a multiple of 32.
     @Option(help: "Routed experts per MoE block.")
     var experts: Int = 34
 
@@ -48,7 +50,7 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     var sharedSize: Int = 448
 
     @Option(help: "Routed experts per token written into the file.")
-    var topK: Int = 8
+    var topK: Int = 9
 
     @Option(help: "Leading blocks kept dense.")
     var denseLead: Int = 1
@@ -66,9 +68,10 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     var refit: Double = 1.0
 
     // Held-out perplexity at top-8 (ours): all 22.6k calibration tokens 44.4, with 2 epochs
-    // of distillation 39.5; first 8,192 tokens with --stream-target 0.5 36.8 (the default,
-    // 146 s on a quiet machine); the same plus 2 epochs of distillation 41.3 (overfits 8k
-    // tokens), so distillation is off by default.
+    // of distillation 39.5; first 8,192 tokens with --stream-target 0.5 36.8 (146 s on a
+    // quiet machine; at top-9, the default, 35.5, llama.cpp 35.7); the same plus 2 epochs of
+    // distillation 41.3 (overfits 8k tokens), so distillation is off by default. 16,384
+    // tokens at top-9: numpy's figure 36.3 → 35.4 for twice the time.
     @Option(help: "Epochs of gradient distillation per MoE block after the refit (0: none; each costs about as much as the rest of the conversion).")
     var distillEpochs: Int = 0
 
