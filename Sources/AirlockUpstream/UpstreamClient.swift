@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// Sends requests to OpenAI-compatible providers over one shared, pooled HTTP client and
 /// hands back the response with its body still streaming, so SSE chunks reach the client as
@@ -53,7 +52,7 @@ public struct UpstreamClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
-        public var body: UpstreamBody
+        public var body: HTTPClientResponse.Body
         public var isEventStream: Bool {
             headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         }
@@ -61,59 +60,22 @@ public struct UpstreamClient: Sendable {
 
     /// POSTs a JSON body. Connection failures and timeouts become `AirlockError`s
     /// (502/504) whose messages name the provider but never the payload.
-    ///
-    /// `buffering: limit` reads the whole answer (at most `limit` bytes) on the connection's
-    /// event loop before returning — for calls that want JSON, not a stream. That path uses
-    /// AsyncHTTPClient's delegate API with the connection on the caller's event loop: no
-    /// task, actor or continuation per body part, which the streaming API costs (~10% of a
-    /// clean call's CPU). Without a limit the body streams (`UpstreamBody`).
-    public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, buffering limit: Int? = nil,
-                     logger: Logger) async throws(AirlockError) -> Response {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "accept", value: "application/json, text/event-stream")
-        headers.add(name: "x-request-id", value: requestID)
-        if let key = endpoint.apiKey {
-            if endpoint.kind == .azure { headers.add(name: "api-key", value: key) }
-            else { headers.add(name: "authorization", value: "Bearer \(key)") }
-        }
-        let url = endpoint.url(for: path)
-        if let limit {
-            return try await postBuffered(url: url, headers: headers, body: body, limit: limit, provider: endpoint.name, logger: logger)
-        }
-        var request = HTTPClientRequest(url: url)
+    public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger) async throws(AirlockError) -> Response {
+        var request = HTTPClientRequest(url: endpoint.url(for: path))
         request.method = .POST
-        request.headers = headers
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "application/json, text/event-stream")
+        request.headers.add(name: "x-request-id", value: requestID)
+        if let key = endpoint.apiKey {
+            if endpoint.kind == .azure { request.headers.add(name: "api-key", value: key) }
+            else { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await httpClient.execute(request, timeout: timeouts.total, logger: logger)
-            return Response(status: Int(response.status.code), headers: response.headers, body: UpstreamBody(streaming: response.body))
+            return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
             throw UpstreamClient.classify(error, provider: endpoint.name)
-        }
-    }
-
-    private func postBuffered(url: String, headers: HTTPHeaders, body: [UInt8], limit: Int, provider: String,
-                              logger: Logger) async throws(AirlockError) -> Response {
-        do {
-            let request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(body))
-            // The caller's loop when it runs on one (Swift concurrency runs on NIO's loops here):
-            // request, connection and answer then never change threads.
-            let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? httpClient.eventLoopGroup.any()
-            let task = httpClient.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
-                                          eventLoop: .delegateAndChannel(on: loop), deadline: .now() + timeouts.total, logger: logger)
-            let response = try await withTaskCancellationHandler {
-                try await task.futureResult.get()
-            } onCancel: {
-                task.cancel()
-            }
-            return Response(status: Int(response.status.code), headers: response.headers,
-                            body: UpstreamBody(buffered: response.body ?? ByteBuffer()))
-        } catch is ResponseAccumulator.ResponseTooBigError {
-            throw AirlockError(.upstreamError, "provider '\(provider)' answered with more than \(limit) bytes")
-        } catch {
-            throw UpstreamClient.classify(error, provider: provider)
         }
     }
 

@@ -10,55 +10,51 @@ import Testing
 @testable import AirlockUpstream
 
 /// `UpstreamClient` against a real HTTP/1.1 server on loopback that records what arrives on
-/// the socket: how a request is written, the buffered (JSON) path's limits and timeouts.
+/// the socket: how a request is written, limits, timeouts and cancellation.
 @Suite struct UpstreamClientTests {
     @Test func headAndBodyReachTheProviderInOneSegment() async throws {
         try await withUpstream { server, client in
             let body = Array(#"{"model":"m","messages":[{"role":"user","content":"hello"}]}"#.utf8)
-            for streaming in [false, true] {
-                for _ in 0..<20 {
-                    let response = try await client.post(server.endpoint, path: "/ok", body: body, requestID: "req_test",
-                                                         buffering: streaming ? nil : 1 << 20, logger: server.logger)
-                    #expect(response.status == 200)
-                    _ = try await response.body.collect(upTo: 1 << 20)
-                }
+            for _ in 0..<40 {
+                let response = try await client.post(server.endpoint, path: "/ok", body: body, requestID: "req_test", logger: server.logger)
+                #expect(response.status == 200)
+                #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == UpstreamStub.answer)
             }
             // Every request's first read on the server already held its whole body: the
             // provider wakes once per call, not once for the head and again for the body.
             let requests = server.recorder.requests()
             #expect(requests.count == 40)
             #expect(requests.allSatisfy { $0.firstRead == $0.total && $0.total > body.count })
+            #expect(server.recorder.connections() == 1)
         }
     }
 
-    @Test func bufferedAnswerIsReadWhole() async throws {
+    @Test func concurrentCallsReuseTheirConnections() async throws {
         try await withUpstream { server, client in
-            let response = try await client.post(server.endpoint, path: "/ok", body: Array("{}".utf8), requestID: "req_test",
-                                                 buffering: 1 << 20, logger: server.logger)
-            #expect(response.status == 200)
-            #expect(response.headers.first(name: "content-type") == "application/json")
-            var chunks: [String] = []
-            for try await chunk in response.body { chunks.append(String(buffer: chunk)) }
-            #expect(chunks == [UpstreamStub.answer])
-            #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == UpstreamStub.answer)
-            await #expect(throws: NIOTooManyBytesError.self) { _ = try await response.body.collect(upTo: 3) }
-        }
-    }
-
-    @Test func bufferedAnswerPastTheLimitIsAProviderError() async throws {
-        try await withUpstream { server, client in
-            do {
-                _ = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
-                                          buffering: 1_000, logger: server.logger)
-                Issue.record("a 64 KB answer passed a 1,000-byte limit")
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamError)
-                #expect(error.message.contains("more than 1000 bytes"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        for _ in 0..<25 {
+                            let response = try await client.post(server.endpoint, path: "/ok", body: Array("{}".utf8), requestID: "req_test",
+                                                                 logger: server.logger)
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
-            // The streaming path hands the limit to the reader instead.
-            let streamed = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
+            // 200 calls, at most 8 at a time: kept-alive connections, not one per call.
+            #expect(server.recorder.requests().count == 200)
+            #expect(server.recorder.connections() <= 16)
+        }
+    }
+
+    @Test func answerPastTheReadersLimitFails() async throws {
+        try await withUpstream { server, client in
+            let response = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
                                                  logger: server.logger)
-            await #expect(throws: NIOTooManyBytesError.self) { _ = try await streamed.body.collect(upTo: 1_000) }
+            #expect(response.status == 200)
+            await #expect(throws: NIOTooManyBytesError.self) { _ = try await response.body.collect(upTo: 1_000) }
         }
     }
 
@@ -67,7 +63,7 @@ import Testing
             let started = ContinuousClock.now
             do {
                 _ = try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
-                                          buffering: 1 << 20, logger: server.logger)
+                                          logger: server.logger)
                 Issue.record("a provider that never answers did not time out")
             } catch let error as AirlockError {
                 #expect(error.code == .upstreamTimeout)
@@ -82,7 +78,7 @@ import Testing
         try await withUpstream { server, client in
             let call = Task {
                 try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
-                                      buffering: 1 << 20, logger: server.logger)
+                                      logger: server.logger)
             }
             // Wait until the provider has the request, then let the client go away.
             let deadline = ContinuousClock.now + .seconds(20)
@@ -120,9 +116,11 @@ import Testing
 /// What the stub saw on its sockets.
 final class ReadRecorder: Sendable {
     struct Request: Sendable { var firstRead: Int; var total: Int }
-    private let state = NIOLockedValueBox((requests: [Request](), closes: 0))
+    private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0))
     func request(_ r: Request) { state.withLockedValue { $0.requests.append(r) } }
+    func opened() { state.withLockedValue { $0.opens += 1 } }
     func closed() { state.withLockedValue { $0.closes += 1 } }
+    func connections() -> Int { state.withLockedValue { $0.opens } }
     func requests() -> [Request] { state.withLockedValue { $0.requests } }
     func sawClose() -> Bool { state.withLockedValue { $0.closes > 0 } }
 }
@@ -179,6 +177,11 @@ final class RawReadHandler: ChannelInboundHandler {
             total = 0
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        recorder.opened()
+        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

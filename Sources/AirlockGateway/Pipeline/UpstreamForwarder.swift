@@ -16,14 +16,11 @@ struct UpstreamForwarder: Sendable {
     }
 
     /// Tries candidates in order; connection failures and 5xx move on to the next one.
-    func send(path: String, body: [UInt8], candidates: [ProviderEndpoint], streaming: Bool,
-              context: AirlockRequestContext) async throws(AirlockError) -> Forwarded {
+    func send(path: String, body: [UInt8], candidates: [ProviderEndpoint], context: AirlockRequestContext) async throws(AirlockError) -> Forwarded {
         var lastError = AirlockError(.upstreamError, "no provider available")
         for endpoint in candidates {
             do {
-                let response = try await services.upstream.post(endpoint, path: path, body: body, requestID: context.requestID,
-                                                                 buffering: streaming ? nil : services.configuration.upstream.maxResponseBytes,
-                                                                 logger: context.logger)
+                let response = try await services.upstream.post(endpoint, path: path, body: body, requestID: context.requestID, logger: context.logger)
                 if response.status >= 500 {
                     _ = try? await response.body.collect(upTo: 1 << 20)
                     context.logger.warning("provider answered with server error", metadata: ["provider": .string(endpoint.name), "status": "\(response.status)"])

@@ -40,7 +40,7 @@ struct EmbeddingsRoute: Sendable {
         if let refusal = plan.refusal { throw refusal.airlockError }
         let endpoints = plan.candidates.compactMap { services.endpoint(for: $0, in: providers) }
         let forwarder = UpstreamForwarder(services: services)
-        let forwarded = try await forwarder.send(path: "/embeddings", body: JSONValue.object(body).serializedBytes, candidates: endpoints, streaming: false, context: context)
+        let forwarded = try await forwarder.send(path: "/embeddings", body: JSONValue.object(body).serializedBytes, candidates: endpoints, context: context)
         var headers = HTTPFields()
         headers[.init("x-airlock-route")!] = "\(forwarded.endpoint.name)/\(forwarded.endpoint.region)"
         headers[.init("x-airlock-decision")!] = decision.headerValue
