@@ -50,7 +50,9 @@ output, but which neurons those are is not group-structured: with any fixed grou
 experts of 32 (clustered on contribution patterns, z-scored or co-activation) even the
 oracle choice of 9 experts leaves 13–21% (the shared expert alone 41–48%); the block's
 held-out error after the refit falls only with the expert size (0.179 / 0.167 / 0.152 for
-experts of 32 / 16 / 8 at the same cost, blocks 2, 10, 20, 28).
+experts of 32 / 16 / 8 at the same cost, blocks 2, 10, 20, 28). Experts of 8 (320 shared
++ 152 × 8, top-52, --down-type f16): numpy 29.5, but llama.cpp 0.3.36 aborts building the
+graph for 52 experts per token (ggml context pool too small).
 
 Without distillation the experts' gate/up rows are copied from the dense file byte for
 byte; distilled ones are quantized to the dense file's type. The refitted down
