@@ -8,29 +8,34 @@ import Testing
 struct ThreadModeTests {
     /// Feeds `steps` step times (`solo` / `pool` nanoseconds by mode) and returns how many
     /// steps ran alone.
-    static func drive(_ t: inout ThreadModeTuner, steps: Int, rows: Int = 1, solo: UInt64, pool: UInt64) -> Int {
+    /// `poolWait`: the pool's long waits per pooled step (a busy machine).
+    static func drive(_ t: inout ThreadModeTuner, steps: Int, rows: Int = 1, solo: UInt64, pool: UInt64,
+                      poolWait: UInt64 = 0) -> Int {
         var alone = 0
         for _ in 0..<steps {
             let s = t.beginStep(rows: rows)
             if s { alone += 1 }
-            t.endStep(nanoseconds: s ? solo : pool)
+            t.endStep(nanoseconds: s ? solo : pool, poolWaitNanoseconds: s ? 0 : poolWait)
         }
         return alone
     }
 
-    @Test func keepsThePoolOnAQuietMachineWithFewProbeSteps() {
+    @Test func aQuietPoolIsNeverProbed() {
         var t = ThreadModeTuner(enabled: true)
-        // Pool 1.26x faster than one thread, as measured on a quiet machine.
-        let alone = Self.drive(&t, steps: 2_000, solo: 1_260_000, pool: 1_000_000)
+        // No long waits for helpers: not a single step alone, even if one would be faster.
+        #expect(Self.drive(&t, steps: 2_000, solo: 900_000, pool: 1_000_000) == 0)
         #expect(!t.prefersSolo)
-        #expect(t.switches == 0)
-        // Probes double their spacing while the pool holds: ~1% of steps.
+        // Contention on the pool, but the pool still 1.26x faster: it stays, and the probes
+        // (twice as far apart each time) cost few steps.
+        var busy = ThreadModeTuner(enabled: true)
+        let alone = Self.drive(&busy, steps: 2_000, solo: 1_260_000, pool: 1_000_000, poolWait: 100_000)
+        #expect(!busy.prefersSolo && busy.switches == 0)
         #expect(alone <= 40, "\(alone) of 2000 steps ran alone")
     }
 
     @Test func movesToOneThreadWhenThatIsFasterAndBackWhenThePoolRecovers() {
         var t = ThreadModeTuner(enabled: true)
-        let busy = Self.drive(&t, steps: 200, solo: 10_000_000, pool: 15_000_000)
+        let busy = Self.drive(&t, steps: 200, solo: 10_000_000, pool: 15_000_000, poolWait: 3_000_000)
         #expect(t.prefersSolo)
         #expect(busy >= 150, "only \(busy) of 200 steps ran alone on a busy machine")
         _ = Self.drive(&t, steps: 1_000, solo: 10_000_000, pool: 6_000_000)
@@ -42,15 +47,15 @@ struct ThreadModeTests {
         var rng = SplitMix64(seed: 7)
         for _ in 0..<2_000 {
             _ = t.beginStep(rows: 1)
-            // Both modes 5 ms ± 2%: within the switching margin.
-            t.endStep(nanoseconds: 4_900_000 + rng.next() % 200_000)
+            // Both modes 5 ms ± 2%, within the switching margin; the pool contended.
+            t.endStep(nanoseconds: 4_900_000 + rng.next() % 200_000, poolWaitNanoseconds: 500_000)
         }
         #expect(t.switches == 0)
     }
 
     @Test func aNewBatchSizeStartsOverOnThePoolAndDisabledNeverGoesAlone() {
         var t = ThreadModeTuner(enabled: true)
-        _ = Self.drive(&t, steps: 200, solo: 1_000_000, pool: 3_000_000)
+        _ = Self.drive(&t, steps: 200, solo: 1_000_000, pool: 3_000_000, poolWait: 1_000_000)
         #expect(t.prefersSolo)
         #expect(t.beginStep(rows: 4) == false)
         #expect(!t.prefersSolo)

@@ -8,10 +8,12 @@ import Foundation
 /// job and the step waits for it; on the shared 2-core box, under the other sessions'
 /// builds, two threads decoded at 50–70 tok/s and one thread at 90–110. The tuner keeps the
 /// faster mode: it runs the preferred one with, now and then, `probeLength` steps of the
-/// other, and switches when the other's median step time is clearly lower. Probes come
-/// `firstProbe` steps after a start or a switch, then twice as far apart each time the
-/// preferred mode holds (up to `maxProbeInterval`), so a steady machine pays for few slow
-/// probe steps (about 1% at 2 threads on a quiet machine).
+/// other, and switches when the other's median step time is clearly lower. While the pool
+/// is preferred, a probe runs only if the pool showed contention since the last one (long
+/// waits for helpers, `WorkerPool.longWaitNanoseconds`, at least `contentionShare` of the
+/// step time), so a quiet machine never runs slow probe steps. Probes come `firstProbe`
+/// steps after a start or a switch, then twice as far apart each time the preferred mode
+/// holds (up to `maxProbeInterval`).
 /// Both modes compute the same bits (a row's arithmetic does not depend on how the rows
 /// are split between workers), so this changes only speed.
 ///
@@ -23,6 +25,8 @@ struct ThreadModeTuner {
     /// The other mode must beat the preferred one's median by this factor to take over:
     /// single step times are noisy on a shared machine.
     static let margin = 0.93
+    /// Long pool waits, as a share of step time, that make a probe of one thread worthwhile.
+    static let contentionShare = 0.02
 
     static let enabledByEnvironment: Bool =
         ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_THREAD_TUNING"]?.lowercased() != "off"
@@ -38,6 +42,9 @@ struct ThreadModeTuner {
     private var batch = -1
     private var probing = false
     private var recent: [UInt64] = []
+    /// Step time and long pool waits since the last probe (pool preferred).
+    private var stepTotal: UInt64 = 0
+    private var waitTotal: UInt64 = 0
     private var probe: [UInt64] = []
     /// Mode switches and steps run alone so far (tests and diagnostics).
     private(set) var switches = 0
@@ -67,6 +74,8 @@ struct ThreadModeTuner {
             probing = false
             sinceProbe = 0
             interval = Self.firstProbe
+            stepTotal = 0
+            waitTotal = 0
             recent.removeAll(keepingCapacity: true)
             probe.removeAll(keepingCapacity: true)
         }
@@ -75,8 +84,9 @@ struct ThreadModeTuner {
         return solo
     }
 
-    /// Records the duration of the step `beginStep` was asked about.
-    mutating func endStep(nanoseconds: UInt64) {
+    /// Records the duration of the step `beginStep` was asked about, and the pool's long
+    /// waits during it.
+    mutating func endStep(nanoseconds: UInt64, poolWaitNanoseconds: UInt64 = 0) {
         guard enabled && pinnedSolo == nil else { return }
         if probing {
             probe.append(nanoseconds)
@@ -96,8 +106,19 @@ struct ThreadModeTuner {
         }
         recent.append(nanoseconds)
         if recent.count > Self.probeLength { recent.removeFirst() }
+        stepTotal &+= nanoseconds
+        waitTotal &+= poolWaitNanoseconds
         sinceProbe += 1
-        if sinceProbe >= interval && recent.count == Self.probeLength { probing = true }
+        guard sinceProbe >= interval && recent.count == Self.probeLength else { return }
+        if prefersSolo || Double(waitTotal) >= Self.contentionShare * Double(stepTotal) {
+            probing = true
+        } else {
+            // No contention on the pool: no probe, look again later.
+            sinceProbe = 0
+            interval = min(interval * 2, Self.maxProbeInterval)
+        }
+        stepTotal = 0
+        waitTotal = 0
     }
 
     static func median(_ values: [UInt64]) -> UInt64 {

@@ -19,14 +19,16 @@ extension LlamaModel {
         // Decode steps (few rows, memory-bound) may run on this thread alone when that is
         // faster (a busy machine); prompt chunks always use the pool.
         let tuned = pool.threadCount > 1 && n <= Self.fusedFFNMaxRows && threadTuner.enabled
-        var started: UInt64 = 0
+        var started: UInt64 = 0, waited: UInt64 = 0
         if tuned {
             pool.runsSolo = threadTuner.beginStep(rows: n)
             started = DispatchTime.now().uptimeNanoseconds
+            waited = pool.longWaitNanoseconds
         }
         defer {
             if tuned {
-                threadTuner.endStep(nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+                threadTuner.endStep(nanoseconds: DispatchTime.now().uptimeNanoseconds &- started,
+                                    poolWaitNanoseconds: pool.longWaitNanoseconds &- waited)
                 pool.runsSolo = false
             }
         }
