@@ -24,9 +24,9 @@ struct ThreadModeTuner {
     static let probeLength = 4
     /// The other mode must beat the preferred one's median by this factor to take over:
     /// single step times are noisy on a shared machine.
-    static let margin = 0.93
+    static let margin = 0.90
     /// Long pool waits, as a share of step time, that make a probe of one thread worthwhile.
-    static let contentionShare = 0.02
+    static let contentionShare = 0.05
 
     static let enabledByEnvironment: Bool =
         ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_THREAD_TUNING"]?.lowercased() != "off"
