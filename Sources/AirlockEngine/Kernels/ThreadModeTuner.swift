@@ -6,7 +6,11 @@ import Foundation
 /// On a quiet machine the pool wins: every core streams its share of the weights. When
 /// other processes want the same cores, a helper is often descheduled in the middle of a
 /// job and the step waits for it; on the shared 2-core box, under the other sessions'
-/// builds, two threads decoded at 50–70 tok/s and one thread at 90–110. The tuner keeps the
+/// builds, two threads decoded at 50–70 tok/s and one thread at 90–110 (SmolLM2 Q4_1).
+/// With two CPU-bound processes beside it, the pool alone gave 48–60 tok/s and the tuner
+/// 52–80 (one thread 71–89); at moderate load, tuner and pool alone measured the same. A
+/// lower contention threshold (2%) moved more of the busy case but lost up to 30% at
+/// moderate load to noisy decisions, so the gate stays conservative. The tuner keeps the
 /// faster mode: it runs the preferred one with, now and then, `probeLength` steps of the
 /// other, and switches when the other's median step time is clearly lower. While the pool
 /// is preferred, a probe runs only if the pool showed contention since the last one (long
