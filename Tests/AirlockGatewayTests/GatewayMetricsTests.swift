@@ -49,6 +49,7 @@ import Testing
         stats.queueDepth = 7
         stats.spoolPending = 3
         stats.written = 10
+        stats.batches = 3
         let start = ContinuousClock.now
         m.sample(audit: stats, now: start)
         m.sample(audit: stats, now: start + .seconds(5))
@@ -59,17 +60,20 @@ import Testing
         #expect(text.contains("airlock_audit_spool_pending_records 3"))
         #expect(text.contains("airlock_audit_spool_replay_lag_seconds 5"))
         #expect(text.contains(#"airlock_audit_events_total{outcome="written"} 10"#))
+        #expect(text.contains("airlock_audit_batches_total 3"))
         #expect(text.contains(#"airlock_provider_circuit_state{provider="mock"} 0"#))
         #expect(text.contains(#"airlock_provider_circuit_state{provider="backup"} 2"#))
         #expect(text.contains(#"airlock_policy_version{tenant="acme"} 4"#))
 
         // Counters mirror cumulative stats by delta; vanished tenants lose their series.
         stats.written = 12
+        stats.batches = 4
         stats.spoolPending = 0
         m.sample(audit: stats, now: start + .seconds(6))
         m.sample(policyVersions: ["acme": 5])
         text = m.render()
         #expect(text.contains(#"airlock_audit_events_total{outcome="written"} 12"#))
+        #expect(text.contains("airlock_audit_batches_total 4"))
         #expect(text.contains("airlock_audit_spool_replay_lag_seconds 0"))
         #expect(text.contains(#"airlock_policy_version{tenant="acme"} 5"#))
         #expect(!text.contains("globex"))

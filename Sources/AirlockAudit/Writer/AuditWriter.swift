@@ -131,11 +131,9 @@ public final class AuditWriter: Service, Sendable {
                         logger.error("audit writer cancelled with events it could not persist", metadata: ["events": "\(left)"])
                         break
                     }
-                    if left == 0 {
-                        await bell.wait()
-                        if !shuttingDown.withLock({ $0 }) && !Task.isCancelled && hasNoDurableWaiters {
-                            try? await LoopTimer.sleep(for: configuration.batchLinger)
-                        }
+                    if left == 0 { await bell.wait() }
+                    if !shuttingDown.withLock({ $0 }) && !Task.isCancelled && hasNoDurableWaiters, let linger = lingerBeforeNextBatch() {
+                        try? await LoopTimer.sleep(for: linger)
                     }
                 }
             } onCancel: { [bell] in
@@ -160,6 +158,25 @@ public final class AuditWriter: Service, Sendable {
 
     /// Fail-closed callers are waiting on the write; they are not made to wait for a batch.
     var hasNoDurableWaiters: Bool { shared.withLock { $0.waiters.isEmpty } }
+
+    /// How long the queue should wait for company before it is written, if at all.
+    func lingerBeforeNextBatch(now: ContinuousClock.Instant = .now) -> Duration? {
+        shared.withLock { s in
+            Self.linger(oldest: s.queue.first?.enqueued, queued: s.queue.count, now: now,
+                        linger: configuration.batchLinger, maxBatch: configuration.maxBatch)
+        }
+    }
+
+    /// A batch is written once its oldest event has waited `linger` or it is full. Measured
+    /// from the oldest event, not from the last write: otherwise, at a steady trickle, the
+    /// event that arrived during a write was written alone right after it, and the next one
+    /// during that write, and so on — one transaction (six round trips) per call at c=1.
+    static func linger(oldest: ContinuousClock.Instant?, queued: Int, now: ContinuousClock.Instant,
+                       linger: Duration, maxBatch: Int) -> Duration? {
+        guard let oldest, queued < maxBatch else { return nil }
+        let waited = now - oldest
+        return waited < linger ? linger - waited : nil
+    }
 
     func take(max: Int) -> [Pending] {
         shared.withLock { s in

@@ -13,8 +13,9 @@ public struct AuditWriterConfiguration: Sendable {
     public var payloadKey: AuditKey?
     /// Largest batch per COPY.
     public var maxBatch: Int = 5_000
-    /// After waking for a new event, wait this long for more before writing, so a busy
-    /// gateway writes batches instead of one transaction per call.
+    /// An event waits at most this long in memory for others to share its database
+    /// transaction, so a busy gateway writes batches instead of one transaction per call
+    /// (fail-closed callers waiting on the write are not made to wait).
     public var batchLinger: Duration = .milliseconds(5)
     /// A database write slower than this sends the batch to the spool instead.
     public var databaseTimeout: Duration = .seconds(3)
@@ -54,6 +55,8 @@ public struct AuditWriterStats: Sendable, Equatable {
     public var accepted: Int = 0
     /// Events committed to PostgreSQL directly.
     public var written: Int = 0
+    /// Database transactions that committed those events.
+    public var batches: Int = 0
     /// Events appended to the spool.
     public var spooled: Int = 0
     /// Spooled events committed to PostgreSQL on replay.

@@ -108,7 +108,7 @@ struct WriterLoop {
                 stored = true
                 databaseHealthy = true
                 writer.complete(batch, error: nil) {
-                    $0.written += entries.count; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
+                    $0.written += entries.count; $0.batches += 1; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
                 }
             } catch {
                 databaseHealthy = false
