@@ -118,7 +118,9 @@ public struct LlamaConfig: Sendable, Equatable {
                 scale = Float(gguf.double(key("expert_weights_scale")) ?? 0)
             }
             let lead = (arch == "deepseek" || arch == "deepseek2") ? (gguf.int(key("leading_dense_block_count")) ?? 0) : 0
-            try check(expertFF > 0 && expertFF % 32 == 0 && expertFF <= 262_144, "expert_feed_forward_length")
+            // Any length: quantized expert tensors are checked for whole 32-value blocks when
+            // loaded (`WeightMatrix`); F16/F32 down projections take experts of e.g. 16 neurons.
+            try check(expertFF > 0 && expertFF <= 262_144, "expert_feed_forward_length")
             try check(shared == 0 || (sharedFF % 32 == 0 && sharedFF > 0), "expert_shared_count")
             try check((0...layerCount).contains(lead), "leading_dense_block_count")
             moe = MoEConfig(expertCount: experts, expertsUsed: used, sharedCount: shared, expertFeedForwardLength: expertFF,

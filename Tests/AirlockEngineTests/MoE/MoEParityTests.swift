@@ -18,7 +18,7 @@ struct MoEParityTests {
         let greedyLogits: [[Float]]
     }
 
-    static let models = ["ds2-lite", "ds2-v3", "ds2-kvb", "ds2-groups", "deepseek", "mixtral", "qwen2moe", "qwen3moe"]
+    static let models = ["ds2-lite", "ds2-v3", "ds2-kvb", "ds2-groups", "deepseek", "deepseek-e16", "mixtral", "qwen2moe", "qwen3moe"]
 
     /// |ours − llama.cpp| ≤ tolerance · max(1, |llama.cpp's largest logit in the row|).
     static let tolerance: Float = 2e-3

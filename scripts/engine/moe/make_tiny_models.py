@@ -199,9 +199,9 @@ def deepseek2(name, seed, *, q_lora, absorbed, gating, groups=None, bias=False, 
     m.finish()
 
 
-def deepseek(name, seed):
+def deepseek(name, seed, ff_exp=32):
     m = Model(name, "deepseek", seed)
-    n_layer, n_head, n_expert, ff_exp, ff, shared = 3, 4, 8, 32, 96, 2
+    n_layer, n_head, n_expert, ff, shared = 3, 4, 8, 96, 2
     m.common(n_layer, n_head)
     m.key("attention.head_count_kv", 2)
     m.key("leading_dense_block_count", 1)
@@ -309,6 +309,9 @@ MODELS = {
     "ds2-groups": lambda n: deepseek2(n, 14, q_lora=False, absorbed=True, gating="sigmoid", groups=(2, 1),
                                       shared=1, dense_lead=2, norm_w=True, scale=1.5),
     "deepseek": lambda n: deepseek(n, 21),
+    # Experts of 16 neurons (F16 down projections: rows shorter than a quantization block),
+    # the layout `airlock model moefy --expert-size 16 --down-type f16` writes.
+    "deepseek-e16": lambda n: deepseek(n, 22, ff_exp=16),
     "mixtral": lambda n: mixtral(n, 31),
     "qwen2moe": lambda n: qwen2moe(n, 41),
     "qwen3moe": lambda n: qwen3moe(n, 51),
