@@ -38,8 +38,8 @@ struct ModelMoefyCommand: AsyncParsableCommand {
     // Defaults keep the FFN computed per token under half of the dense model's
     // (1 dense block + 29 × (448 + 9 × 32) of 1536 neurons = 49.7%); 34 experts of 32
     // beat 17 of 64 at the same cost (held-out perplexity 44.3 vs 46.7 at top-8). Experts
-    // of 16 would do better still (320 shared + 76 × 16, top-26: 31.4 in llama.cpp) but
-    // this engine needs expert_feed_forward_length to be a multiple of 32.
+    // of 16 do better still (320 shared + 76 × 16, top-26, `--down-type f16`: 31.3 here,
+    // 31.4 in llama.cpp) but decode slower (113 vs ~170 tok/s dense), so they are not the default.
     @Option(help: "Routed experts per MoE block.")
     var experts: Int = 34
 

@@ -44,7 +44,8 @@ up), so no per-layer budget the `deepseek` layout can express (only leading dens
 expert count, size, top-k and shared size are global) helps: 2 dense lead blocks at top-8
 (49.4%) numpy 37.1 vs 35.9 with one.
 Finer experts do help: 320 shared + 76 × 16 at top-26 (49.7%, --down-type f16) 31.4 in
-llama.cpp, but this engine only loads experts of a multiple of 32 neurons. Why: per token,
+llama.cpp and 31.3 in this engine, but decodes slower than the top-9 file (F16 down
+projections, 26 small experts per token), so it is not the default. Why: per token,
 the best 736 of the 1536 neurons (by |h_j|·‖D_j‖) leave only 1–2% relative error in the FFN
 output, but which neurons those are is not group-structured: with any fixed grouping into
 experts of 32 (clustered on contribution patterns, z-scored or co-activation) even the
