@@ -132,7 +132,7 @@ public final class AuditWriter: Service, Sendable {
                         break
                     }
                     if left == 0 { await bell.wait() }
-                    if !shuttingDown.withLock({ $0 }) && !Task.isCancelled && hasNoDurableWaiters, let linger = lingerBeforeNextBatch() {
+                    if !shuttingDown.withLock({ $0 }) && !Task.isCancelled, let linger = lingerBeforeNextBatch() {
                         try? await LoopTimer.sleep(for: linger)
                     }
                 }
@@ -156,14 +156,13 @@ public final class AuditWriter: Service, Sendable {
 
     // MARK: loop plumbing
 
-    /// Fail-closed callers are waiting on the write; they are not made to wait for a batch.
-    var hasNoDurableWaiters: Bool { shared.withLock { $0.waiters.isEmpty } }
-
-    /// How long the queue should wait for company before it is written, if at all.
+    /// How long the queue should wait for company before it is written, if at all. Never
+    /// while fail-closed callers wait on the write: they are not made to wait for a batch.
     func lingerBeforeNextBatch(now: ContinuousClock.Instant = .now) -> Duration? {
         shared.withLock { s in
-            Self.linger(oldest: s.queue.first?.enqueued, queued: s.queue.count, now: now,
-                        linger: configuration.batchLinger, maxBatch: configuration.maxBatch)
+            guard s.waiters.isEmpty else { return nil }
+            return Self.linger(oldest: s.queue.first?.enqueued, queued: s.queue.count, now: now,
+                               linger: configuration.batchLinger, maxBatch: configuration.maxBatch)
         }
     }
 

@@ -2,8 +2,8 @@ import Hummingbird
 import Logging
 
 /// Counts every request by route template, method and status, times it until its body has
-/// been written (streamed answers count their full duration; in-memory bodies until handed over), and writes one debug
-/// access line with the same fields. Outermost middleware: it sees the status and request id
+/// been written (streamed answers count their full duration; in-memory bodies until handed
+/// over), and writes one debug access line with the same fields. Outermost middleware: it sees the status and request id
 /// the error middleware chose.
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = AirlockRequestContext
