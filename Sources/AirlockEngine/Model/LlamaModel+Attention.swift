@@ -151,6 +151,12 @@ extension LlamaModel {
 
     /// Causal attention of every (row, head) pair against the row's own cache, in parallel.
     func attend(_ rows: [Row], layer: Int, _ p: AttentionPlan) {
+        #if AIRLOCK_X86_AVX2
+        if p.group > 1 && p.valueLength == 64 && !p.valuesFromKeys && p.dotLength % 8 == 0 {
+            attendGrouped(rows, layer: layer, p)
+            return
+        }
+        #endif
         let s = scratch
         let heads = config.headCount
         rows.withUnsafeBufferPointer { rbuf in
@@ -209,4 +215,52 @@ extension LlamaModel {
             }
         }
     }
+
+    #if AIRLOCK_X86_AVX2
+    /// `attend` for standard grouped-query heads: the query heads of one KV head run together
+    /// (`GroupedAttention`, up to three at a time) so each cached key and value is converted
+    /// once for all of them. A decode step has few KV heads (SmolLM2: 3 of 3 queries each), so
+    /// groups are halved when whole groups would not spread evenly over the pool. Same numbers
+    /// as the one-head loop, bit for bit.
+    func attendGrouped(_ rows: [Row], layer: Int, _ p: AttentionPlan) {
+        let s = scratch
+        let kvHeads = config.headCount / p.group
+        let spread = pool.threadCount == 1 || pool.runsSolo || rows.count * kvHeads >= 4 * pool.threadCount
+        let sub = min(GroupedAttention.maxHeads, spread ? p.group : (p.group + 1) / 2)
+        let parts = (p.group + sub - 1) / sub
+        rows.withUnsafeBufferPointer { rbuf in
+            pool.parallelFor(count: rbuf.count * kvHeads * parts, chunk: 1) { range, worker in
+                let scores = s.scores + worker * s.scoresPerWorker
+                let stride = s.scoresPerWorker / GroupedAttention.maxHeads
+                for unit in range {
+                    let i = unit / (kvHeads * parts), kvHead = unit / parts % kvHeads, part = unit % parts
+                    let h0 = kvHead * p.group + part * sub
+                    let m = min(sub, p.group - part * sub)
+                    let row = rbuf[i]
+                    let count = row.position + 1
+                    let maxes = GroupedAttention.scores(
+                        m, q: p.q + i * p.qRowStride + h0 * p.qHeadStride, qHeadStride: p.qHeadStride,
+                        keys: row.cache.key(layer: layer, position: 0) + kvHead * p.keyHeadStride, keyStride: row.cache.keyWidth,
+                        count: count, n: p.dotLength, scale: p.scale, into: scores, stride: stride)
+                    var inv = SIMD4<Float>(repeating: 0)
+                    for h in 0..<m {
+                        let sc = scores + h * stride
+                        var sum: Double = 0
+                        for t in 0..<count {
+                            let ex = expf(sc[t] - maxes[h])
+                            sc[t] = ex
+                            sum += Double(ex)
+                        }
+                        inv[h] = Float(1 / sum)
+                    }
+                    GroupedAttention.weightedSum64(
+                        m, weights: scores, stride: stride, inv: inv, count: count,
+                        values: row.cache.value(layer: layer, position: 0) + kvHead * p.valueHeadStride,
+                        valueStride: row.cache.valueWidth,
+                        out: p.out + i * p.outRowStride + h0 * p.outHeadStride, outStride: p.outHeadStride)
+                }
+            }
+        }
+    }
+    #endif
 }

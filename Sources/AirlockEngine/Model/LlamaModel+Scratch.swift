@@ -55,8 +55,9 @@ extension LlamaModel {
             attn = buf(b * attnWidth)
             gate = buf(b * ff); up = buf(b * ff)
             ropeTables = buf(b * c.ropeDims)
-            scoresPerWorker = c.contextLength
-            scores = buf(workers * c.contextLength)
+            // Room for the heads `attendGrouped` runs together.
+            scoresPerWorker = 3 * c.contextLength
+            scores = buf(workers * scoresPerWorker)
             qa = buf(b * qaWidth); qAbsorbed = buf(b * qAbsWidth); latent = buf(b * latentWidth); headInput = buf(b * headInputWidth)
             let experts = c.moe?.expertCount ?? 1
             routerLogits = buf(b * experts); routeWeights = buf(expertRows); routeScratch = buf(2 * experts)
