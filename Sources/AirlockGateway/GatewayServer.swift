@@ -33,6 +33,10 @@ public enum GatewayServer {
             total: .milliseconds(Int64(configuration.upstream.requestTimeoutSeconds * 1000)))
         let httpClient = UpstreamClient.makeHTTPClient(timeouts: timeouts)
         defer { Task { try? await httpClient.shutdown() } }
+        // Whole answers from plain-http providers stay on the client connection's loop
+        // (`AIRLOCK_UPSTREAM_PINNED=off` sends everything through AsyncHTTPClient, for A/B runs).
+        let pinned = environment["AIRLOCK_UPSTREAM_PINNED"] == "off" ? nil : PinnedConnectionPool()
+        defer { pinned?.shutdown() }
         let readiness = Readiness(client: client, logger: logger)
         let governance = GovernanceCache(store: GovernanceStore(client: client, logger: logger),
                                          reloadInterval: .milliseconds(Int64(configuration.governance.reloadSeconds * 1000)),
@@ -52,7 +56,8 @@ public enum GatewayServer {
             try RetentionRules.from(snapshot: governance.current(), defaults: defaultRetention)
         }
         let engine = LocalEngineLoader.load(configuration.local, logger: logger)
-        var services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts),
+        var services = GatewayServices(configuration: configuration, upstream: UpstreamClient(httpClient: httpClient, timeouts: timeouts, pinned: pinned,
+                                                                                                  maxResponseBytes: configuration.upstream.maxResponseBytes),
                                        readiness: readiness, governance: governance, audit: audit, localEngine: engine,
                                        defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment,
                                        metrics: .process)

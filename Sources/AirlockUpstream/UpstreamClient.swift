@@ -23,10 +23,17 @@ public struct UpstreamClient: Sendable {
 
     public let httpClient: HTTPClient
     public let timeouts: Timeouts
+    /// Same-loop connections for whole (non-streamed) answers from plain-`http://`
+    /// providers; nil sends everything through `httpClient`.
+    public let pinned: PinnedConnectionPool?
+    /// Largest answer the pinned path reads; bigger ones fail as a provider error.
+    public let maxResponseBytes: Int
 
-    public init(httpClient: HTTPClient, timeouts: Timeouts) {
+    public init(httpClient: HTTPClient, timeouts: Timeouts, pinned: PinnedConnectionPool? = nil, maxResponseBytes: Int = 64 << 20) {
         self.httpClient = httpClient
         self.timeouts = timeouts
+        self.pinned = pinned
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// A client configured for provider traffic: bounded connect/read timeouts, pooled
@@ -60,8 +67,32 @@ public struct UpstreamClient: Sendable {
 
     /// POSTs a JSON body. Connection failures and timeouts become `AirlockError`s
     /// (502/504) whose messages name the provider but never the payload.
-    public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger) async throws(AirlockError) -> Response {
-        var request = HTTPClientRequest(url: endpoint.url(for: path))
+    ///
+    /// A request whose answer is not streamed, to a plain-`http://` provider, goes over the
+    /// pinned pool on `loop` (the client connection's event loop) when there is one; its
+    /// body comes back already read.
+    public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger,
+                     streaming: Bool = true, on loop: (any EventLoop)? = nil) async throws(AirlockError) -> Response {
+        let url = endpoint.url(for: path)
+        if !streaming, let pinned, let loop, let target = PlainHTTPTarget(url: url) {
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "application/json")
+            headers.add(name: "accept", value: "application/json, text/event-stream")
+            headers.add(name: "x-request-id", value: requestID)
+            if let key = endpoint.apiKey {
+                if endpoint.kind == .azure { headers.add(name: "api-key", value: key) }
+                else { headers.add(name: "authorization", value: "Bearer \(key)") }
+            }
+            do {
+                let reply = try await pinned.post(target, headers: headers, body: ByteBuffer(bytes: body), on: loop,
+                                                  connectTimeout: timeouts.connect, readTimeout: timeouts.read,
+                                                  totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes)
+                return Response(status: reply.status, headers: reply.headers, body: .bytes(reply.body))
+            } catch {
+                throw UpstreamClient.classify(error, provider: endpoint.name)
+            }
+        }
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "accept", value: "application/json, text/event-stream")
@@ -82,6 +113,16 @@ public struct UpstreamClient: Sendable {
     /// Maps transport errors to the wire contract: timeouts are 504, everything else 502.
     public static func classify(_ error: any Error, provider: String) -> AirlockError {
         if let airlock = error as? AirlockError { return airlock }
+        if let failure = error as? ProviderExchangeHandler.Failure {
+            switch failure.kind {
+            case .readTimeout, .deadlineExceeded: return AirlockError(.upstreamTimeout, "provider '\(provider)' timed out")
+            case .cancelled: return AirlockError(.upstreamError, "request to provider '\(provider)' was cancelled")
+            case .tooLarge: return AirlockError(.upstreamError, "provider '\(provider)' answered with more than the response size limit")
+            case .protocolError: return AirlockError(.upstreamError, "provider '\(provider)' sent a malformed HTTP answer")
+            case .closed: return AirlockError(.upstreamError, "provider '\(provider)' closed the connection")
+            }
+        }
+        if case ChannelError.connectTimeout = error { return AirlockError(.upstreamTimeout, "provider '\(provider)' timed out") }
         if let http = error as? HTTPClientError {
             switch http {
             case .readTimeout, .connectTimeout, .deadlineExceeded, .writeTimeout:

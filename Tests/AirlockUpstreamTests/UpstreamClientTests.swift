@@ -10,13 +10,16 @@ import Testing
 @testable import AirlockUpstream
 
 /// `UpstreamClient` against a real HTTP/1.1 server on loopback that records what arrives on
-/// the socket: how a request is written, limits, timeouts and cancellation.
+/// the socket: how a request is written, limits, timeouts and cancellation — through
+/// AsyncHTTPClient (streamed answers) and through the pinned same-loop pool (whole answers
+/// from plain-http providers).
 @Suite struct UpstreamClientTests {
-    @Test func headAndBodyReachTheProviderInOneSegment() async throws {
-        try await withUpstream { server, client in
+    @Test(arguments: UpstreamPath.allCases)
+    func headAndBodyReachTheProviderInOneSegment(_ path: UpstreamPath) async throws {
+        try await withUpstream(path) { server, client in
             let body = Array(#"{"model":"m","messages":[{"role":"user","content":"hello"}]}"#.utf8)
             for _ in 0..<40 {
-                let response = try await client.post(server.endpoint, path: "/ok", body: body, requestID: "req_test", logger: server.logger)
+                let response = try await path.post(client, server.endpoint, path: "/ok", body: body)
                 #expect(response.status == 200)
                 #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == UpstreamStub.answer)
             }
@@ -29,14 +32,14 @@ import Testing
         }
     }
 
-    @Test func concurrentCallsReuseTheirConnections() async throws {
-        try await withUpstream { server, client in
+    @Test(arguments: UpstreamPath.allCases)
+    func concurrentCallsReuseTheirConnections(_ path: UpstreamPath) async throws {
+        try await withUpstream(path) { server, client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
                         for _ in 0..<25 {
-                            let response = try await client.post(server.endpoint, path: "/ok", body: Array("{}".utf8), requestID: "req_test",
-                                                                 logger: server.logger)
+                            let response = try await path.post(client, server.endpoint, path: "/ok", body: Array("{}".utf8))
                             _ = try await response.body.collect(upTo: 1 << 20)
                         }
                     }
@@ -50,7 +53,7 @@ import Testing
     }
 
     @Test func answerPastTheReadersLimitFails() async throws {
-        try await withUpstream { server, client in
+        try await withUpstream(.general) { server, client in
             let response = try await client.post(server.endpoint, path: "/big", body: Array("{}".utf8), requestID: "req_test",
                                                  logger: server.logger)
             #expect(response.status == 200)
@@ -58,12 +61,12 @@ import Testing
         }
     }
 
-    @Test func hangingProviderTimesOutAs504() async throws {
-        try await withUpstream(read: .milliseconds(300)) { server, client in
+    @Test(arguments: UpstreamPath.allCases)
+    func hangingProviderTimesOutAs504(_ path: UpstreamPath) async throws {
+        try await withUpstream(path, read: .milliseconds(300)) { server, client in
             let started = ContinuousClock.now
             do {
-                _ = try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
-                                          logger: server.logger)
+                _ = try await path.post(client, server.endpoint, path: "/hang", body: Array("{}".utf8))
                 Issue.record("a provider that never answers did not time out")
             } catch let error as AirlockError {
                 #expect(error.code == .upstreamTimeout)
@@ -74,11 +77,11 @@ import Testing
         }
     }
 
-    @Test func cancellingTheCallerAbandonsTheProviderRequest() async throws {
-        try await withUpstream { server, client in
+    @Test(arguments: UpstreamPath.allCases)
+    func cancellingTheCallerAbandonsTheProviderRequest(_ path: UpstreamPath) async throws {
+        try await withUpstream(path) { server, client in
             let call = Task {
-                try await client.post(server.endpoint, path: "/hang", body: Array("{}".utf8), requestID: "req_test",
-                                      logger: server.logger)
+                try await path.post(client, server.endpoint, path: "/hang", body: Array("{}".utf8))
             }
             // Wait until the provider has the request, then let the client go away.
             let deadline = ContinuousClock.now + .seconds(20)
@@ -96,28 +99,61 @@ import Testing
         }
     }
 
-    private func withUpstream(read: TimeAmount = .seconds(30),
-                              _ body: (UpstreamStub, UpstreamClient) async throws -> Void) async throws {
-        let server = try await UpstreamStub.start()
-        let timeouts = UpstreamClient.Timeouts(connect: .seconds(5), read: read, total: .seconds(60))
-        let client = UpstreamClient(httpClient: UpstreamClient.makeHTTPClient(timeouts: timeouts), timeouts: timeouts)
-        do {
-            try await body(server, client)
-        } catch {
-            try? await client.httpClient.shutdown()
-            try? await server.channel.close()
-            throw error
+}
+
+/// Which of the client's two transports a test drives.
+enum UpstreamPath: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// AsyncHTTPClient: streamed answers, TLS providers.
+    case general
+    /// The same-loop pool: whole answers from plain-http providers.
+    case pinned
+
+    var testDescription: String { rawValue }
+
+    /// The loop a client connection of the gateway would be on: one for the whole test.
+    static let clientLoop = MultiThreadedEventLoopGroup.singleton.next()
+
+    func post(_ client: UpstreamClient, _ endpoint: ProviderEndpoint, path: String, body: [UInt8]) async throws(AirlockError) -> UpstreamClient.Response {
+        let logger = Logger(label: "upstream-client-test")
+        switch self {
+        case .general:
+            return try await client.post(endpoint, path: path, body: body, requestID: "req_test", logger: logger)
+        case .pinned:
+            return try await client.post(endpoint, path: path, body: body, requestID: "req_test", logger: logger,
+                                         streaming: false, on: Self.clientLoop)
         }
-        try await client.httpClient.shutdown()
-        try await server.channel.close()
     }
+}
+
+/// A client for `path` against a fresh stub, shut down afterwards whatever happened.
+func withUpstream(_ path: UpstreamPath, read: TimeAmount = .seconds(30), maxResponseBytes: Int = 1 << 20,
+                  _ body: (UpstreamStub, UpstreamClient) async throws -> Void) async throws {
+    let server = try await UpstreamStub.start()
+    let timeouts = UpstreamClient.Timeouts(connect: .seconds(5), read: read, total: .seconds(60))
+    let pinned = path == .pinned ? PinnedConnectionPool() : nil
+    let client = UpstreamClient(httpClient: UpstreamClient.makeHTTPClient(timeouts: timeouts), timeouts: timeouts,
+                                pinned: pinned, maxResponseBytes: maxResponseBytes)
+    do {
+        try await body(server, client)
+    } catch {
+        pinned?.shutdown()
+        try? await client.httpClient.shutdown()
+        try? await server.channel.close()
+        throw error
+    }
+    pinned?.shutdown()
+    try await client.httpClient.shutdown()
+    try await server.channel.close()
 }
 
 /// What the stub saw on its sockets.
 final class ReadRecorder: Sendable {
-    struct Request: Sendable { var firstRead: Int; var total: Int }
-    private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0))
+    struct Request: Sendable { var firstRead: Int; var total: Int; var uri = ""; var host = "" }
+    private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0, children: [any Channel]()))
+    func accepted(_ channel: any Channel) { state.withLockedValue { $0.children.append(channel) } }
+    func children() -> [any Channel] { state.withLockedValue { $0.children } }
     func request(_ r: Request) { state.withLockedValue { $0.requests.append(r) } }
+    func closes() -> Int { state.withLockedValue { $0.closes } }
     func opened() { state.withLockedValue { $0.opens += 1 } }
     func closed() { state.withLockedValue { $0.closes += 1 } }
     func connections() -> Int { state.withLockedValue { $0.opens } }
@@ -125,7 +161,9 @@ final class ReadRecorder: Sendable {
     func sawClose() -> Bool { state.withLockedValue { $0.closes > 0 } }
 }
 
-/// A loopback provider: `/ok` answers a small JSON object, `/big` 64 KB, `/hang` never.
+/// A loopback provider: `/ok` answers a small JSON object, `/big` 64 KB, `/hang` never,
+/// `/drop` closes the connection without answering, `/close` answers with
+/// `connection: close`, `/garbage` answers with bytes that are not HTTP.
 struct UpstreamStub: Sendable {
     static let answer = #"{"id":"chatcmpl-stub","object":"chat.completion","choices":[]}"#
     let channel: any Channel
@@ -136,20 +174,26 @@ struct UpstreamStub: Sendable {
         ProviderEndpoint(name: "stub", kind: .compatible, baseURL: "http://127.0.0.1:\(channel.localAddress!.port!)", region: Region("us-east"), models: ["m"])
     }
 
-    static func start() async throws -> UpstreamStub {
+    static func start(port: Int = 0) async throws -> UpstreamStub {
         let recorder = ReadRecorder()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                recorder.accepted(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(RawReadHandler(recorder: recorder))
                     try sync.configureHTTPServerPipeline()
                     try sync.addHandler(StubResponder())
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: port).get()
         return UpstreamStub(channel: channel, recorder: recorder)
+    }
+
+    /// Closes the connections the stub has accepted (closing the listener leaves them open).
+    func closeChildren() {
+        for child in recorder.children() { child.close(promise: nil) }
     }
 }
 
@@ -164,15 +208,19 @@ final class RawReadHandler: ChannelInboundHandler {
     init(recorder: ReadRecorder) { self.recorder = recorder }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let n = unwrapInboundIn(data).readableBytes
+        let bytes = unwrapInboundIn(data)
+        let n = bytes.readableBytes
+        if String(buffer: bytes).hasPrefix("POST /garbage ") {
+            context.writeAndFlush(NIOAny(ByteBuffer(string: "SMTP READY\r\n\r\n")), promise: nil)
+        }
         if firstRead == nil { firstRead = n }
         total += n
         context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is RequestCompleteEvent {
-            recorder.request(.init(firstRead: firstRead ?? 0, total: total))
+        if let complete = event as? RequestCompleteEvent {
+            recorder.request(.init(firstRead: firstRead ?? 0, total: total, uri: complete.uri, host: complete.host))
             firstRead = nil
             total = 0
         }
@@ -190,7 +238,7 @@ final class RawReadHandler: ChannelInboundHandler {
     }
 }
 
-struct RequestCompleteEvent {}
+struct RequestCompleteEvent { var uri: String; var host: String }
 
 final class StubResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -204,7 +252,7 @@ final class StubResponder: ChannelInboundHandler {
         case .body:
             break
         case .end:
-            context.pipeline.fireUserInboundEventTriggered(RequestCompleteEvent())
+            context.pipeline.fireUserInboundEventTriggered(RequestCompleteEvent(uri: head?.uri ?? "", host: head?.headers.first(name: "host") ?? ""))
             respond(context: context)
         }
     }
@@ -212,10 +260,13 @@ final class StubResponder: ChannelInboundHandler {
     private func respond(context: ChannelHandlerContext) {
         let uri = head?.uri ?? ""
         if uri.hasSuffix("/hang") { return }
+        if uri.hasSuffix("/drop") { return context.close(promise: nil) }
+        if uri.hasSuffix("/garbage") { return }  // RawReadHandler answered it
         let text = uri.hasSuffix("/big") ? String(repeating: "x", count: 64 * 1024) : UpstreamStub.answer
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: "\(text.utf8.count)")
+        if uri.hasSuffix("/close") { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -158,7 +158,8 @@ struct ChatPipeline: Sendable {
             let sentAt = ContinuousClock.now
             do {
                 let response = try await services.upstream.post(endpoint, path: "/chat/completions", body: JSONValue.object(body).serializedBytes,
-                                                                 requestID: context.requestID, logger: context.logger)
+                                                                 requestID: context.requestID, logger: context.logger,
+                                                                 streaming: chat.stream, on: context.channel.eventLoop)
                 services.metrics.upstream(provider: candidate.provider, status: response.status, seconds: GatewayMetrics.seconds(.now - sentAt))
                 if response.status >= 500 || response.status == 429 { services.metrics.upstreamError(provider: candidate.provider, code: "status_\(response.status)") }
                 if response.status >= 500 || response.status == 429 && plan.candidates.count > 1 {

@@ -20,7 +20,8 @@ struct UpstreamForwarder: Sendable {
         var lastError = AirlockError(.upstreamError, "no provider available")
         for endpoint in candidates {
             do {
-                let response = try await services.upstream.post(endpoint, path: path, body: body, requestID: context.requestID, logger: context.logger)
+                let response = try await services.upstream.post(endpoint, path: path, body: body, requestID: context.requestID, logger: context.logger,
+                                                                streaming: false, on: context.channel.eventLoop)
                 if response.status >= 500 {
                     _ = try? await response.body.collect(upTo: 1 << 20)
                     context.logger.warning("provider answered with server error", metadata: ["provider": .string(endpoint.name), "status": "\(response.status)"])

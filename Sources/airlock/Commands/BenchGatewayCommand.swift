@@ -139,6 +139,8 @@ struct BenchGatewayCommand: AsyncParsableCommand {
         serveEnv["AIRLOCK_DEFAULT_POLICY"] = policyPath
         serveEnv["AIRLOCK_AUDIT_SPOOL_DIR"] = work + "/spool"
         if let serveLogLevel = options.serveLogLevel { serveEnv["AIRLOCK_LOG_LEVEL"] = serveLogLevel }
+        // A/B runs of the upstream transport (`off`: everything through AsyncHTTPClient).
+        if let pinned = environment["AIRLOCK_UPSTREAM_PINNED"] { serveEnv["AIRLOCK_UPSTREAM_PINNED"] = pinned }
         let gatewayPort = try BenchSystem.freePort()
         let gateway = try BenchChild(name: "airlock serve", executable: exe, arguments: ["serve", "--host", "127.0.0.1", "--port", "\(gatewayPort)"],
                                      environment: serveEnv, directory: work, logPath: work + "/serve.log")

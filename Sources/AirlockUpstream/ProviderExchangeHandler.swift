@@ -1,0 +1,144 @@
+import NIOCore
+import NIOHTTP1
+
+/// One keep-alive HTTP/1.1 connection's request/response cycle, for `PinnedConnectionPool`:
+/// collects one response at a time (bounded), enforces the read and total timeouts, and
+/// tells the pool when the connection can be reused or is gone. Lives on its channel's
+/// event loop and is only touched there.
+final class ProviderExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// What one exchange produced.
+    struct Reply {
+        var head: HTTPResponseHead
+        var body: ByteBuffer
+    }
+
+    /// Why an exchange failed. `receivedNothing` tells a stale pooled connection (closed by
+    /// the provider while idle) apart from a provider that broke off mid-answer.
+    struct Failure: Error {
+        enum Kind { case readTimeout, deadlineExceeded, closed, tooLarge, cancelled, protocolError }
+        var kind: Kind
+        var receivedNothing: Bool
+    }
+
+    private struct Exchange {
+        var promise: EventLoopPromise<Reply>
+        var maxBytes: Int
+        var readTimeout: TimeAmount
+        var deadline: NIODeadline
+        var lastRead: NIODeadline
+        var head: HTTPResponseHead?
+        var body: ByteBuffer?
+        var timer: Scheduled<Void>?
+    }
+
+    private var exchange: Exchange?
+    private var context: ChannelHandlerContext?
+    /// Called on the loop when a response ended and the connection may serve another request.
+    var onReusable: ((ProviderExchangeHandler) -> Void)?
+    /// Called on the loop once, when the connection is closed.
+    var onClosed: ((ProviderExchangeHandler) -> Void)?
+    private(set) var isOpen = true
+
+    var channel: Channel? { context?.channel }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    /// Writes a request and returns its reply. The caller is on this handler's loop and
+    /// has checked that no exchange is running.
+    func start(head: HTTPRequestHead, body: ByteBuffer, maxBytes: Int, readTimeout: TimeAmount, deadline: NIODeadline) -> EventLoopFuture<Reply> {
+        guard let context else { preconditionFailure("exchange started before the handler was added") }
+        let promise = context.eventLoop.makePromise(of: Reply.self)
+        guard isOpen, exchange == nil else {
+            promise.fail(Failure(kind: .closed, receivedNothing: true))
+            return promise.futureResult
+        }
+        exchange = Exchange(promise: promise, maxBytes: maxBytes, readTimeout: readTimeout, deadline: deadline, lastRead: .now())
+        armTimer(context: context)
+        // Head, body and end leave in one write.
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        return promise.futureResult
+    }
+
+    /// Fails the running exchange (the caller went away) and drops the connection: its
+    /// response would arrive for nobody.
+    func cancel() {
+        guard exchange != nil else { return }
+        fail(.cancelled)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard exchange != nil else {
+            // Bytes nobody asked for: the connection is out of step.
+            context.close(promise: nil)
+            return
+        }
+        exchange!.lastRead = .now()
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            // 1xx interim answers carry no body and are followed by the real one.
+            if (100..<200).contains(head.status.code) && head.status != .switchingProtocols { return }
+            exchange!.head = head
+        case .body(var part):
+            let received = (exchange!.body?.readableBytes ?? 0) + part.readableBytes
+            guard received <= exchange!.maxBytes else { return fail(.tooLarge) }
+            if exchange!.body == nil { exchange!.body = part } else { exchange!.body!.writeBuffer(&part) }
+        case .end:
+            guard let finished = exchange, let head = finished.head else { return fail(.protocolError) }
+            exchange = nil
+            finished.timer?.cancel()
+            if head.isKeepAlive { onReusable?(self) } else { close(context: context) }
+            finished.promise.succeed(Reply(head: head, body: finished.body ?? ByteBuffer()))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        markClosed()
+        if exchange != nil { fail(.closed) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if exchange != nil { fail(error is HTTPParserError ? .protocolError : .closed) } else { close(context: context) }
+    }
+
+    private func fail(_ kind: Failure.Kind) {
+        guard let failed = exchange else { return }
+        exchange = nil
+        failed.timer?.cancel()
+        let nothing = failed.head == nil && failed.body == nil
+        if let context { close(context: context) }
+        failed.promise.fail(Failure(kind: kind, receivedNothing: nothing))
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        markClosed()
+        context.close(promise: nil)
+    }
+
+    private func markClosed() {
+        guard isOpen else { return }
+        isOpen = false
+        onClosed?(self)
+    }
+
+    /// One timer per exchange instead of one per read: when it fires early because bytes
+    /// arrived meanwhile, it is re-armed for the rest of the read timeout.
+    private func armTimer(context: ChannelHandlerContext) {
+        guard let current = exchange else { return }
+        let due = min(current.lastRead + current.readTimeout, current.deadline)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        exchange!.timer = context.eventLoop.scheduleTask(deadline: due) {
+            let (handler, context) = loopBound.value
+            guard let running = handler.exchange else { return }
+            let now = NIODeadline.now()
+            if now >= running.deadline { return handler.fail(.deadlineExceeded) }
+            if now >= running.lastRead + running.readTimeout { return handler.fail(.readTimeout) }
+            handler.armTimer(context: context)
+        }
+    }
+}

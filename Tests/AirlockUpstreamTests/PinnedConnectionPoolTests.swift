@@ -1,0 +1,170 @@
+import AirlockCore
+import NIOCore
+import NIOPosix
+import Testing
+@testable import AirlockUpstream
+
+/// The same-loop pool for whole answers from plain-http providers, against the loopback
+/// stub: what goes on the wire, limits, broken and stale connections.
+@Suite struct PinnedConnectionPoolTests {
+    private let pinned = UpstreamPath.pinned
+
+    @Test func requestCarriesHostPathAndQuery() async throws {
+        try await withUpstream(.pinned) { server, client in
+            let port = server.channel.localAddress!.port!
+            var endpoint = server.endpoint
+            endpoint.kind = .azure
+            endpoint.azureAPIVersion = "2024-06-01"
+            let response = try await pinned.post(client, endpoint, path: "/ok", body: Array("{}".utf8))
+            #expect(response.status == 200)
+            #expect(String(buffer: try await response.body.collect(upTo: 1 << 20)) == UpstreamStub.answer)
+            let seen = try #require(server.recorder.requests().first)
+            #expect(seen.uri == "/ok?api-version=2024-06-01")
+            #expect(seen.host == "127.0.0.1:\(port)")
+        }
+    }
+
+    @Test func answerPastTheLimitIsAProviderError() async throws {
+        try await withUpstream(.pinned, maxResponseBytes: 1_000) { server, client in
+            await #expect(throws: AirlockError.self) {
+                _ = try await pinned.post(client, server.endpoint, path: "/big", body: Array("{}".utf8))
+            }
+            do {
+                _ = try await pinned.post(client, server.endpoint, path: "/big", body: Array("{}".utf8))
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamError)
+                #expect(error.httpStatus == 502)
+                #expect(error.message.contains("size limit"))
+            }
+            // The oversized answer's connection is dropped, and the next call still works.
+            let ok = try await pinned.post(client, server.endpoint, path: "/ok", body: Array("{}".utf8))
+            #expect(ok.status == 200)
+        }
+    }
+
+    @Test func garbageAnswerIsAProviderError() async throws {
+        try await withUpstream(.pinned) { server, client in
+            do {
+                _ = try await pinned.post(client, server.endpoint, path: "/garbage", body: Array("{}".utf8))
+                Issue.record("bytes that are not HTTP were accepted as an answer")
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamError)
+                #expect(error.httpStatus == 502)
+            }
+        }
+    }
+
+    @Test func connectionCloseAnswersAreNotReused() async throws {
+        try await withUpstream(.pinned) { server, client in
+            for _ in 0..<3 {
+                let response = try await pinned.post(client, server.endpoint, path: "/close", body: Array("{}".utf8))
+                #expect(response.status == 200)
+            }
+            #expect(server.recorder.requests().count == 3)
+            #expect(server.recorder.connections() == 3)
+        }
+    }
+
+    /// A kept-alive connection the provider drops as the request arrives (its idle timeout
+    /// raced the call) is retried once on a new connection; a new connection that drops the
+    /// request is not retried at all.
+    @Test func droppedConnectionsAreRetriedOnceOnlyWhenReused() async throws {
+        try await withUpstream(.pinned) { server, client in
+            _ = try await pinned.post(client, server.endpoint, path: "/ok", body: Array("{}".utf8))
+            do {
+                _ = try await pinned.post(client, server.endpoint, path: "/drop", body: Array("{}".utf8))
+                Issue.record("a provider that drops every request gave an answer")
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamError)
+            }
+            let drops = server.recorder.requests().filter { $0.uri == "/drop" }.count
+            #expect(drops == 2)
+            #expect(server.recorder.connections() == 2)
+        }
+        try await withUpstream(.pinned) { server, client in
+            await #expect(throws: AirlockError.self) {
+                _ = try await pinned.post(client, server.endpoint, path: "/drop", body: Array("{}".utf8))
+            }
+            #expect(server.recorder.requests().count == 1)
+        }
+    }
+
+    @Test func providerThatRestartedBetweenCallsIsReconnected() async throws {
+        try await withPinnedClient { client in
+            let first = try await UpstreamStub.start()
+            let port = first.channel.localAddress!.port!
+            let endpoint = first.endpoint
+            #expect(try await pinned.post(client, endpoint, path: "/ok", body: Array("{}".utf8)).status == 200)
+            // The provider goes away with the pooled connection, then comes back on the same port.
+            try await first.channel.close()
+            try await closeAcceptedConnections(of: first)
+            let second = try await UpstreamStub.start(port: port)
+            defer { second.channel.close(promise: nil) }
+            let response = try await pinned.post(client, endpoint, path: "/ok", body: Array("{}".utf8))
+            #expect(response.status == 200)
+            #expect(second.recorder.requests().count == 1)
+        }
+    }
+
+    @Test func unreachableProviderFailsFast() async throws {
+        try await withPinnedClient { client in
+            // A port nothing listens on: refused at once, a 502 rather than a wait.
+            let closed = try await UpstreamStub.start()
+            let endpoint = closed.endpoint
+            try await closed.channel.close()
+            let started = ContinuousClock.now
+            do {
+                _ = try await pinned.post(client, endpoint, path: "/ok", body: Array("{}".utf8))
+                Issue.record("a closed port answered")
+            } catch let error as AirlockError {
+                #expect(error.code == .upstreamError)
+            }
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test(arguments: [
+        ("http://127.0.0.1:8080/v1/chat/completions", "127.0.0.1", 8080, "/v1/chat/completions"),
+        ("http://localhost/v1", "localhost", 80, "/v1"),
+        ("HTTP://Example.com:81", "Example.com", 81, "/"),
+        ("http://[::1]:9000/x?y=1#frag", "::1", 9000, "/x?y=1"),
+        ("http://host?q=1", "host", 80, "/?q=1"),
+    ])
+    func plainTargetsAreParsed(_ url: String, _ host: String, _ port: Int, _ path: String) throws {
+        let target = try #require(PlainHTTPTarget(url: url))
+        #expect(target.host == host)
+        #expect(target.port == port)
+        #expect(target.pathAndQuery == path)
+    }
+
+    @Test(arguments: ["https://api.openai.com/v1", "http://user:pw@host/v1", "http://host:0/v1", "http://host:99999/",
+                      "http://", "http://[::1/v1", "ftp://host/", "http://host/a b", "http://ho st/"])
+    func otherTargetsTakeTheGeneralClient(_ url: String) {
+        #expect(PlainHTTPTarget(url: url) == nil)
+    }
+
+    @Test func ipv6AuthorityIsBracketed() throws {
+        #expect(try #require(PlainHTTPTarget(url: "http://[::1]:9000/")).authority == "[::1]:9000")
+        #expect(try #require(PlainHTTPTarget(url: "http://10.0.0.1/")).authority == "10.0.0.1:80")
+    }
+
+    /// A client with a pinned pool and no stub of its own, shut down whatever happened.
+    private func withPinnedClient(_ body: (UpstreamClient) async throws -> Void) async throws {
+        let timeouts = UpstreamClient.Timeouts(connect: .seconds(5), read: .seconds(30), total: .seconds(60))
+        let pool = PinnedConnectionPool()
+        let client = UpstreamClient(httpClient: UpstreamClient.makeHTTPClient(timeouts: timeouts), timeouts: timeouts, pinned: pool)
+        let result: Result<Void, any Error>
+        do { try await body(client); result = .success(()) } catch { result = .failure(error) }
+        pool.shutdown()
+        try await client.httpClient.shutdown()
+        try result.get()
+    }
+
+    private func closeAcceptedConnections(of stub: UpstreamStub) async throws {
+        // Closing the listening socket leaves accepted connections open; wait until the
+        // client's pooled connection has been closed by the stub's children going away.
+        stub.closeChildren()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !stub.recorder.sawClose() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+}
