@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockUpstream
 import AsyncHTTPClient
 import Hummingbird
 import Logging
@@ -17,58 +18,72 @@ public enum MockUpstreamServer {
     /// Serves until cancelled (or SIGTERM/SIGINT when run as a service group).
     /// `onListening` receives the bound port (useful with port 0).
     /// With `proxyTo` (a base URL such as `http://127.0.0.1:P/v1`) it is instead the thinnest
-    /// possible proxy — Hummingbird in, AsyncHTTPClient out, body collected and passed back —
-    /// which tells how much of Airlock's added latency one extra HTTP hop costs by itself.
+    /// possible proxy — Hummingbird in, Airlock's own upstream transport out (the same-loop
+    /// pool for whole answers from plain-http providers, as the gateway uses), body collected
+    /// and passed back — which tells how much of Airlock's added latency the extra HTTP hop
+    /// costs by itself, and so how much is Airlock's own work.
     public static func run(port: Int, streamChunks: Int = 8, proxyTo: String? = nil, logger: Logger,
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let responses = Responses(streamChunks: streamChunks)
-        let router = Router()
-        router.get("/v1/models") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: responses.models))
-        }
-        var client: HTTPClient?
-        if let proxyTo {
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-            configuration.decompression = .disabled
-            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            client = http
-            let url = proxyTo + "/chat/completions"
-            router.post("/v1/chat/completions") { request, _ in
-                let body = try await request.body.collect(upTo: 16 << 20)
-                var outgoing = HTTPClientRequest(url: url)
-                outgoing.method = .POST
-                outgoing.headers.add(name: "content-type", value: "application/json")
-                if let auth = request.headers[.authorization] { outgoing.headers.add(name: "authorization", value: auth) }
-                outgoing.body = .bytes(body)
-                let response = try await http.execute(outgoing, timeout: .seconds(30))
-                let answer = try await response.body.collect(upTo: 16 << 20)
-                return Response(status: .init(code: Int(response.status.code)),
-                                headers: [.contentType: response.headers.first(name: "content-type") ?? "application/json"],
-                                body: .init(byteBuffer: answer))
-            }
-        } else {
+        guard let proxyTo else {
+            let router = Router()
+            router.get("/v1/models") { _, _ in responses.modelsResponse }
             router.post("/v1/chat/completions") { request, _ in
                 let body = try await request.body.collect(upTo: 16 << 20)
                 return responses.answer(body)
             }
+            return try await serve(router, port: port, logger: logger, onListening: onListening)
         }
+        // The proxy needs the client connection's event loop, which Airlock's context carries.
+        let router = Router(context: AirlockRequestContext.self)
+        router.get("/v1/models") { _, _ in responses.modelsResponse }
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.decompression = .disabled
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let pinned = PinnedConnectionPool()
+        let upstream = UpstreamClient(httpClient: http, timeouts: .init(read: .seconds(30), total: .seconds(30)), pinned: pinned)
+        router.post("/v1/chat/completions") { request, context in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            let view = body.readableBytesView
+            let streaming = Responses.contains(view, Responses.streamTrue) || Responses.contains(view, Responses.streamTrueSpaced)
+            let key = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
+            let endpoint = ProviderEndpoint(name: "bench-upstream", kind: .compatible, baseURL: proxyTo, region: Region("us-east"), models: [], apiKey: key)
+            let response = try await upstream.post(endpoint, path: "/chat/completions", body: Array(buffer: body), requestID: context.requestID,
+                                                   logger: context.logger, streaming: streaming, on: context.channel.eventLoop)
+            let answer = try await response.body.collect(upTo: 16 << 20)
+            return Response(status: .init(code: response.status),
+                            headers: [.contentType: response.headers.first(name: "content-type") ?? "application/json"],
+                            body: .init(byteBuffer: answer))
+        }
+        do { try await serve(router, port: port, logger: logger, onListening: onListening) } catch {
+            pinned.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+        pinned.shutdown()
+        try? await http.shutdown()
+    }
+
+    private static func serve<Context: RequestContext>(_ router: Router<Context>, port: Int, logger: Logger,
+                                                       onListening: @escaping @Sendable (Int) async -> Void) async throws
+        where Context.Source == ApplicationRequestContextSource {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "airlock-bench-upstream"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)
-        do { try await app.runService() } catch {
-            try? await client?.shutdown()
-            throw error
-        }
-        try? await client?.shutdown()
+        try await app.runService()
     }
 
     struct Responses: Sendable {
         let completion: ByteBuffer
         let streamEvents: [ByteBuffer]
         let models: ByteBuffer
+
+        var modelsResponse: Response {
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: models))
+        }
 
         init(streamChunks: Int) {
             completion = ByteBuffer(bytes: Self.completion(content: "Sure. Here is a short, fixed answer from the benchmark upstream.").serializedBytes)

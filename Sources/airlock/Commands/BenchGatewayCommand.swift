@@ -117,7 +117,7 @@ struct BenchGatewayCommand: AsyncParsableCommand {
                                       environment: base, directory: work, logPath: work + "/upstream.log")
         resources.children.append(upstream)
 
-        // A bare Hummingbird → AsyncHTTPClient proxy: the cost of the extra hop alone.
+        // A bare proxy (Hummingbird in, Airlock's upstream transport out): the cost of the extra hop alone.
         let proxyPort = try BenchSystem.freePort()
         let proxy = try BenchChild(name: "bare proxy", executable: exe,
                                    arguments: ["bench", "mock-upstream", "--port", "\(proxyPort)", "--proxy-to", "http://127.0.0.1:\(upstreamPort)/v1"],

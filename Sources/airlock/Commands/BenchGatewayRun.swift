@@ -53,7 +53,7 @@ struct BenchGatewayRun {
             var section = compare(d.map(\.totalNanos), a.map(\.totalNanos))
             section["cpu_ms_per_request"] = cpuPerRequest(since: cpu, requests: command.requests)
             section["request_bytes"] = body.count
-            // The same measurement against a bare Hummingbird → AsyncHTTPClient proxy: what one
+            // The same measurement against a bare proxy (Hummingbird in, the same upstream transport out): what one
             // extra loopback HTTP hop costs with no pipeline at all.
             _ = try await client.alternating(direct, bareProxy, body: body, count: max(command.warmup / 3, 1))
             let (pd, pp) = try await client.alternating(direct, bareProxy, body: body, count: command.requests)
