@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A read-only, private memory map of a whole file. Weights are read straight from the
-/// page cache, so they count once towards RSS no matter how many streams run.
+/// A whole file in read-only memory: on Linux a private copy on 2 MB transparent huge pages
+/// (see `hugePageCopy`), else a private map of the page cache. Either way the weights count
+/// once towards RSS no matter how many streams run.
 public final class MappedFile: @unchecked Sendable {
     // Immutable after init; the mapping is never written, so sharing across threads is safe.
     public let base: UnsafeRawPointer
