@@ -2,6 +2,7 @@ import AirlockAudit
 import AirlockCore
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// `POST /v1/chat/completions`, handled by the pipeline.
 struct ChatCompletionsRoute: Sendable {
@@ -36,24 +37,22 @@ enum RequestBody {
     static func collect(_ request: Request, context: AirlockRequestContext, limits: GatewayConfiguration.Limits) async throws -> [UInt8] {
         let limit = limits.maxBodyBytes
         let timeout = Duration.milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
-        // Structured on purpose: the group waits for the cancelled read to end before the
-        // handler returns, so Hummingbird's own drain of the body never overlaps it. The
-        // deadline is a timer on the connection's event loop (`LoopTimer`), not a Dispatch one.
-        let loop = context.channel.eventLoop
-        let bytes = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
-            group.addTask { try await collect(request, limit: limit) }
-            group.addTask {
-                try? await LoopTimer.sleep(for: timeout, on: loop)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+        // The read runs in one task that a timer on the connection's event loop cancels at the
+        // deadline; the handler always waits for that task to end, so Hummingbird's own drain
+        // of the body never overlaps it. (A task group with a sleeping second child did the
+        // same with two tasks and a continuation more per call: ~20 µs of a 0.3 ms budget.)
+        let read = Task { try await collect(request, limit: limit) }
+        let timedOut = Mutex(false)
+        let deadline = LoopTimer.schedule(after: timeout, on: context.channel.eventLoop) {
+            timedOut.withLock { $0 = true }
+            read.cancel()
         }
-        guard let bytes else {
+        let result = await withTaskCancellationHandler { await read.result } onCancel: { read.cancel() }
+        deadline.cancel()
+        if timedOut.withLock({ $0 }) {
             throw AirlockError(.requestTimeout, "The request body did not arrive within \(Int(limits.bodyTimeoutSeconds)) seconds")
         }
-        return bytes
+        return try result.get()
     }
 
     /// Model names are echoed in errors; keep them short and free of control characters.
