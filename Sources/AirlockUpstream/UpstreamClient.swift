@@ -60,8 +60,25 @@ public struct UpstreamClient: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
         public var body: HTTPClientResponse.Body
+        /// The whole body when it was read before the response was handed back (the pinned
+        /// path): `collect` returns it without going through the async sequence.
+        public var buffered: ByteBuffer?
         public var isEventStream: Bool {
             headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        }
+
+        public init(status: Int, headers: HTTPHeaders, body: HTTPClientResponse.Body, buffered: ByteBuffer? = nil) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.buffered = buffered
+        }
+
+        /// The whole body, at most `maxBytes` (`NIOTooManyBytesError` past it).
+        public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
+            guard let buffered else { return try await body.collect(upTo: maxBytes) }
+            guard buffered.readableBytes <= maxBytes else { throw NIOTooManyBytesError(maxBytes: maxBytes) }
+            return buffered
         }
     }
 
@@ -87,7 +104,7 @@ public struct UpstreamClient: Sendable {
                 let reply = try await pinned.post(target, headers: headers, body: ByteBuffer(bytes: body), on: loop,
                                                   connectTimeout: timeouts.connect, readTimeout: timeouts.read,
                                                   totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes)
-                return Response(status: reply.status, headers: reply.headers, body: .bytes(reply.body))
+                return Response(status: reply.status, headers: reply.headers, body: .bytes(reply.body), buffered: reply.body)
             } catch {
                 throw UpstreamClient.classify(error, provider: endpoint.name)
             }

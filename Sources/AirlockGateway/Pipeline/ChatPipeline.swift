@@ -163,7 +163,7 @@ struct ChatPipeline: Sendable {
                 services.metrics.upstream(provider: candidate.provider, status: response.status, seconds: GatewayMetrics.seconds(.now - sentAt))
                 if response.status >= 500 || response.status == 429 { services.metrics.upstreamError(provider: candidate.provider, code: "status_\(response.status)") }
                 if response.status >= 500 || response.status == 429 && plan.candidates.count > 1 {
-                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    _ = try? await response.collect(upTo: 1 << 20)
                     services.health.recordFailure(candidate.provider)
                     lastError = AirlockError(.upstreamError, "provider '\(candidate.provider)' failed with status \(response.status)")
                     context.logger.warning("provider failed; trying next permitted candidate", metadata: ["provider": .string(candidate.provider), "status": "\(response.status)"])

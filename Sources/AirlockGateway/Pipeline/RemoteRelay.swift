@@ -21,7 +21,7 @@ struct RemoteRelay: Sendable {
         record.status = response.status
         record.firstByteAt = Date()
         if response.status == 401 || response.status == 403 {
-            _ = try? await response.body.collect(upTo: 1 << 20)
+            _ = try? await response.collect(upTo: 1 << 20)
             throw AirlockError(.upstreamError, "provider '\(candidate.provider)' rejected Airlock's credentials")
         }
         if chat.stream && response.isEventStream && response.status == 200 {
@@ -86,7 +86,7 @@ struct RemoteRelay: Sendable {
         }
 
         let buffer: ByteBuffer
-        do { buffer = try await response.body.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
+        do { buffer = try await response.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
             throw UpstreamClient.classify(error, provider: candidate.provider)
         }
         var bytes = Array(buffer.readableBytesView)

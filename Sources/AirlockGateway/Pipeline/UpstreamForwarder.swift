@@ -23,7 +23,7 @@ struct UpstreamForwarder: Sendable {
                 let response = try await services.upstream.post(endpoint, path: path, body: body, requestID: context.requestID, logger: context.logger,
                                                                 streaming: false, on: context.channel.eventLoop)
                 if response.status >= 500 {
-                    _ = try? await response.body.collect(upTo: 1 << 20)
+                    _ = try? await response.collect(upTo: 1 << 20)
                     context.logger.warning("provider answered with server error", metadata: ["provider": .string(endpoint.name), "status": "\(response.status)"])
                     lastError = AirlockError(.upstreamError, "provider '\(endpoint.name)' failed with status \(response.status)")
                     continue
@@ -43,7 +43,7 @@ struct UpstreamForwarder: Sendable {
         let response = forwarded.response
         let name = forwarded.endpoint.name
         if response.status == 401 || response.status == 403 {
-            _ = try? await response.body.collect(upTo: 1 << 20)
+            _ = try? await response.collect(upTo: 1 << 20)
             throw AirlockError(.upstreamError, "provider '\(name)' rejected Airlock's credentials")
         }
         var headers = extra
@@ -65,7 +65,7 @@ struct UpstreamForwarder: Sendable {
             })
         }
         let buffer: ByteBuffer
-        do { buffer = try await response.body.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
+        do { buffer = try await response.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
             throw UpstreamClient.classify(error, provider: name)
         }
         headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
