@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -5,7 +6,8 @@ import Darwin
 #endif
 
 /// A whole file in read-only memory: on Linux a private copy on 2 MB transparent huge pages
-/// (see `hugePageCopy`), else a private map of the page cache. Either way the weights count
+/// (see `hugePageCopy`) when the model fits comfortably (`wantsHugePageCopy`), else a private
+/// map of the page cache. Either way the weights count
 /// once towards RSS no matter how many streams run.
 public final class MappedFile: @unchecked Sendable {
     // Immutable after init; the mapping is never written, so sharing across threads is safe.
@@ -24,7 +26,9 @@ public final class MappedFile: @unchecked Sendable {
         let size = Int(st.st_size)
         guard size > 0 else { throw EngineError.invalidFile("model file is empty") }
         #if os(Linux)
-        if let copy = Self.hugePageCopy(fd: fd, size: size) {
+        if Self.wantsHugePageCopy(size: size, setting: ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_HUGE_PAGES"],
+                                  availableBytes: Self.availableMemory()),
+           let copy = Self.hugePageCopy(fd: fd, size: size) {
             base = UnsafeRawPointer(copy.base)
             count = size
             mappedBytes = copy.bytes
@@ -37,6 +41,32 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = UnsafeRawPointer(p)
         count = size
+    }
+
+    /// Whether the weights are copied onto huge pages: by default when the file takes at most
+    /// half of the memory available now, so a model near the machine's size is never copied
+    /// into memory it cannot page back out (it stays a file mapping the kernel can evict);
+    /// `AIRLOCK_ENGINE_HUGE_PAGES=off` keeps every model a plain file mapping (shared page
+    /// cache between processes), `on` copies regardless of size.
+    static func wantsHugePageCopy(size: Int, setting: String?, availableBytes: Int?) -> Bool {
+        switch setting?.lowercased() {
+        case "off", "0", "false": return false
+        case "on", "1", "true": return true
+        default:
+            guard let availableBytes else { return false }
+            return size <= availableBytes / 2
+        }
+    }
+
+    /// `MemAvailable` from /proc/meminfo, in bytes (nil where there is none).
+    static func availableMemory() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kb = Int(fields[1]) else { return nil }
+            return kb * 1024
+        }
+        return nil
     }
 
     #if os(Linux)

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+@testable import AirlockEngine
+
+/// How the weights are held: a huge-page copy for models that fit comfortably, else (or when
+/// switched off) the file mapping; either way the bytes are the file's.
+@Suite struct MappedFileTests {
+    @Test func copyOnlyWhenTheModelFitsComfortably() {
+        let gib = 1 << 30
+        #expect(MappedFile.wantsHugePageCopy(size: 100 << 20, setting: nil, availableBytes: 16 * gib))
+        #expect(MappedFile.wantsHugePageCopy(size: 8 * gib, setting: nil, availableBytes: 16 * gib))
+        // A model larger than half of what is free stays a file mapping the kernel can page out.
+        #expect(!MappedFile.wantsHugePageCopy(size: 9 * gib, setting: nil, availableBytes: 16 * gib))
+        #expect(!MappedFile.wantsHugePageCopy(size: 100 << 20, setting: nil, availableBytes: nil))
+    }
+
+    @Test func settingOverridesTheSizeRule() {
+        #expect(!MappedFile.wantsHugePageCopy(size: 1 << 20, setting: "off", availableBytes: 1 << 40))
+        #expect(!MappedFile.wantsHugePageCopy(size: 1 << 20, setting: "OFF", availableBytes: 1 << 40))
+        #expect(MappedFile.wantsHugePageCopy(size: 1 << 40, setting: "on", availableBytes: 1 << 20))
+    }
+
+    @Test func availableMemoryIsRead() throws {
+        #if os(Linux)
+        let bytes = try #require(MappedFile.availableMemory())
+        #expect(bytes > 16 << 20)
+        #endif
+    }
+
+    @Test func mappedBytesAreTheFilesBytes() throws {
+        // Larger than one 2 MB page and not a multiple of it, so the copy's rounding shows.
+        var bytes = [UInt8](repeating: 0, count: (2 << 20) + 12_345)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[i] = UInt8(truncatingIfNeeded: state >> 56)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).bin").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try MappedFile(path: path)
+        #expect(file.count == bytes.count)
+        let same = bytes.withUnsafeBytes { memcmp($0.baseAddress!, file.base, bytes.count) == 0 }
+        #expect(same)
+    }
+}
