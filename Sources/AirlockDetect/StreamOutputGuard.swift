@@ -11,7 +11,8 @@ public struct StreamOutputGuard: Sendable {
     var pending: [UInt8] = []
     /// The last bytes already emitted, scanned again only for context words.
     var context: [UInt8] = []
-    /// Findings acted on so far (types, actions, fingerprints; never values).
+    /// Findings seen so far (types, actions, and fingerprints of the values the guard
+    /// rewrote; never values).
     public private(set) var applied: [Operators.Applied] = []
 
     static let contextKeep = 64
@@ -113,6 +114,13 @@ public struct StreamOutputGuard: Sendable {
             let s = f.start - offset, e = f.end - offset
             guard s >= pos, e <= cut, s >= 0 else { continue }
             let act = actions(f.type).forOutput
+            if act == .allow || act == .pseudonymize {
+                // Passed through unchanged: recorded by type only. Its HMAC fingerprint was the
+                // guard's biggest cost on answers full of (restored) personal data, and nothing
+                // reads it: only values the guard rewrites carry one.
+                applied.append(Operators.Applied(type: f.type, action: act, fingerprint: "", score: f.score))
+                continue
+            }
             let value = String(decoding: pending[s..<e], as: UTF8.self)
             applied.append(Operators.Applied(type: f.type, action: act, fingerprint: operators.fingerprint(value, type: f.type), score: f.score))
             let replacement: String

@@ -59,6 +59,8 @@ struct StreamTests {
         out += g.finish()
         #expect(out == "Your key is [AWS_ACCESS_KEY] and mail is jane@example.com ok")
         #expect(g.applied.map(\.type) == [.awsAccessKey, .emailAddress])
+        // Only the rewritten key carries a fingerprint; the e-mail passed through unchanged.
+        #expect(!g.applied[0].fingerprint.isEmpty && g.applied[1].fingerprint.isEmpty)
     }
 
     @Test("output guard emits ordinary prose without waiting for the stream to end")
