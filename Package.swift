@@ -107,6 +107,7 @@ let package = Package(
         .testTarget(name: "AirlockUpstreamTests", dependencies: [
             "AirlockUpstream",
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "AirlockStoreTests", dependencies: ["AirlockStore"]),
         .testTarget(name: "AirlockAuditTests", dependencies: ["AirlockAudit"]),

@@ -85,16 +85,21 @@ extension ProviderExchangeHandler {
     /// when it fires before the exchange has started.
     struct Cancellation: Sendable {
         private var handler: NIOLoopBound<ProviderExchangeHandler>?
+        private var number: UInt64 = 0
         private(set) var isCancelled = false
 
         mutating func cancel() {
             isCancelled = true
-            if let bound = handler { bound.eventLoop.execute { bound.value.cancel() } }
+            if let bound = handler {
+                let number = self.number
+                bound.eventLoop.execute { bound.value.cancel(exchange: number) }
+            }
         }
 
-        /// Records the running exchange; true when the caller has already gone.
+        /// Records the exchange just started on `handler`; true when the caller has already gone.
         mutating func attach(_ handler: ProviderExchangeHandler, on loop: any EventLoop) -> Bool {
             self.handler = NIOLoopBound(handler, eventLoop: loop)
+            number = handler.exchangeCount
             return isCancelled
         }
     }
@@ -120,9 +125,9 @@ final class LoopConnections {
               retryOnStale: Bool = true) -> EventLoopFuture<ProviderExchangeHandler.Reply> {
         let key = target.authority
         let run: (ProviderExchangeHandler, Bool) -> EventLoopFuture<ProviderExchangeHandler.Reply> = { handler, reused in
-            let gone = cancel.withLockedValue { $0.attach(handler, on: self.loop) }
             let reply = handler.start(head: head, body: body, maxBytes: maxBytes, readTimeout: readTimeout, deadline: deadline)
-            if gone { handler.cancel() }
+            let gone = cancel.withLockedValue { $0.attach(handler, on: self.loop) }
+            if gone { handler.cancel(exchange: handler.exchangeCount) }
             return reply.assumeIsolated()
                 .flatMapError { error in
                     // A pooled connection the provider closed while it sat idle fails before

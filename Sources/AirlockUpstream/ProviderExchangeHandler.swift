@@ -35,6 +35,8 @@ final class ProviderExchangeHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private var exchange: Exchange?
+    /// Counts exchanges, so a late cancellation of one cannot hit the next on this connection.
+    private(set) var exchangeCount: UInt64 = 0
     private var context: ChannelHandlerContext?
     /// Called on the loop when a response ended and the connection may serve another request.
     var onReusable: ((ProviderExchangeHandler) -> Void)?
@@ -55,6 +57,7 @@ final class ProviderExchangeHandler: ChannelInboundHandler, RemovableChannelHand
             promise.fail(Failure(kind: .closed, receivedNothing: true))
             return promise.futureResult
         }
+        exchangeCount &+= 1
         exchange = Exchange(promise: promise, maxBytes: maxBytes, readTimeout: readTimeout, deadline: deadline, lastRead: .now())
         armTimer(context: context)
         // Head, body and end leave in one write.
@@ -64,10 +67,11 @@ final class ProviderExchangeHandler: ChannelInboundHandler, RemovableChannelHand
         return promise.futureResult
     }
 
-    /// Fails the running exchange (the caller went away) and drops the connection: its
-    /// response would arrive for nobody.
-    func cancel() {
-        guard exchange != nil else { return }
+    /// Fails exchange number `number` if it is still running (the caller went away) and drops
+    /// the connection: its response would arrive for nobody. A later exchange on the same
+    /// connection (it went back to the pool meanwhile) is left alone.
+    func cancel(exchange number: UInt64) {
+        guard exchange != nil, exchangeCount == number else { return }
         fail(.cancelled)
     }
 

@@ -1,5 +1,7 @@
 import AirlockCore
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import NIOPosix
 import Testing
 @testable import AirlockUpstream
@@ -121,6 +123,37 @@ import Testing
             }
             #expect(ContinuousClock.now - started < .seconds(4))
         }
+    }
+
+    /// A cancellation that arrives after its exchange ended (the connection went back to the
+    /// pool and serves another caller) must not touch the next exchange.
+    @Test func lateCancellationLeavesTheNextExchangeAlone() throws {
+        let channel = EmbeddedChannel()
+        let handler = ProviderExchangeHandler()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions")
+        let ok = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "0"])
+        let deadline = NIODeadline.now() + .seconds(60)
+
+        let first = handler.start(head: head, body: ByteBuffer(), maxBytes: 1 << 20, readTimeout: .seconds(30), deadline: deadline)
+        let firstNumber = handler.exchangeCount
+        try channel.writeInbound(HTTPClientResponsePart.head(ok))
+        try channel.writeInbound(HTTPClientResponsePart.end(nil))
+        #expect(try first.wait().head.status == .ok)
+
+        let second = handler.start(head: head, body: ByteBuffer(), maxBytes: 1 << 20, readTimeout: .seconds(30), deadline: deadline)
+        handler.cancel(exchange: firstNumber)
+        #expect(channel.isActive)
+        try channel.writeInbound(HTTPClientResponsePart.head(ok))
+        try channel.writeInbound(HTTPClientResponsePart.end(nil))
+        #expect(try second.wait().head.status == .ok)
+
+        // Cancelling the running exchange does fail it and drops the connection.
+        let third = handler.start(head: head, body: ByteBuffer(), maxBytes: 1 << 20, readTimeout: .seconds(30), deadline: deadline)
+        handler.cancel(exchange: handler.exchangeCount)
+        #expect(throws: ProviderExchangeHandler.Failure.self) { _ = try third.wait() }
+        #expect(!channel.isActive)
     }
 
     @Test(arguments: [
