@@ -49,10 +49,15 @@ enum RequestBody {
         }
         let result = await withTaskCancellationHandler { await read.result } onCancel: { read.cancel() }
         deadline.cancel()
-        if timedOut.withLock({ $0 }) {
-            throw AirlockError(.requestTimeout, "The request body did not arrive within \(Int(limits.bodyTimeoutSeconds)) seconds")
+        switch result {
+        case .success(let bytes):
+            return bytes  // even if the timer fired as the last byte came in
+        case .failure(let error):
+            if timedOut.withLock({ $0 }) {
+                throw AirlockError(.requestTimeout, "The request body did not arrive within \(Int(limits.bodyTimeoutSeconds)) seconds")
+            }
+            throw error
         }
-        return try result.get()
     }
 
     /// Model names are echoed in errors; keep them short and free of control characters.
