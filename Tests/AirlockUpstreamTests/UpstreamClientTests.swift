@@ -174,7 +174,7 @@ struct UpstreamStub: Sendable {
         ProviderEndpoint(name: "stub", kind: .compatible, baseURL: "http://127.0.0.1:\(channel.localAddress!.port!)", region: Region("us-east"), models: ["m"])
     }
 
-    static func start(port: Int = 0) async throws -> UpstreamStub {
+    static func start() async throws -> UpstreamStub {
         let recorder = ReadRecorder()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -187,7 +187,7 @@ struct UpstreamStub: Sendable {
                     try sync.addHandler(StubResponder())
                 }
             }
-            .bind(host: "127.0.0.1", port: port).get()
+            .bind(host: "127.0.0.1", port: 0).get()
         return UpstreamStub(channel: channel, recorder: recorder)
     }
 
