@@ -91,40 +91,37 @@ public struct UpstreamClient: Sendable {
     public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger,
                      streaming: Bool = true, on loop: (any EventLoop)? = nil) async throws(AirlockError) -> Response {
         let url = endpoint.url(for: path)
-        if !streaming, let pinned, let loop, let target = PlainHTTPTarget(url: url) {
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "accept", value: "application/json, text/event-stream")
-            headers.add(name: "x-request-id", value: requestID)
-            if let key = endpoint.apiKey {
-                if endpoint.kind == .azure { headers.add(name: "api-key", value: key) }
-                else { headers.add(name: "authorization", value: "Bearer \(key)") }
-            }
-            do {
-                let reply = try await pinned.post(target, headers: headers, body: ByteBuffer(bytes: body), on: loop,
+        let headers = Self.headers(for: endpoint, requestID: requestID)
+        let bytes = ByteBuffer(bytes: body)
+        do {
+            if !streaming, let pinned, let loop, let target = PlainHTTPTarget(url: url) {
+                let reply = try await pinned.post(target, headers: headers, body: bytes, on: loop,
                                                   connectTimeout: timeouts.connect, readTimeout: timeouts.read,
                                                   totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes)
                 return Response(status: reply.status, headers: reply.headers, body: .bytes(reply.body), buffered: reply.body)
-            } catch {
-                throw UpstreamClient.classify(error, provider: endpoint.name)
             }
-        }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: "application/json, text/event-stream")
-        request.headers.add(name: "x-request-id", value: requestID)
-        if let key = endpoint.apiKey {
-            if endpoint.kind == .azure { request.headers.add(name: "api-key", value: key) }
-            else { request.headers.add(name: "authorization", value: "Bearer \(key)") }
-        }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers = headers
+            request.body = .bytes(bytes)
             let response = try await httpClient.execute(request, timeout: timeouts.total, logger: logger)
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
             throw UpstreamClient.classify(error, provider: endpoint.name)
         }
+    }
+
+    /// The headers of every provider request, whichever transport sends it.
+    static func headers(for endpoint: ProviderEndpoint, requestID: String) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "accept", value: "application/json, text/event-stream")
+        headers.add(name: "x-request-id", value: requestID)
+        if let key = endpoint.apiKey {
+            if endpoint.kind == .azure { headers.add(name: "api-key", value: key) }
+            else { headers.add(name: "authorization", value: "Bearer \(key)") }
+        }
+        return headers
     }
 
     /// Maps transport errors to the wire contract: timeouts are 504, everything else 502.

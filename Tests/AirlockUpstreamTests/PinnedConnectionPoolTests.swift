@@ -28,16 +28,10 @@ import Testing
 
     @Test func answerPastTheLimitIsAProviderError() async throws {
         try await withUpstream(.pinned, maxResponseBytes: 1_000) { server, client in
-            await #expect(throws: AirlockError.self) {
-                _ = try await pinned.post(client, server.endpoint, path: "/big", body: Array("{}".utf8))
-            }
-            do {
-                _ = try await pinned.post(client, server.endpoint, path: "/big", body: Array("{}".utf8))
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamError)
-                #expect(error.httpStatus == 502)
-                #expect(error.message.contains("size limit"))
-            }
+            let error = await pinned.failure(client, server.endpoint, path: "/big", unexpected: "an answer past the limit was accepted")
+            #expect(error?.code == .upstreamError)
+            #expect(error?.httpStatus == 502)
+            #expect(error?.message.contains("size limit") == true)
             // The oversized answer's connection is dropped, and the next call still works.
             let ok = try await pinned.post(client, server.endpoint, path: "/ok", body: Array("{}".utf8))
             #expect(ok.status == 200)
@@ -46,13 +40,9 @@ import Testing
 
     @Test func garbageAnswerIsAProviderError() async throws {
         try await withUpstream(.pinned) { server, client in
-            do {
-                _ = try await pinned.post(client, server.endpoint, path: "/garbage", body: Array("{}".utf8))
-                Issue.record("bytes that are not HTTP were accepted as an answer")
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamError)
-                #expect(error.httpStatus == 502)
-            }
+            let error = await pinned.failure(client, server.endpoint, path: "/garbage", unexpected: "bytes that are not HTTP were accepted as an answer")
+            #expect(error?.code == .upstreamError)
+            #expect(error?.httpStatus == 502)
         }
     }
 
@@ -73,20 +63,14 @@ import Testing
     @Test func droppedConnectionsAreRetriedOnceOnlyWhenReused() async throws {
         try await withUpstream(.pinned) { server, client in
             _ = try await pinned.post(client, server.endpoint, path: "/ok", body: Array("{}".utf8))
-            do {
-                _ = try await pinned.post(client, server.endpoint, path: "/drop", body: Array("{}".utf8))
-                Issue.record("a provider that drops every request gave an answer")
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamError)
-            }
+            let error = await pinned.failure(client, server.endpoint, path: "/drop", unexpected: "a provider that drops every request gave an answer")
+            #expect(error?.code == .upstreamError)
             let drops = server.recorder.requests().filter { $0.uri == "/drop" }.count
             #expect(drops == 2)
             #expect(server.recorder.connections() == 2)
         }
         try await withUpstream(.pinned) { server, client in
-            await #expect(throws: AirlockError.self) {
-                _ = try await pinned.post(client, server.endpoint, path: "/drop", body: Array("{}".utf8))
-            }
+            _ = await pinned.failure(client, server.endpoint, path: "/drop", unexpected: "a provider that drops every request gave an answer")
             #expect(server.recorder.requests().count == 1)
         }
     }
@@ -113,13 +97,9 @@ import Testing
             // never an open-ended wait.
             let endpoint = ProviderEndpoint(name: "dead", kind: .compatible, baseURL: "http://127.0.0.1:9/v1", region: Region("us"), models: ["m"])
             let started = ContinuousClock.now
-            do {
-                _ = try await pinned.post(client, endpoint, path: "/ok", body: Array("{}".utf8))
-                Issue.record("a closed port answered")
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamError || error.code == .upstreamTimeout)
-                #expect(error.message.contains("dead"))
-            }
+            let error = await pinned.failure(client, endpoint, path: "/ok", unexpected: "a closed port answered")
+            #expect(error?.code == .upstreamError || error?.code == .upstreamTimeout)
+            #expect(error?.message.contains("dead") == true)
             #expect(ContinuousClock.now - started < .seconds(15))
         }
     }

@@ -65,13 +65,9 @@ import Testing
     func hangingProviderTimesOutAs504(_ path: UpstreamPath) async throws {
         try await withUpstream(path, read: .milliseconds(300)) { server, client in
             let started = ContinuousClock.now
-            do {
-                _ = try await path.post(client, server.endpoint, path: "/hang", body: Array("{}".utf8))
-                Issue.record("a provider that never answers did not time out")
-            } catch let error as AirlockError {
-                #expect(error.code == .upstreamTimeout)
-                #expect(error.httpStatus == 504)
-            }
+            let error = await path.failure(client, server.endpoint, path: "/hang", unexpected: "a provider that never answers did not time out")
+            #expect(error?.code == .upstreamTimeout)
+            #expect(error?.httpStatus == 504)
             // Bounded: the 300 ms read timeout, with wide room for a loaded CI machine.
             #expect(ContinuousClock.now - started < .seconds(20))
         }
@@ -112,6 +108,19 @@ enum UpstreamPath: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     /// The loop a client connection of the gateway would be on: one for the whole test.
     static let clientLoop = MultiThreadedEventLoopGroup.singleton.next()
+
+    /// The error a call that must fail fails with; records `unexpected` as an issue (and
+    /// returns nil) when it is answered instead.
+    func failure(_ client: UpstreamClient, _ endpoint: ProviderEndpoint, path: String, unexpected: Comment,
+                 sourceLocation: SourceLocation = #_sourceLocation) async -> AirlockError? {
+        do {
+            _ = try await post(client, endpoint, path: path, body: Array("{}".utf8))
+            Issue.record(unexpected, sourceLocation: sourceLocation)
+            return nil
+        } catch {
+            return error
+        }
+    }
 
     func post(_ client: UpstreamClient, _ endpoint: ProviderEndpoint, path: String, body: [UInt8]) async throws(AirlockError) -> UpstreamClient.Response {
         let logger = Logger(label: "upstream-client-test")

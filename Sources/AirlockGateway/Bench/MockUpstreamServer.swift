@@ -45,8 +45,7 @@ public enum MockUpstreamServer {
         let upstream = UpstreamClient(httpClient: http, timeouts: .init(read: .seconds(30), total: .seconds(30)), pinned: pinned)
         router.post("/v1/chat/completions") { request, context in
             let body = try await request.body.collect(upTo: 16 << 20)
-            let view = body.readableBytesView
-            let streaming = Responses.contains(view, Responses.streamTrue) || Responses.contains(view, Responses.streamTrueSpaced)
+            let streaming = Responses.asksForStream(body.readableBytesView)
             let key = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
             let endpoint = ProviderEndpoint(name: "bench-upstream", kind: .compatible, baseURL: proxyTo, region: Region("us-east"), models: [], apiKey: key)
             let response = try await upstream.post(endpoint, path: "/chat/completions", body: Array(buffer: body), requestID: context.requestID,
@@ -109,7 +108,7 @@ public enum MockUpstreamServer {
 
         func answer(_ body: ByteBuffer) -> Response {
             let view = body.readableBytesView
-            if Self.contains(view, Self.streamTrue) || Self.contains(view, Self.streamTrueSpaced) {
+            if Self.asksForStream(view) {
                 let events = streamEvents
                 return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                                 body: ResponseBody { writer in
@@ -123,6 +122,11 @@ public enum MockUpstreamServer {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion))
+        }
+
+        /// Whether a request body says `"stream": true` (a byte search; the body is not parsed).
+        static func asksForStream(_ view: ByteBufferView) -> Bool {
+            contains(view, streamTrue) || contains(view, streamTrueSpaced)
         }
 
         static let streamTrue = Array(#""stream":true"#.utf8)
