@@ -138,18 +138,36 @@ public struct ResponseRestorer: Sendable {
     }
 
     public func rewrite(_ response: JSONValue) -> (response: JSONValue, applied: [Operators.Applied]) {
+        var changed = false
+        return rewrite(response, changed: &changed)
+    }
+
+    /// `nil` when restoring and the output scan left every text as it was, so the provider's
+    /// bytes can be passed on as they came (no re-serialization on a clean call).
+    public func rewriteIfChanged(_ response: JSONValue) -> (response: JSONValue, applied: [Operators.Applied])? {
+        var changed = false
+        let result = rewrite(response, changed: &changed)
+        return changed ? result : nil
+    }
+
+    private func rewrite(_ response: JSONValue, changed: inout Bool) -> (response: JSONValue, applied: [Operators.Applied]) {
         guard case .object(var root) = response, case .array(var choices) = root["choices"] ?? .null else { return (response, []) }
         var applied: [Operators.Applied] = []
+        func restoreNoting(_ text: String) -> String {
+            let out = restore(text, applied: &applied)
+            if out != text { changed = true }
+            return out
+        }
         for ci in choices.indices {
             guard case .object(var choice) = choices[ci], case .object(var msg) = choice["message"] ?? .null else { continue }
             for field in ["content", "reasoning_content"] {
-                if case .string(let s) = msg[field] ?? .null { msg[field] = .string(restore(s, applied: &applied)) }
+                if case .string(let s) = msg[field] ?? .null { msg[field] = .string(restoreNoting(s)) }
             }
             if case .array(var calls) = msg["tool_calls"] ?? .null {
                 for j in calls.indices {
                     guard case .object(var call) = calls[j], case .object(var fn) = call["function"] ?? .null,
                           case .string(let a) = fn["arguments"] ?? .null else { continue }
-                    fn["arguments"] = .string(restore(a, applied: &applied))
+                    fn["arguments"] = .string(restoreNoting(a))
                     call["function"] = .object(fn)
                     calls[j] = .object(call)
                 }

@@ -106,4 +106,16 @@ struct StreamTests {
         let r = ResponseRestorer(vault: vault(), scanner: scanner, operators: Operators(hashKey: [0]), actions: Action.defaultAction(for:)).rewrite(body)
         #expect(r.response["choices"]?.arrayValue?[0]["message"]?["content"]?.stringValue == "Mail jane@example.com; my key is [GITHUB_TOKEN]")
     }
+
+    @Test("an answer with nothing to restore or redact is reported unchanged, so its bytes pass through")
+    func responseRestorerReportsUnchanged() throws {
+        let restorer = ResponseRestorer(vault: vault(), scanner: scanner, operators: Operators(hashKey: [0]), actions: Action.defaultAction(for:))
+        let clean = try JSONValue(parsing: #"{"choices":[{"index":0,"message":{"role":"assistant","content":"Paris is the capital.","tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}}]}"#)
+        #expect(restorer.rewriteIfChanged(clean) == nil)
+        let placeholder = try JSONValue(parsing: #"{"choices":[{"index":0,"message":{"role":"assistant","content":"Write to <EMAIL_ADDRESS_1>"}}]}"#)
+        #expect(restorer.rewriteIfChanged(placeholder)?.response["choices"]?.arrayValue?[0]["message"]?["content"]?.stringValue == "Write to jane@example.com")
+        let secret = try JSONValue(parsing: #"{"choices":[{"index":0,"message":{"role":"assistant","content":"ok","tool_calls":[{"function":{"name":"f","arguments":"ghp_0123456789abcdefghijABCDEFGHIJ012345"}}]}}]}"#)
+        let redacted = restorer.rewriteIfChanged(secret)
+        #expect(redacted?.response["choices"]?.arrayValue?[0]["message"]?["tool_calls"]?.arrayValue?[0]["function"]?["arguments"]?.stringValue == "[GITHUB_TOKEN]")
+    }
 }

@@ -34,6 +34,9 @@ import Testing
         m.request(route: "/v1/models", method: "GET", status: 401, seconds: 0.001)
         for _ in 0..<2 { m.call(tenant: "acme", decision: .allowed, entities: [.emailAddress: 2]) }
         m.call(tenant: "beta", decision: .allowed, entities: [:])
+        for _ in 0..<2 { m.upstream(provider: "mock", status: 200, seconds: 0.01) }
+        m.upstream(provider: "mock", status: 503, seconds: 0.01)
+        m.upstream(provider: "other", status: 200, seconds: 0.01)
         let text = m.render()
         #expect(text.contains(#"airlock_http_requests_total{route="/v1/models",method="GET",status="200"} 3"#))
         #expect(text.contains(#"airlock_http_requests_total{route="/v1/models",method="GET",status="401"} 1"#))
@@ -41,6 +44,12 @@ import Testing
         #expect(text.contains(#"airlock_decisions_total{tenant="acme",decision="allowed"} 2"#))
         #expect(text.contains(#"airlock_decisions_total{tenant="beta",decision="allowed"} 1"#))
         #expect(text.contains(#"airlock_entities_detected_total{tenant="acme",entity_type="EMAIL_ADDRESS"} 4"#))
+        #expect(text.contains(#"airlock_upstream_requests_total{provider="mock",status="200"} 2"#))
+        #expect(text.contains(#"airlock_upstream_requests_total{provider="mock",status="503"} 1"#))
+        #expect(text.contains(#"airlock_upstream_requests_total{provider="other",status="200"} 1"#))
+        // One latency histogram per provider, whatever the status.
+        #expect(text.contains(#"airlock_upstream_request_duration_seconds_count{provider="mock"} 3"#))
+        #expect(text.contains(#"airlock_upstream_request_duration_seconds_count{provider="other"} 1"#))
     }
 
     @Test func samplesAuditCircuitsAndPolicyVersions() {

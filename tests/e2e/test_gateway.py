@@ -67,6 +67,9 @@ def test_unknown_fields_pass_through_both_ways(gateway, upstream):
     assert answer["choices"][0]["message"]["reasoning_content"] == "Thinking about it."
     assert answer["usage"]["completion_tokens_details"]["reasoning_tokens"] == 5
     assert answer["system_fingerprint"] == "fp_mock"
+    # Nothing was restored or redacted: the provider's own bytes arrive unchanged (its
+    # serializer puts a space after each colon; Airlock's would not).
+    assert b'"system_fingerprint": "fp_mock"' in r.content
 
 
 def test_streaming_arrives_incrementally(gateway):

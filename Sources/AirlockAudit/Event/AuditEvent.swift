@@ -73,7 +73,7 @@ public struct AuditEvent: Sendable, Equatable {
     /// them and only their ciphertext digest enters the hash chain.
     public var payload: AuditPayload?
 
-    public init(id: UUID = UUID(), kind: Kind = .request, tenantID: String, keyID: String? = nil, requestID: String,
+    public init(id: UUID = RandomPool.shared.uuid(), kind: Kind = .request, tenantID: String, keyID: String? = nil, requestID: String,
                 endpoint: String = "/v1/chat/completions", requestedModel: String? = nil, provider: String? = nil,
                 region: String? = nil, routeReason: String? = nil, decision: Decision, firedRuleIDs: [String] = [],
                 policyVersion: Int? = nil, entityCounts: [EntityType: Int] = [:], fingerprints: [String] = [],

@@ -1,3 +1,4 @@
+import AirlockCore
 import Hummingbird
 import Logging
 import NIOCore
@@ -27,9 +28,7 @@ public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext
 enum RequestID {
     /// 16 random bytes, hex: unguessable and safe to echo in headers and logs.
     static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let a = generator.next() as UInt64
-        let b = generator.next() as UInt64
+        let (a, b) = RandomPool.shared.next128()
         // Written straight into the string's storage: this runs for every request.
         return String(unsafeUninitializedCapacity: 36) { out in
             func hex(_ nibble: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: nibble < 10 ? 48 + nibble : 87 + nibble) }

@@ -29,6 +29,7 @@ public final class GatewayMetrics: Sendable {
     private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
     private let decisionCounters = BoundedCache<Prometheus.Counter>()
     private let entityCounters = BoundedCache<Prometheus.Counter>()
+    private let upstreamHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
 
     /// A fresh registry (tests), or the given one.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -130,10 +131,14 @@ public final class GatewayMetrics: Sendable {
 
     /// A provider answered (any status) after `seconds` to its response headers.
     public func upstream(provider: String, status: Int, seconds: Double) {
-        let p = Self.label(provider)
-        registry.makeCounter(descriptor: Name.upstreamRequests, labels: [("provider", p), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: Name.upstreamDuration, labels: [("provider", p)], buckets: Self.latencyBuckets)
-            .record(Self.duration(seconds))
+        // Every provider call records here: the handles are looked up once per label set.
+        let (counter, histogram) = upstreamHandles.value("\(provider)\u{0}\(status)") {
+            let p = Self.label(provider)
+            return (registry.makeCounter(descriptor: Name.upstreamRequests, labels: [("provider", p), ("status", String(status))]),
+                    registry.makeDurationHistogram(descriptor: Name.upstreamDuration, labels: [("provider", p)], buckets: Self.latencyBuckets))
+        }
+        counter.increment()
+        histogram.record(Self.duration(seconds))
     }
 
     /// A provider failed: an error code (`upstream_error`, `upstream_timeout`) or `status_5xx`/`status_429`.

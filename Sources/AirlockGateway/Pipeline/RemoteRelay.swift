@@ -89,16 +89,16 @@ struct RemoteRelay: Sendable {
         do { buffer = try await response.collect(upTo: services.configuration.upstream.maxResponseBytes) } catch {
             throw UpstreamClient.classify(error, provider: candidate.provider)
         }
-        var bytes = Array(buffer.readableBytesView)
+        var body = buffer
         if response.status == 200 {
             // An answer that is not a JSON object could be neither restored nor output-scanned:
             // it is a provider failure (the next permitted candidate is tried), never a 200.
-            guard let json = try? JSONValue(parsing: bytes), json.objectValue != nil else {
+            guard let json = try? JSONValue(parsing: buffer.readableBytesView), json.objectValue != nil else {
                 throw AirlockError(.upstreamError, "provider '\(candidate.provider)' returned an answer that is not a JSON object")
             }
-            let (restored, _) = restorer.rewrite(json)
-            record.absorbUsage(restored["usage"])
-            bytes = restored.serializedBytes
+            record.absorbUsage(json["usage"])
+            // Unchanged answers (nothing restored, nothing redacted) go out as the provider sent them.
+            if let (restored, _) = restorer.rewriteIfChanged(json) { body = ByteBuffer(bytes: restored.serializedBytes) }
         }
         record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
         if let u = record.usage { services.limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
@@ -106,11 +106,11 @@ struct RemoteRelay: Sendable {
             record.errorCode = "provider_\(response.status)"
             record.decision = .failed
         }
-        if record.capturePayload { record.responseBody = bytes }
+        if record.capturePayload { record.responseBody = Array(body.readableBytesView) }
         try await AuditGate(services: services).commit(record)
         headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         if let retry = response.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
-        return Response(status: .init(code: response.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .init(code: response.status), headers: headers, body: .init(byteBuffer: body))
     }
 
     /// One SSE event: JSON chunks are restored and scanned; the usage-only chunk Airlock asked
