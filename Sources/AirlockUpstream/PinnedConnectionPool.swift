@@ -14,13 +14,16 @@ import NIOPosix
 /// was most of Airlock's added latency (a Hummingbird → AsyncHTTPClient hop measured
 /// 0.32–0.38 ms against 0.12 ms for a same-loop NIO hop). This pool does only what such a
 /// call needs: one request at a time per connection, bounded body, read and total timeouts.
-/// TLS providers and streamed answers keep using AsyncHTTPClient (HTTP/2, certificate
-/// verification, backpressure).
+/// Streamed answers come back part by part with backpressure. TLS providers keep using
+/// AsyncHTTPClient (HTTP/2, certificate verification).
 public final class PinnedConnectionPool: Sendable {
     public struct Reply: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
+        /// The whole body (empty when streamed).
         public var body: ByteBuffer
+        /// Streamed answers: the body as it arrives; dropping it closes the connection.
+        var stream: ProviderExchangeHandler.BodyStream?
     }
 
     /// Connections idle longer than this are closed (providers drop them anyway).
@@ -35,11 +38,13 @@ public final class PinnedConnectionPool: Sendable {
         self.maxIdlePerProvider = maxIdlePerProvider
     }
 
-    /// Sends `body` to `target` on `loop` and returns the whole answer. Throws
+    /// Sends `body` to `target` on `loop` and returns the whole answer, or with `streaming`
+    /// the answer's head as soon as it arrives and its body as a stream. Throws
     /// `ProviderExchangeHandler.Failure` or a connection error; cancelling the calling task
-    /// closes the connection.
+    /// (or dropping the stream) closes the connection.
     func post(_ target: PlainHTTPTarget, headers: HTTPHeaders, body: ByteBuffer, on loop: any EventLoop,
-              connectTimeout: TimeAmount, readTimeout: TimeAmount, totalTimeout: TimeAmount, maxResponseBytes: Int) async throws -> Reply {
+              connectTimeout: TimeAmount, readTimeout: TimeAmount, totalTimeout: TimeAmount, maxResponseBytes: Int,
+              streaming: Bool = false) async throws -> Reply {
         guard !shutDown.withLockedValue({ $0 }) else { throw ProviderExchangeHandler.Failure(kind: .closed, receivedNothing: true) }
         let deadline = NIODeadline.now() + totalTimeout
         var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.pathAndQuery, headers: headers)
@@ -50,7 +55,7 @@ public final class PinnedConnectionPool: Sendable {
         let work: @Sendable () -> EventLoopFuture<ProviderExchangeHandler.Reply> = {
             let connections = self.connections(on: loop)
             return connections.send(head: head, body: body, to: target, connectTimeout: connectTimeout, readTimeout: readTimeout,
-                                    deadline: deadline, maxBytes: maxResponseBytes, cancel: cancel)
+                                    deadline: deadline, maxBytes: maxResponseBytes, streaming: streaming, cancel: cancel)
         }
         let future = loop.inEventLoop ? work() : loop.flatSubmit(work)
         let reply = try await withTaskCancellationHandler {
@@ -58,7 +63,7 @@ public final class PinnedConnectionPool: Sendable {
         } onCancel: {
             cancel.withLockedValue { $0.cancel() }
         }
-        return Reply(status: Int(reply.head.status.code), headers: reply.head.headers, body: reply.body)
+        return Reply(status: Int(reply.head.status.code), headers: reply.head.headers, body: reply.body, stream: reply.stream)
     }
 
     /// Closes every idle connection; requests after this fail.
@@ -121,11 +126,12 @@ final class LoopConnections {
     }
 
     func send(head: HTTPRequestHead, body: ByteBuffer, to target: PlainHTTPTarget, connectTimeout: TimeAmount, readTimeout: TimeAmount,
-              deadline: NIODeadline, maxBytes: Int, cancel: NIOLockedValueBox<ProviderExchangeHandler.Cancellation>,
+              deadline: NIODeadline, maxBytes: Int, streaming: Bool, cancel: NIOLockedValueBox<ProviderExchangeHandler.Cancellation>,
               retryOnStale: Bool = true) -> EventLoopFuture<ProviderExchangeHandler.Reply> {
         let key = target.authority
         let run: (ProviderExchangeHandler, Bool) -> EventLoopFuture<ProviderExchangeHandler.Reply> = { handler, reused in
-            let reply = handler.start(head: head, body: body, maxBytes: maxBytes, readTimeout: readTimeout, deadline: deadline)
+            let reply = handler.start(head: head, body: body, maxBytes: maxBytes, readTimeout: readTimeout, deadline: deadline,
+                                      streaming: streaming)
             let gone = cancel.withLockedValue { $0.attach(handler, on: self.loop) }
             if gone { handler.cancel(exchange: handler.exchangeCount) }
             return reply.assumeIsolated()
@@ -135,7 +141,7 @@ final class LoopConnections {
                     if reused, retryOnStale, let failure = error as? ProviderExchangeHandler.Failure,
                        failure.kind == .closed, failure.receivedNothing {
                         return self.send(head: head, body: body, to: target, connectTimeout: connectTimeout, readTimeout: readTimeout,
-                                         deadline: deadline, maxBytes: maxBytes, cancel: cancel, retryOnStale: false)
+                                         deadline: deadline, maxBytes: maxBytes, streaming: streaming, cancel: cancel, retryOnStale: false)
                     }
                     return self.loop.makeFailedFuture(error)
                 }

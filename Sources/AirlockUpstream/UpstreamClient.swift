@@ -85,19 +85,22 @@ public struct UpstreamClient: Sendable {
     /// POSTs a JSON body. Connection failures and timeouts become `AirlockError`s
     /// (502/504) whose messages name the provider but never the payload.
     ///
-    /// A request whose answer is not streamed, to a plain-`http://` provider, goes over the
-    /// pinned pool on `loop` (the client connection's event loop) when there is one; its
-    /// body comes back already read.
+    /// A request to a plain-`http://` provider goes over the pinned pool on `loop` (the client
+    /// connection's event loop) when there is one: a whole answer comes back already read, a
+    /// streamed one as soon as its head is in, with the body following part by part.
     public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger,
                      streaming: Bool = true, on loop: (any EventLoop)? = nil) async throws(AirlockError) -> Response {
         let url = endpoint.url(for: path)
         let headers = Self.headers(for: endpoint, requestID: requestID)
         let bytes = ByteBuffer(bytes: body)
         do {
-            if !streaming, let pinned, let loop, let target = PlainHTTPTarget(url: url) {
+            if let pinned, let loop, let target = PlainHTTPTarget(url: url) {
                 let reply = try await pinned.post(target, headers: headers, body: bytes, on: loop,
                                                   connectTimeout: timeouts.connect, readTimeout: timeouts.read,
-                                                  totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes)
+                                                  totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes, streaming: streaming)
+                if let stream = reply.stream {
+                    return Response(status: reply.status, headers: reply.headers, body: .stream(stream))
+                }
                 return Response(status: reply.status, headers: reply.headers, body: .bytes(reply.body), buffered: reply.body)
             }
             var request = HTTPClientRequest(url: url)

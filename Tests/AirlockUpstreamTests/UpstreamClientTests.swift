@@ -158,7 +158,10 @@ func withUpstream(_ path: UpstreamPath, read: TimeAmount = .seconds(30), maxResp
 /// What the stub saw on its sockets.
 final class ReadRecorder: Sendable {
     struct Request: Sendable { var firstRead: Int; var total: Int; var uri = ""; var host = "" }
-    private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0, children: [any Channel]()))
+    private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0, children: [any Channel](), bulkWritten: 0))
+    /// Chunks of `/sse-bulk` the socket has taken so far.
+    func bulkWritten() -> Int { state.withLockedValue { $0.bulkWritten } }
+    func bulkChunkWritten() { state.withLockedValue { $0.bulkWritten += 1 } }
     func accepted(_ channel: any Channel) { state.withLockedValue { $0.children.append(channel) } }
     func children() -> [any Channel] { state.withLockedValue { $0.children } }
     func request(_ r: Request) { state.withLockedValue { $0.requests.append(r) } }
@@ -172,7 +175,9 @@ final class ReadRecorder: Sendable {
 
 /// A loopback provider: `/ok` answers a small JSON object, `/big` 64 KB, `/hang` never,
 /// `/drop` closes the connection without answering, `/close` answers with
-/// `connection: close`, `/garbage` answers with bytes that are not HTTP.
+/// `connection: close`, `/garbage` answers with bytes that are not HTTP. Event streams:
+/// `/sse?gate=G` sends one event, then the rest once the test opens gate G; `/sse-stall`
+/// sends one event and stops; `/sse-bulk` sends 32 MB in 64 KB chunks.
 struct UpstreamStub: Sendable {
     static let answer = #"{"id":"chatcmpl-stub","object":"chat.completion","choices":[]}"#
     let channel: any Channel
@@ -193,7 +198,7 @@ struct UpstreamStub: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(RawReadHandler(recorder: recorder))
                     try sync.configureHTTPServerPipeline()
-                    try sync.addHandler(StubResponder())
+                    try sync.addHandler(StubResponder(recorder: recorder))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -253,6 +258,13 @@ final class StubResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     var head: HTTPRequestHead?
+    let recorder: ReadRecorder
+    init(recorder: ReadRecorder) { self.recorder = recorder }
+
+    static let bulkChunks = 512
+    static let bulkChunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+    static let firstEvent = "data: {\"n\":1}\n\n"
+    static let laterEvents = "data: {\"n\":2}\n\ndata: {\"n\":3}\n\ndata: [DONE]\n\n"
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -271,6 +283,7 @@ final class StubResponder: ChannelInboundHandler {
         if uri.hasSuffix("/hang") { return }
         if uri.hasSuffix("/drop") { return context.close(promise: nil) }
         if uri.hasSuffix("/garbage") { return }  // RawReadHandler answered it
+        if uri.contains("/sse") { return stream(uri, context: context) }
         let text = uri.hasSuffix("/big") ? String(repeating: "x", count: 64 * 1024) : UpstreamStub.answer
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
@@ -280,4 +293,39 @@ final class StubResponder: ChannelInboundHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
+
+    private func stream(_ uri: String, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/event-stream")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        if uri.hasSuffix("/sse-bulk") {
+            for _ in 0..<Self.bulkChunks {
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                let recorder = self.recorder
+                promise.futureResult.whenSuccess { recorder.bulkChunkWritten() }
+                context.write(wrapOutboundOut(.body(.byteBuffer(Self.bulkChunk))), promise: promise)
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.firstEvent)))), promise: nil)
+        guard let gate = uri.split(separator: "gate=").last.map(String.init), uri.contains("gate=") else { return }  // /sse-stall
+        waitForGate(gate, context: NIOLoopBound(context, eventLoop: context.eventLoop), handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+    }
+
+    private func waitForGate(_ gate: String, context: NIOLoopBound<ChannelHandlerContext>, handler: NIOLoopBound<StubResponder>) {
+        context.eventLoop.scheduleTask(in: .milliseconds(5)) {
+            guard StreamGates.isOpen(gate) else { return handler.value.waitForGate(gate, context: context, handler: handler) }
+            let (ctx, h) = (context.value, handler.value)
+            ctx.write(h.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.laterEvents)))), promise: nil)
+            ctx.writeAndFlush(h.wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
+
+/// Gates the tests open to let `/sse?gate=G` send the rest of its answer.
+enum StreamGates {
+    private static let open = NIOLockedValueBox(Set<String>())
+    static func isOpen(_ gate: String) -> Bool { open.withLockedValue { $0.contains(gate) } }
+    static func open(_ gate: String) { _ = open.withLockedValue { $0.insert(gate) } }
 }
