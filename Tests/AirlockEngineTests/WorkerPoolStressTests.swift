@@ -108,4 +108,28 @@ struct WorkerPoolStressTests {
         #expect(two < 1.6 * one, "two threads on one CPU: \(two) s, one thread: \(one) s")
         #endif
     }
+
+    /// A worker takes half of what is left of its own share at a time, so a decode matmul's
+    /// rows reach the kernel in a few long runs instead of one call per chunk (each call
+    /// restarts the kernel's memory stream). Every run is made of whole chunks, runs never
+    /// overlap, they cover the job exactly, and there are fewer calls than chunks.
+    @Test func ownSharesAreClaimedInRunsOfWholeChunks() {
+        let pool = WorkerPool(threadCount: 2)
+        let count = 1_550, chunk = 100  // 16 chunks, the last one short
+        for _ in 0..<200 {
+            let calls = Mutex<[Range<Int>]>([])
+            pool.parallelFor(count: count, chunk: chunk) { range, _ in
+                calls.withLock { $0.append(range) }
+            }
+            let ranges = calls.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+            var next = 0
+            for r in ranges {
+                #expect(r.lowerBound == next, "runs must tile the job: \(ranges)")
+                #expect(r.lowerBound % chunk == 0 && (r.upperBound % chunk == 0 || r.upperBound == count), "\(r)")
+                next = r.upperBound
+            }
+            #expect(next == count)
+            #expect(ranges.count < 16, "\(ranges.count) calls for 16 chunks")
+        }
+    }
 }

@@ -20,6 +20,15 @@ import Darwin
 /// SmolLM2 decode at 2 threads on the quiet 2-core EPYC, paired runs: 127–169 → 159–190 tok/s).
 /// On a loaded machine this pool was ~10% slower than the shared claim word; decode steps
 /// then run on one thread anyway (`ThreadModeTuner`).
+///
+/// An owner claims half of what is left of its share at a time (8 chunks: 4, 2, 1, 1), so
+/// most of its rows reach the kernel in one call: each call restarts the kernel's stream of
+/// weight prefetches, and with one call per ~32 KB chunk two threads lost ~20% of a decode
+/// step's matmul time (SmolLM2 at 2 threads on the quiet 2-core EPYC, per-step medians:
+/// matmuls 4.5 → 3.7 ms). Thieves still take single chunks from the back. Each worker counts
+/// the chunks it ran in a word of its own (no shared counter whose cache line moves between
+/// the cores at every chunk). The price: a helper descheduled inside its first run holds up
+/// to half its share until it runs again.
 /// The job ends when every chunk is *done*, not when every helper has checked in: on a
 /// shared machine a helper is often descheduled, and the others then steal its whole share
 /// instead of waiting a scheduler time slice for it. A helper that wakes late sees the
@@ -49,10 +58,19 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// A share word alone on its cache line(s): the owner's claims stay in its own cache.
+    /// `finished` counts the chunks this worker has run, over all jobs; only the worker writes
+    /// it, with plain stores, on another line (thieves touch the share word, not it).
     final class Slot: @unchecked Sendable {
         private let before = (0, 0, 0, 0, 0, 0, 0, 0)
         let share = Atomic<Int>(0)
+        private let between = (0, 0, 0, 0, 0, 0, 0, 0)
+        let finished = Atomic<Int>(0)
         private let after = (0, 0, 0, 0, 0, 0, 0, 0)
+
+        /// Called by the owning worker only.
+        @inline(__always) func countChunks(_ n: Int) {
+            finished.store(finished.load(ordering: .relaxed) &+ n, ordering: .releasing)
+        }
     }
 
     final class Shared: @unchecked Sendable {
@@ -65,6 +83,7 @@ public final class WorkerPool: @unchecked Sendable {
         let slots: [Slot]
         /// Serial of the latest `runOnAll` job.
         let eachSerial = Atomic<Int>(0)
+        /// Helpers that have run the latest `runOnAll` job.
         let done = Atomic<Int>(0)
         let sleepers = Atomic<Int>(0)
         /// The CPU the submitter ran on when it published the latest job.
@@ -103,6 +122,13 @@ public final class WorkerPool: @unchecked Sendable {
             }
         }
 
+        /// Chunks run by all workers so far (read by the submitter).
+        func finishedChunks() -> Int {
+            var sum = 0
+            for slot in slots { sum &+= slot.finished.load(ordering: .acquiring) }
+            return sum
+        }
+
         /// Claims and runs chunks of the live job until none are left: the worker's own share
         /// from the front, then the others' from the back.
         @inline(__always)
@@ -110,9 +136,12 @@ public final class WorkerPool: @unchecked Sendable {
             let own = slots[worker]
             var w = own.share.load(ordering: .acquiring)
             while Share.front(w) < Share.back(w) {
-                let (exchanged, original) = own.share.compareExchange(expected: w, desired: w &+ Share.frontOne, ordering: .acquiringAndReleasing)
+                // Half of what is left at a time (8 chunks: 4, 2, 1, 1), so the bulk of the
+                // share is one kernel call; thieves still find single chunks at the back.
+                let run = max(1, (Share.back(w) &- Share.front(w)) / 2)
+                let (exchanged, original) = own.share.compareExchange(expected: w, desired: w &+ run &* Share.frontOne, ordering: .acquiringAndReleasing)
                 if exchanged {
-                    runChunk(Share.front(w), worker)
+                    runChunk(Share.front(w), worker, own, run: run)
                     w = own.share.load(ordering: .acquiring)
                 } else {
                     w = original
@@ -125,7 +154,7 @@ public final class WorkerPool: @unchecked Sendable {
                 while Share.front(v) < Share.back(v) {
                     let (exchanged, original) = victim.share.compareExchange(expected: v, desired: v &- 1, ordering: .acquiringAndReleasing)
                     if exchanged {
-                        runChunk(Share.back(v) &- 1, worker)
+                        runChunk(Share.back(v) &- 1, worker, own)
                         v = victim.share.load(ordering: .acquiring)
                     } else {
                         v = original
@@ -136,11 +165,13 @@ public final class WorkerPool: @unchecked Sendable {
         }
 
         @inline(__always)
-        private func runChunk(_ index: Int, _ worker: Int) {
+        private func runChunk(_ index: Int, _ worker: Int, _ own: Slot, run: Int = 1) {
             let start = index &* chunkSize
-            chunkJob.unsafelyUnwrapped(start..<min(start &+ chunkSize, itemCount), worker)
-            // Per chunk: a helper descheduled after its chunks must not hold the job up.
-            done.wrappingAdd(1, ordering: .releasing)
+            chunkJob.unsafelyUnwrapped(start..<min(start &+ run &* chunkSize, itemCount), worker)
+            // Counted per chunk (a helper descheduled after its chunks must not hold the job
+            // up), in the worker's own counter: one shared counter added to by both workers
+            // moved its cache line between the cores at every chunk, ~16 times per matmul.
+            own.countChunks(run)
         }
 
         func helperLoop(index: Int) {
@@ -246,7 +277,8 @@ public final class WorkerPool: @unchecked Sendable {
                 shared.eachSerial.store(serial, ordering: .releasing)
                 shared.publish()
                 escaping(0)
-                waitUntilDone(threads.count)
+                let helpers = threads.count
+                waitUntil { shared.done.load(ordering: .acquiring) >= helpers }
                 shared.eachJob = nil
             }
         }
@@ -280,7 +312,9 @@ public final class WorkerPool: @unchecked Sendable {
                 shared.chunkJob = escaping
                 shared.chunkSize = chunk
                 shared.itemCount = count
-                shared.done.store(0, ordering: .relaxed)
+                // Every chunk of earlier jobs is counted (they ended), and none of this one
+                // can run before its shares are stored below.
+                let target = shared.finishedChunks() &+ chunks
                 // Contiguous shares, the caller's first; stores release the fields above.
                 let workers = shared.slots.count
                 for (w, slot) in shared.slots.enumerated() {
@@ -289,7 +323,7 @@ public final class WorkerPool: @unchecked Sendable {
                 }
                 shared.publish()
                 shared.runChunks(worker: 0)
-                waitUntilDone(chunks)
+                waitUntil { shared.finishedChunks() >= target }
                 shared.chunkJob = nil
             }
         }
@@ -300,10 +334,11 @@ public final class WorkerPool: @unchecked Sendable {
     /// Read by `ThreadModeTuner` on the submitting thread.
     private(set) var longWaitNanoseconds: UInt64 = 0
 
-    private func waitUntilDone(_ target: Int) {
+    @inline(__always)
+    private func waitUntil(_ finished: () -> Bool) {
         var spins = 0
         var longSince: UInt64 = 0
-        while shared.done.load(ordering: .acquiring) < target {
+        while !finished() {
             spins += 1
             if spins == 2_000 { longSince = DispatchTime.now().uptimeNanoseconds }
             if spins < 2_000 || spins & 63 != 0 { airlock_cpu_relax() } else { sched_yield() }
