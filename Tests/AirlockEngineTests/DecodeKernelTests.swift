@@ -99,4 +99,37 @@ struct DecodeKernelTests {
             #expect(EngineBuildInfo.kernels == KernelPath.active.rawValue)
         }
     }
+
+    /// The engine's activation buffers have room for a whole prompt chunk (256 rows) but a
+    /// decode step quantizes one row: its scales are then laid out for the rows present
+    /// (stride = row count, contiguous for one row), and every kernel must read them there.
+    /// Results equal those from a buffer of exactly the rows' size, bit for bit, for the
+    /// decode (1 row), one-row (3 rows) and four-token (5 rows) kernels.
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q4_0], [1, 3, 5])
+    func roomyActivationBuffersGiveTheSameResults(_ type: GGMLType, _ tokens: Int) {
+        let n = 576, rows = 67
+        let (w, x, exact) = Self.randomInputs(type, n, rows: rows, tokens: tokens, seed: UInt64(type.rawValue) * 7 + UInt64(tokens))
+        let roomy = QuantizedActivations(rows: 256, rowLength: n)
+        // Filled for 256 rows first, as a prompt chunk leaves it, then re-quantized for `tokens`.
+        let filler = [Float](repeating: 0.25, count: n * 256)
+        filler.withUnsafeBufferPointer { roomy.quantize($0.baseAddress!, count: 256, stride: n) }
+        x.withUnsafeBufferPointer { roomy.quantize($0.baseAddress!, count: tokens, stride: n) }
+        #expect(roomy.scaleStride == tokens)
+        let pool = WorkerPool(threadCount: 2)
+        func run(_ acts: QuantizedActivations) -> [Float] {
+            var out = [Float](repeating: .nan, count: rows * tokens)
+            w.withUnsafeBytes { wb in
+                let matrix = WeightMatrix(type: type, data: wb.baseAddress!, rows: rows, cols: n)
+                x.withUnsafeBufferPointer { xb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        MatMul.run(pool: pool, targets: [.init(weights: matrix, out: ob.baseAddress!, outStride: rows)],
+                                   x: xb.baseAddress!, xStride: n, acts: acts, n: tokens)
+                    }
+                }
+            }
+            return out
+        }
+        let a = run(exact), b = run(roomy)
+        #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(type), \(tokens) rows")
+    }
 }

@@ -5,7 +5,10 @@
 ///
 /// Storage is allocated once for a maximum number of rows and reused for every matmul.
 /// Scales are stored block-major (`d[block * scaleStride + row]`) so a kernel serving four
-/// token rows loads their four scales with one vector load.
+/// token rows loads their four scales with one vector load. The stride is the row count of
+/// the current contents, not the capacity: a decode step's scales are then contiguous (72
+/// bytes for 576 columns) instead of one cache line per block 1 KB apart, so the worker that
+/// did not quantize them fetches a few lines from the other core instead of ~40 per matmul.
 public final class QuantizedActivations: @unchecked Sendable {
     // Owned buffers, used by one forward pass at a time (the scheduler thread and its pool).
     public let capacityRows: Int
@@ -33,8 +36,9 @@ public final class QuantizedActivations: @unchecked Sendable {
     }
 
     @inline(__always) func qsRow(_ r: Int) -> UnsafeMutablePointer<Int8> { qs + r * rowLength }
-    /// Distance between consecutive blocks' scales of one row.
-    var scaleStride: Int { capacityRows }
+    /// Distance between consecutive blocks' scales of one row: the row count set by the last
+    /// `quantize` or `prepare` (every reader reads rows below it).
+    private(set) var scaleStride: Int = 1
     /// Row r's scales: block b at `dRow(r)[b * scaleStride]`.
     @inline(__always) func dRow(_ r: Int) -> UnsafeMutablePointer<Float> { d + r }
     @inline(__always) func sRow(_ r: Int) -> UnsafeMutablePointer<Float> { s + r }
@@ -43,6 +47,7 @@ public final class QuantizedActivations: @unchecked Sendable {
     public func quantize(_ x: UnsafePointer<Float>, count: Int, stride: Int) {
         precondition(count <= capacityRows)
         rows = count
+        scaleStride = max(count, 1)
         for r in 0..<count {
             Self.quantizeRow(x + r * stride, rowLength, qsRow(r), dRow(r), sRow(r), scaleStride)
         }
@@ -52,6 +57,7 @@ public final class QuantizedActivations: @unchecked Sendable {
     func prepare(rows count: Int) {
         precondition(count <= capacityRows)
         rows = count
+        scaleStride = max(count, 1)
     }
 
     /// Quantizes block `b` of row `r` from `x` (the row's floats).
