@@ -63,6 +63,11 @@ for name in ("plain", "pii"):
     }
     sec["added_ratio_airlock_over_litellm"] = {
         q: ratio(sec["airlock_added_ms"][q], sec["litellm_added_ms"][q]) for q in ("p50", "p99")}
+    proxy = load(f"c1-{name}-proxy.json")
+    if proxy and proxy.get("proxy", {}).get("total_us") and proxy.get("direct", {}).get("total_us"):
+        # The hop alone (nginx reverse proxy), against the direct calls of its own phase.
+        pt, pd = proxy["proxy"]["total_us"], proxy["direct"]["total_us"]
+        sec["reference_proxy_added_ms"] = {"p50": ms(pt["p50"] - pd["p50"]), "p99": ms(pt["p99"] - pd["p99"])}
     result[f"c1_{name}"] = sec
 
 # Streams: time to the first SSE event and the gaps between events.
@@ -152,6 +157,11 @@ for name, label in (("plain", "clean prompt (511 B)"), ("pii", "personal-data pr
     if sec:
         d, a, l, r = sec["direct_ms"], sec["airlock_added_ms"], sec["litellm_added_ms"], sec["added_ratio_airlock_over_litellm"]
         L.append(f"| {label} | {d['p50']} / {d['p99']} | {a['p50']} / {a['p99']} | {l['p50']} / {l['p99']} | {r['p50']} / {r['p99']} |")
+ref = result.get("c1_plain", {}).get("reference_proxy_added_ms")
+if ref:
+    L.append("")
+    L.append(f"Reference for the hop alone: nginx as a keep-alive reverse proxy on the gateways' CPU adds {ref['p50']} / {ref['p99']} ms "
+             f"(p50 / p99, clean prompt, same run) with no scanning, policy or audit.")
 L.append("")
 L.append("| streams (SSE), ms | direct TTFT p50 / p99 | added TTFT Airlock | added TTFT LiteLLM | inter-event gap p50 / p99 direct | Airlock | LiteLLM |")
 L.append("|---|---|---|---|---|---|---|")

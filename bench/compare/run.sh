@@ -3,7 +3,8 @@
 # answers and SSE streams), through Airlock (scanning on, personal data pseudonymized and
 # restored) and through LiteLLM proxy, in one run. Prints a table with Airlock's and LiteLLM's
 # added latency (c=1, p50/p99), throughput at c=32, added time to first token and SSE
-# inter-event gap, resident memory idle and under load, and the Airlock/LiteLLM ratios;
+# inter-event gap, resident memory idle and under load, and the Airlock/LiteLLM ratios, plus a
+# reference row for the hop alone (nginx as a keep-alive reverse proxy on the gateways' CPU);
 # writes results.json and results.md to OUT.
 #
 #   bench/compare/run.sh
@@ -56,6 +57,13 @@ UPSTREAM_PORT=$(bench_free_port)
 bench_start_nginx "$WORK" "$UPSTREAM_PORT" "$GAP" "$SIDE_CPUS"
 AIRLOCK_PORT=$(bench_free_port)
 bench_start_airlock "$WORK" "$BENCH_AIRLOCK" "$UPSTREAM_PORT" "$AIRLOCK_PORT" "$GW_CPUS" "$SIDE_CPUS"
+
+# The hop alone: nginx as a keep-alive reverse proxy on the gateways' CPU (reference row).
+PROXY_PORT=$(bench_free_port)
+mkdir -p "$WORK/proxy"
+sed -e "s#@PORT@#$PROXY_PORT#g; s#@DIR@#$WORK/proxy#g; s#@UPSTREAM@#$UPSTREAM_PORT#g" "$BENCH_ROOT/compare/nginx-proxy.conf.in" >"$WORK/proxy/nginx.conf"
+bench_spawn "$GW_CPUS" "$WORK/proxy/nginx.out" nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf"
+bench_wait_http "http://127.0.0.1:$PROXY_PORT/v1/models" 15 "$SPAWNED" || die "the reference nginx proxy did not start: $(tail -3 "$WORK/proxy/nginx-error.log" 2>/dev/null)"
 
 LITELLM_PORT=$(bench_free_port)
 LITELLM_KEY=sk-bench-litellm-master-key
@@ -128,6 +136,9 @@ run_c1() { # run_c1 NAME BODY DIRECT_PATH EXPECT_DIRECT EXPECT_AIRLOCK [--stream
         "direct=$D$dpath||$ed" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name-litellm.json"
 }
 run_c1 plain plain.json /v1/chat/completions 'fixed answer' 'fixed answer'
+say "c=1 plain: $REQUESTS rounds of direct / reference nginx proxy"
+side "$CLIENT" --requests "$REQUESTS" --warmup "$WARMUP" --body "$BODIES/plain.json" \
+    "direct=$D/v1/chat/completions||fixed answer" "proxy=127.0.0.1:$PROXY_PORT/v1/chat/completions||fixed answer" >"$OUT/c1-plain-proxy.json"
 run_c1 pii pii.json /pii/v1/chat/completions '<EMAIL_ADDRESS_1>' 'jane.doe@example.com'
 run_c1 stream stream.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream
 run_c1 stream-pii stream-pii.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream
