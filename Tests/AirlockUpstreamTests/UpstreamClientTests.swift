@@ -309,7 +309,7 @@ final class StubResponder: ChannelInboundHandler {
             return
         }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.firstEvent)))), promise: nil)
-        guard let gate = uri.split(separator: "gate=").last.map(String.init), uri.contains("gate=") else { return }  // /sse-stall
+        guard let gate = uri.range(of: "gate=").map({ String(uri[$0.upperBound...]) }) else { return }  // /sse-stall
         waitForGate(gate, context: NIOLoopBound(context, eventLoop: context.eventLoop), handler: NIOLoopBound(self, eventLoop: context.eventLoop))
     }
 
