@@ -40,6 +40,13 @@ public enum EntityType: String, Sendable, CaseIterable, Codable, Hashable, Compa
 
     public static func < (lhs: EntityType, rhs: EntityType) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Hashes the case, not the raw-value string (the default for raw-value enums): the
+    /// scanner, policy and vault key dictionaries by type on every finding.
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+
+    /// The case's position in `allCases` (a no-payload enum is stored as its case index).
+    var ordinal: UInt8 { unsafeBitCast(self, to: UInt8.self) }
+
     /// Credentials rather than personal data; policies usually block these outright.
     public var isSecret: Bool {
         switch self {

@@ -1,22 +1,13 @@
 import AirlockCore
-import Crypto
 
 /// The anonymization operators: redact, partial mask, keyed hash, pseudonymize.
 public struct Operators: Sendable {
-    /// The keyed HMAC with its key schedule done once per tenant key; each fingerprint starts
-    /// from a copy (a value type), which skips re-deriving the padded key for every finding.
-    let keyedMAC: PreparedMAC
+    /// The tenant's HMAC-SHA256 key, already absorbed into the inner and outer hash states.
+    let keyedMAC: KeyedSHA256MAC
 
     /// `hashKey` is the tenant's secret; fingerprints are only comparable under the same key.
     public init(hashKey: [UInt8]) {
-        self.keyedMAC = PreparedMAC(HMAC<SHA256>(key: SymmetricKey(data: hashKey)))
-    }
-
-    /// `HMAC` is a plain value (hash states, no references) that swift-crypto does not mark
-    /// Sendable; it is only ever copied, never shared mutably.
-    struct PreparedMAC: @unchecked Sendable {
-        let initial: HMAC<SHA256>
-        init(_ mac: HMAC<SHA256>) { initial = mac }
+        self.keyedMAC = KeyedSHA256MAC(key: hashKey)
     }
 
     /// `[EMAIL_ADDRESS]`
@@ -55,27 +46,19 @@ public struct Operators: Sendable {
 
     /// HMAC-SHA256(key, type ":" value) as lowercase hex: a stable audit fingerprint.
     public func fingerprint(_ value: String, type: EntityType) -> String {
-        var mac = keyedMAC.initial
-        // One update with the whole message: each `update` goes through swift-crypto's
-        // unspecialised `DataProtocol` path, which cost more than hashing these few bytes.
-        var message = Array(type.rawValue.utf8)
-        message.append(UInt8(ascii: ":"))
-        message.append(contentsOf: value.utf8)
-        mac.update(data: message)
-        return Operators.hex(Array(mac.finalize()))
+        var typeName = type.rawValue, value = value
+        return typeName.withUTF8 { name in
+            value.withUTF8 { text in
+                withUnsafeBytes(of: UInt8(ascii: ":")) { colon in
+                    keyedMAC.hexDigest(UnsafeRawBufferPointer(name), colon, UnsafeRawBufferPointer(text))
+                }
+            }
+        }
     }
 
     /// The in-text form of the keyed hash: `[EMAIL_ADDRESS:3f2a9c1b0d4e5f6a]`.
     public func hash(_ value: String, type: EntityType) -> String {
         "[\(type.rawValue):\(fingerprint(value, type: type).prefix(16))]"
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// One finding as rewritten in a string: never the raw value.
