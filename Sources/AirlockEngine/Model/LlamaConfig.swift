@@ -4,7 +4,11 @@
 /// Mixtral-style `llama` with `ffn_*_exps`).
 public struct LlamaConfig: Sendable, Equatable {
     public let architecture: String
+    /// Blocks of the main forward pass (`block_count` minus the multi-token-prediction blocks).
     public let layerCount: Int
+    /// DeepSeek-V3 multi-token-prediction (`nextn`) blocks stored after the main blocks
+    /// (`nextn_predict_layers`); they only draft tokens for speculative decoding.
+    public let nextnLayers: Int
     public let embeddingLength: Int
     /// Width of the dense FFN (the leading dense blocks of an MoE model).
     public let feedForwardLength: Int
@@ -61,7 +65,10 @@ public struct LlamaConfig: Sendable, Equatable {
         func check(_ ok: Bool, _ what: String) throws {
             if !ok { throw EngineError.invalidFile("implausible model hyper-parameter: \(what)") }
         }
-        layerCount = try gguf.requireInt(key("block_count"))
+        let blocks = try gguf.requireInt(key("block_count"))
+        nextnLayers = gguf.int(key("nextn_predict_layers")) ?? 0
+        try check(nextnLayers >= 0 && nextnLayers < blocks, "nextn_predict_layers")
+        layerCount = blocks - nextnLayers
         embeddingLength = try gguf.requireInt(key("embedding_length"))
         headCount = try gguf.requireInt(key("attention.head_count"))
         headCountKV = gguf.int(key("attention.head_count_kv")) ?? headCount

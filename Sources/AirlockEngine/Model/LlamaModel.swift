@@ -76,12 +76,15 @@ final class LlamaModel: @unchecked Sendable {
     let output: WeightMatrix
     let outputNorm: UnsafeMutablePointer<Float>
     let layers: [Layer]
+    /// DeepSeek-V3 multi-token-prediction modules (`nextn_predict_layers`), drafting for
+    /// speculative decoding; empty for most models.
+    var nextn: [NextNModule]
     let maxBatch: Int
     let scratch: Scratch
     /// Pool or calling thread alone for decode steps (see ThreadModeTuner); forward-pass only.
     var threadTuner = ThreadModeTuner()
     /// Vectors copied out of the mapping (norms, biases), freed with the model.
-    private var owned: [UnsafeMutablePointer<Float>] = []
+    var owned: [UnsafeMutablePointer<Float>] = []
 
     init(gguf: GGUFFile, config: LlamaConfig, pool: WorkerPool, maxBatch: Int) throws {
         self.gguf = gguf
@@ -97,9 +100,32 @@ final class LlamaModel: @unchecked Sendable {
             output = tokenEmbedding  // tied embeddings
         }
         var owned: [UnsafeMutablePointer<Float>] = []
+        outputNorm = try Self.loadVector(gguf, "output_norm.weight", e)
+        owned.append(outputNorm)
+        var layers: [Layer] = []
+        for i in 0..<c.layerCount {
+            layers.append(try Self.loadLayer(gguf, config: c, block: i, owned: &owned))
+        }
+        // Multi-token-prediction blocks follow the main ones (not part of `forward`).
+        var nextn: [NextNModule] = []
+        for i in 0..<c.nextnLayers {
+            nextn.append(try NextNModule(gguf, config: c, block: c.layerCount + i, maxBatch: self.maxBatch, owned: &owned))
+        }
+        self.nextn = nextn
+        self.layers = layers
+        self.owned = owned
+        scratch = Scratch(config: config, maxBatch: self.maxBatch, workers: pool.threadCount)
+    }
+
+    /// Block `i`'s norms, attention and FFN (main blocks and the MTP blocks after them).
+    static func loadLayer(_ gguf: GGUFFile, config c: LlamaConfig, block i: Int,
+                          owned: inout [UnsafeMutablePointer<Float>]) throws -> Layer {
+        let e = c.embeddingLength
+        var fresh: [UnsafeMutablePointer<Float>] = []
+        defer { owned += fresh }
         func vector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float> {
             let p = try Self.loadVector(gguf, name, n)
-            owned.append(p)
+            fresh.append(p)
             return p
         }
         func optionalVector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float>? {
@@ -108,80 +134,73 @@ final class LlamaModel: @unchecked Sendable {
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
             try WeightMatrix(gguf.requireTensor(name), expectRows: rows, expectCols: cols)
         }
-        outputNorm = try vector("output_norm.weight", e)
-        var layers: [Layer] = []
-        for i in 0..<c.layerCount {
-            let p = "blk.\(i)."
-            let attention: Attention
-            if let m = c.mla {
-                let h = c.headCount
-                var qA: WeightMatrix? = nil, qANorm: UnsafeMutablePointer<Float>? = nil
-                let q: WeightMatrix
-                if m.qLoraRank > 0 {
-                    qA = try matrix(p + "attn_q_a.weight", m.qLoraRank, e)
-                    qANorm = try vector(p + "attn_q_a_norm.weight", m.qLoraRank)
-                    q = try matrix(p + "attn_q_b.weight", h * m.keyHeadDim, m.qLoraRank)
-                } else {
-                    q = try matrix(p + "attn_q.weight", h * m.keyHeadDim, e)
-                }
-                var kB: [WeightMatrix] = [], vB: [WeightMatrix] = []
-                var kvB: WeightMatrix? = nil
-                if m.absorbed {
-                    kB = try Self.slices(gguf.requireTensor(p + "attn_k_b.weight"), count: h, rows: m.kvLoraRank, cols: m.nopeDims)
-                    vB = try Self.slices(gguf.requireTensor(p + "attn_v_b.weight"), count: h, rows: m.valueHeadDim, cols: m.kvLoraRank)
-                } else {
-                    kvB = try matrix(p + "attn_kv_b.weight", h * (m.nopeDims + m.valueHeadDim), m.kvLoraRank)
-                }
-                attention = .latent(LatentAttention(
-                    qA: qA, qANorm: qANorm, q: q,
-                    kvA: try matrix(p + "attn_kv_a_mqa.weight", m.kvLoraRank + m.ropeDims, e),
-                    kvANorm: try vector(p + "attn_kv_a_norm.weight", m.kvLoraRank),
-                    kB: kB, vB: vB, kvB: kvB,
-                    o: try matrix(p + "attn_output.weight", e, h * m.valueHeadDim)))
+        let p = "blk.\(i)."
+        let attention: Attention
+        if let m = c.mla {
+            let h = c.headCount
+            var qA: WeightMatrix? = nil, qANorm: UnsafeMutablePointer<Float>? = nil
+            let q: WeightMatrix
+            if m.qLoraRank > 0 {
+                qA = try matrix(p + "attn_q_a.weight", m.qLoraRank, e)
+                qANorm = try vector(p + "attn_q_a_norm.weight", m.qLoraRank)
+                q = try matrix(p + "attn_q_b.weight", h * m.keyHeadDim, m.qLoraRank)
             } else {
-                let qDim = c.headCount * c.headDim, kvDim = c.headCountKV * c.headDim
-                attention = .standard(StandardAttention(
-                    q: try matrix(p + "attn_q.weight", qDim, e),
-                    k: try matrix(p + "attn_k.weight", kvDim, e),
-                    v: try matrix(p + "attn_v.weight", kvDim, e),
-                    o: try matrix(p + "attn_output.weight", e, qDim),
-                    qBias: try optionalVector(p + "attn_q.bias", qDim),
-                    kBias: try optionalVector(p + "attn_k.bias", kvDim),
-                    vBias: try optionalVector(p + "attn_v.bias", kvDim),
-                    qNorm: try optionalVector(p + "attn_q_norm.weight", c.headDim),
-                    kNorm: try optionalVector(p + "attn_k_norm.weight", c.headDim)))
+                q = try matrix(p + "attn_q.weight", h * m.keyHeadDim, e)
             }
-            let ffn: FeedForward
-            if let moe = c.moe, moe.isMoE(layer: i) {
-                let n = moe.expertCount, ff = moe.expertFeedForwardLength
-                var shared: DenseFFN? = nil
-                if moe.sharedCount > 0 {
-                    let sf = moe.sharedFeedForwardLength
-                    shared = DenseFFN(gate: try matrix(p + "ffn_gate_shexp.weight", sf, e),
-                                      up: try matrix(p + "ffn_up_shexp.weight", sf, e),
-                                      down: try matrix(p + "ffn_down_shexp.weight", e, sf))
-                }
-                ffn = .experts(ExpertFFN(
-                    router: try matrix(p + "ffn_gate_inp.weight", n, e),
-                    selectionBias: try optionalVector(p + "exp_probs_b.bias", n),
-                    gate: try Self.slices(gguf.requireTensor(p + "ffn_gate_exps.weight"), count: n, rows: ff, cols: e),
-                    up: try Self.slices(gguf.requireTensor(p + "ffn_up_exps.weight"), count: n, rows: ff, cols: e),
-                    down: try Self.slices(gguf.requireTensor(p + "ffn_down_exps.weight"), count: n, rows: e, cols: ff),
-                    shared: shared,
-                    sharedGate: moe.sharedExpertGate ? try vector(p + "ffn_gate_inp_shexp.weight", e) : nil))
+            var kB: [WeightMatrix] = [], vB: [WeightMatrix] = []
+            var kvB: WeightMatrix? = nil
+            if m.absorbed {
+                kB = try Self.slices(gguf.requireTensor(p + "attn_k_b.weight"), count: h, rows: m.kvLoraRank, cols: m.nopeDims)
+                vB = try Self.slices(gguf.requireTensor(p + "attn_v_b.weight"), count: h, rows: m.valueHeadDim, cols: m.kvLoraRank)
             } else {
-                let ff = c.feedForwardLength
-                ffn = .dense(DenseFFN(gate: try matrix(p + "ffn_gate.weight", ff, e),
-                                      up: try matrix(p + "ffn_up.weight", ff, e),
-                                      down: try matrix(p + "ffn_down.weight", e, ff)))
+                kvB = try matrix(p + "attn_kv_b.weight", h * (m.nopeDims + m.valueHeadDim), m.kvLoraRank)
             }
-            layers.append(Layer(attnNorm: try vector(p + "attn_norm.weight", e),
-                                ffnNorm: try vector(p + "ffn_norm.weight", e),
-                                attention: attention, ffn: ffn))
+            attention = .latent(LatentAttention(
+                qA: qA, qANorm: qANorm, q: q,
+                kvA: try matrix(p + "attn_kv_a_mqa.weight", m.kvLoraRank + m.ropeDims, e),
+                kvANorm: try vector(p + "attn_kv_a_norm.weight", m.kvLoraRank),
+                kB: kB, vB: vB, kvB: kvB,
+                o: try matrix(p + "attn_output.weight", e, h * m.valueHeadDim)))
+        } else {
+            let qDim = c.headCount * c.headDim, kvDim = c.headCountKV * c.headDim
+            attention = .standard(StandardAttention(
+                q: try matrix(p + "attn_q.weight", qDim, e),
+                k: try matrix(p + "attn_k.weight", kvDim, e),
+                v: try matrix(p + "attn_v.weight", kvDim, e),
+                o: try matrix(p + "attn_output.weight", e, qDim),
+                qBias: try optionalVector(p + "attn_q.bias", qDim),
+                kBias: try optionalVector(p + "attn_k.bias", kvDim),
+                vBias: try optionalVector(p + "attn_v.bias", kvDim),
+                qNorm: try optionalVector(p + "attn_q_norm.weight", c.headDim),
+                kNorm: try optionalVector(p + "attn_k_norm.weight", c.headDim)))
         }
-        self.layers = layers
-        self.owned = owned
-        scratch = Scratch(config: config, maxBatch: self.maxBatch, workers: pool.threadCount)
+        let ffn: FeedForward
+        if let moe = c.moe, moe.isMoE(layer: i) {
+            let n = moe.expertCount, ff = moe.expertFeedForwardLength
+            var shared: DenseFFN? = nil
+            if moe.sharedCount > 0 {
+                let sf = moe.sharedFeedForwardLength
+                shared = DenseFFN(gate: try matrix(p + "ffn_gate_shexp.weight", sf, e),
+                                  up: try matrix(p + "ffn_up_shexp.weight", sf, e),
+                                  down: try matrix(p + "ffn_down_shexp.weight", e, sf))
+            }
+            ffn = .experts(ExpertFFN(
+                router: try matrix(p + "ffn_gate_inp.weight", n, e),
+                selectionBias: try optionalVector(p + "exp_probs_b.bias", n),
+                gate: try Self.slices(gguf.requireTensor(p + "ffn_gate_exps.weight"), count: n, rows: ff, cols: e),
+                up: try Self.slices(gguf.requireTensor(p + "ffn_up_exps.weight"), count: n, rows: ff, cols: e),
+                down: try Self.slices(gguf.requireTensor(p + "ffn_down_exps.weight"), count: n, rows: e, cols: ff),
+                shared: shared,
+                sharedGate: moe.sharedExpertGate ? try vector(p + "ffn_gate_inp_shexp.weight", e) : nil))
+        } else {
+            let ff = c.feedForwardLength
+            ffn = .dense(DenseFFN(gate: try matrix(p + "ffn_gate.weight", ff, e),
+                                  up: try matrix(p + "ffn_up.weight", ff, e),
+                                  down: try matrix(p + "ffn_down.weight", e, ff)))
+        }
+        return Layer(attnNorm: try vector(p + "attn_norm.weight", e),
+                            ffnNorm: try vector(p + "ffn_norm.weight", e),
+                            attention: attention, ffn: ffn)
     }
 
     deinit {
