@@ -23,8 +23,12 @@ public final class SpeculativeDecoder {
         /// Wall time of the decode steps (prompt excluded), seconds.
         public var decodeSeconds = 0.0
 
+        public init() {}
+
         public var acceptanceRate: Double { drafted == 0 ? 0 : Double(accepted) / Double(drafted) }
-        public var tokensPerMainStep: Double { mainSteps == 0 ? 0 : Double(tokens) / Double(mainSteps) }
+        /// Decode tokens per main pass (the first token, from the prompt pass, not counted):
+        /// 1 for plain decoding, 1 + acceptance rate when every pass checks a draft.
+        public var tokensPerMainStep: Double { mainSteps == 0 ? 0 : Double(tokens - 1) / Double(mainSteps) }
         /// Decode throughput; the first token (from the prompt pass) is not counted.
         public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(max(0, tokens - 1)) / decodeSeconds : 0 }
     }
@@ -106,7 +110,10 @@ public final class SpeculativeDecoder {
         var current = Self.argmax(logits, config.vocabSize)
         if emit(current) { return (out, stats) }
         let started = DispatchTime.now().uptimeNanoseconds
-        defer { stats.decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        func finish() -> ([Int32], Stats) {
+            stats.decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            return (out, stats)
+        }
 
         let e = config.embeddingLength, v = config.vocabSize
         var position = prompt.count  // where `current` goes
@@ -116,7 +123,7 @@ public final class SpeculativeDecoder {
                 stats.mainSteps += 1
                 current = Self.argmax(logits, v)
                 position += 1
-                if emit(current) { return (out, stats) }
+                if emit(current) { return finish() }
             }
         }
         // Draft for position+1 from h[position-1] (still in `hidden`, last prompt row) and `current`.
@@ -129,23 +136,23 @@ public final class SpeculativeDecoder {
                 : [.init(cache: cache, position: position, token: current, wantsLogits: true)]
             model.forward(rows, logits: logits)
             stats.mainSteps += 1
-            (hidden).update(from: model.scratch.x, count: rows.count * e)
+            hidden.update(from: model.scratch.x, count: rows.count * e)
             let next = Self.argmax(logits, v)
             guard pair else {
                 _ = emit(next)
-                return (out, stats)
+                return finish()
             }
             stats.drafted += 1
             if next == draft {
                 stats.accepted += 1
                 let after = Self.argmax(logits + v, v)
-                if emit(next) || emit(after) { return (out, stats) }
+                if emit(next) || emit(after) { return finish() }
                 draft = draftNext(rows: [(position, next, 0), (position + 1, after, 1)], cache: draftCache)
                 current = after
                 position += 2
             } else {
                 cache.length = position + 1  // drop the rejected draft's row
-                if emit(next) { return (out, stats) }
+                if emit(next) { return finish() }
                 draft = draftNext(rows: [(position, next, 0)], cache: draftCache)
                 current = next
                 position += 1

@@ -52,10 +52,23 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Routed experts per token instead of the file's top-k (MoE models; ours only).")
     var expertsUsed: Int?
 
+    @Flag(help: "Greedy self-speculative decoding with the model's multi-token-prediction (nextn) block against plain greedy decoding, same prompt, same run: acceptance rate, tokens per main-model pass, tok/s.")
+    var speculative = false
+
+    @Option(help: "With --speculative: a companion GGUF holding the nextn block (for models whose file has none).")
+    var draftModel: String?
+
+    @Option(help: "With --speculative: take the prompt from this text file instead of the built-in passage.")
+    var promptFile: String?
+
     func run() async throws {
         let path = model ?? ChatCommand.defaultModelPath()
         guard FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("model not found at \(path); run scripts/engine/fetch-model.sh")
+        }
+        if speculative {
+            try runSpeculative(path: path)
+            return
         }
         let streamCounts = streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let maxStreams = max(streamCounts.max() ?? 1, 1)

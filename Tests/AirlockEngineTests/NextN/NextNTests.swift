@@ -154,6 +154,11 @@ struct NextNTests {
                 #expect(accepted.tokens == want, "all drafts accepted, \(n) tokens")
                 #expect(accepted.stats.accepted == accepted.stats.drafted)
                 #expect(accepted.stats.mainSteps == n / 2, "\(n) tokens in \(accepted.stats.mainSteps) passes")
+                if n > 2 {
+                    #expect(accepted.stats.acceptanceRate == 1)
+                    #expect(accepted.stats.tokensPerMainStep >= 1.5)
+                    #expect(accepted.stats.decodeSeconds > 0)
+                }
                 d.draftOverride = nil
             }
         }
