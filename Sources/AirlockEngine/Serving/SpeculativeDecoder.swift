@@ -20,8 +20,10 @@ public final class SpeculativeDecoder {
         /// Drafts checked by the main model, and how many it agreed with.
         public var drafted = 0
         public var accepted = 0
-        /// Wall time of the decode steps (prompt excluded), seconds.
+        /// Wall time of the decode steps (prompt excluded), seconds, and the part of it
+        /// spent in the MTP module.
         public var decodeSeconds = 0.0
+        public var draftSeconds = 0.0
 
         public init() {}
 
@@ -127,7 +129,7 @@ public final class SpeculativeDecoder {
             }
         }
         // Draft for position+1 from h[position-1] (still in `hidden`, last prompt row) and `current`.
-        var draft = draftNext(rows: [(position - 1, current, (prompt.count - 1) % model.maxBatch)], cache: draftCache)
+        var draft = draftNext(rows: [(position - 1, current, (prompt.count - 1) % model.maxBatch)], cache: draftCache, stats: &stats)
         while true {
             let pair = out.count + 1 < maxTokens  // a draft is only worth checking when two tokens may follow
             let rows: [LlamaModel.Row] = pair
@@ -147,13 +149,13 @@ public final class SpeculativeDecoder {
                 stats.accepted += 1
                 let after = Self.argmax(logits + v, v)
                 if emit(next) || emit(after) { return finish() }
-                draft = draftNext(rows: [(position, next, 0), (position + 1, after, 1)], cache: draftCache)
+                draft = draftNext(rows: [(position, next, 0), (position + 1, after, 1)], cache: draftCache, stats: &stats)
                 current = after
                 position += 2
             } else {
                 cache.length = position + 1  // drop the rejected draft's row
                 if emit(next) { return finish() }
-                draft = draftNext(rows: [(position, next, 0)], cache: draftCache)
+                draft = draftNext(rows: [(position, next, 0)], cache: draftCache, stats: &stats)
                 current = next
                 position += 1
             }
@@ -215,7 +217,10 @@ public final class SpeculativeDecoder {
 
     /// Runs MTP rows (position t, token t+1, row of `hidden` holding h[t]) and returns the
     /// draft for the position after the last row's token.
-    private func draftNext(rows: [(position: Int, token: Int32, hiddenRow: Int)], cache draftCache: KVCache) -> Int32 {
+    private func draftNext(rows: [(position: Int, token: Int32, hiddenRow: Int)], cache draftCache: KVCache,
+                           stats: inout Stats) -> Int32 {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { stats.draftSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         let e = config.embeddingLength
         let draftRows = rows.enumerated().map { i, r in
             LlamaModel.DraftRow(cache: draftCache, position: r.position, token: r.token,

@@ -56,6 +56,7 @@ extension BenchEngineCommand {
                 "accepted": stats.accepted,
                 "acceptance_rate": Self.round(stats.acceptanceRate),
                 "tokens_per_main_pass": Self.round(stats.tokensPerMainStep),
+                "draft_seconds_share": Self.round(stats.decodeSeconds > 0 ? stats.draftSeconds / stats.decodeSeconds : 0),
             ],
             "speedup": Self.round(plainBest > 0 ? specBest / plainBest : 0),
             "identical_tokens": plainTokens == specTokens,
