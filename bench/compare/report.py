@@ -70,6 +70,23 @@ for name in ("plain", "pii"):
         sec["reference_proxy_added_ms"] = {"p50": ms(pt["p50"] - pd["p50"]), "p99": ms(pt["p99"] - pd["p99"])}
     result[f"c1_{name}"] = sec
 
+# c=1 with every process on one CPU (no cross-CPU wake-ups): Airlock and, for the clean
+# prompt, the reference proxy, against the direct calls of the same phase.
+for name in ("plain", "pii"):
+    same = load(f"c1same-{name}.json")
+    if not same:
+        continue
+    for path, r in same.items():
+        if r["errors"]:
+            failures.append(f"c=1 one CPU {name}: {path} had {r['errors']} errors ({r['first_error']})")
+    d = same["direct"]["total_us"]
+    sec = {"requests": d["count"], "direct_ms": {"p50": ms(d["p50"]), "p99": ms(d["p99"])}}
+    for who in ("airlock", "proxy"):
+        if same.get(who, {}).get("total_us"):
+            t = same[who]["total_us"]
+            sec[f"{who}_added_ms"] = {"p50": ms(t["p50"] - d["p50"]), "p99": ms(t["p99"] - d["p99"])}
+    result[f"c1_one_cpu_{name}"] = sec
+
 # Streams: time to the first SSE event and the gaps between events.
 for name in ("stream", "stream-pii"):
     s = c1_phases(name)
@@ -162,6 +179,16 @@ if ref:
     L.append("")
     L.append(f"Reference for the hop alone: nginx as a keep-alive reverse proxy on the gateways' CPU adds {ref['p50']} / {ref['p99']} ms "
              f"(p50 / p99, clean prompt, same run) with no scanning, policy or audit.")
+one_cpu = [(label, result.get(f"c1_one_cpu_{name}")) for name, label in (("plain", "clean prompt"), ("pii", "personal-data prompt"))]
+if any(sec for _, sec in one_cpu):
+    L.append("")
+    L.append("| c=1 with every process on one CPU, ms | direct p50 / p99 | Airlock added p50 / p99 | reference proxy added p50 / p99 |")
+    L.append("|---|---|---|---|")
+    for label, sec in one_cpu:
+        if sec:
+            a, p = sec.get("airlock_added_ms"), sec.get("proxy_added_ms")
+            L.append(f"| {label} | {sec['direct_ms']['p50']} / {sec['direct_ms']['p99']} | "
+                     f"{a['p50']} / {a['p99']} | " + (f"{p['p50']} / {p['p99']}" if p else "—") + " |")
 L.append("")
 L.append("| streams (SSE), ms | direct TTFT p50 / p99 | added TTFT Airlock | added TTFT LiteLLM | inter-event gap p50 / p99 direct | Airlock | LiteLLM |")
 L.append("|---|---|---|---|---|---|---|")

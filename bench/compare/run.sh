@@ -63,7 +63,8 @@ PROXY_PORT=$(bench_free_port)
 mkdir -p "$WORK/proxy"
 sed -e "s#@PORT@#$PROXY_PORT#g; s#@DIR@#$WORK/proxy#g; s#@UPSTREAM@#$UPSTREAM_PORT#g" "$BENCH_ROOT/compare/nginx-proxy.conf.in" >"$WORK/proxy/nginx.conf"
 bench_spawn "$GW_CPUS" "$WORK/proxy/nginx.out" nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf"
-bench_wait_http "http://127.0.0.1:$PROXY_PORT/v1/models" 15 "$SPAWNED" || die "the reference nginx proxy did not start: $(tail -3 "$WORK/proxy/nginx-error.log" 2>/dev/null)"
+PROXY_PID=$SPAWNED
+bench_wait_http "http://127.0.0.1:$PROXY_PORT/v1/models" 15 "$PROXY_PID" || die "the reference nginx proxy did not start: $(tail -3 "$WORK/proxy/nginx-error.log" 2>/dev/null)"
 
 LITELLM_PORT=$(bench_free_port)
 LITELLM_KEY=sk-bench-litellm-master-key
@@ -175,6 +176,21 @@ run_load litellm-pii "127.0.0.1:$LITELLM_PORT" /v1/chat/completions "$LITELLM_KE
 sleep 2
 echo "{\"airlock\": $(rss_mib "$AIRLOCK_PID"), \"airlock_postgres\": $(rss_mib "$(pg_pid)"), \"litellm\": $(rss_mib "$LITELLM_PID")}" >"$OUT/rss-after.json"
 kill -0 "$AIRLOCK_PID" && kill -0 "$LITELLM_PID" || die "a gateway exited during the run"
+
+# --- c=1 again with every process on one CPU --------------------------------------------------
+# The split above pays this VM's cross-CPU wake-ups: an idle vCPU halts (guest halt polling is
+# off) and waking it costs ~30 µs, four times per proxied call and never for a direct one. Here
+# Airlock and the reference proxy join the client, nginx and PostgreSQL on CPU $SIDE_CPUS, so the
+# added latency is the gateway's own work plus same-CPU switches. LiteLLM is not re-run.
+if [ "$PIN" = 1 ]; then
+    for p in $(bench_tree "$AIRLOCK_PID") $(bench_tree "$PROXY_PID"); do taskset -a -cp "$SIDE_CPUS" "$p" >/dev/null; done
+    say "c=1 on one CPU: $REQUESTS rounds each of direct / airlock / reference proxy, clean and personal-data prompts"
+    side "$CLIENT" --requests "$REQUESTS" --warmup "$WARMUP" --body "$BODIES/plain.json" \
+        "direct=$D/v1/chat/completions||fixed answer" "airlock=$A|$AIRLOCK_KEY|fixed answer" \
+        "proxy=127.0.0.1:$PROXY_PORT/v1/chat/completions||fixed answer" >"$OUT/c1same-plain.json"
+    side "$CLIENT" --requests "$REQUESTS" --warmup "$WARMUP" --body "$BODIES/pii.json" \
+        "direct=$D/pii/v1/chat/completions||<EMAIL_ADDRESS_1>" "airlock=$A|$AIRLOCK_KEY|jane.doe@example.com" >"$OUT/c1same-pii.json"
+fi
 
 # --- report --------------------------------------------------------------------------------
 cat >"$OUT/setup.json" <<JSON
