@@ -9,6 +9,21 @@
 #include "CAirlockKernels.h"
 #include <string.h>
 
+void airlock_q4_1_repack4(const void *src, long rowBytes, long groups, void *dst) {
+    const long nb = rowBytes / 20;
+    for (long g = 0; g < groups; g++) {
+        const uint8_t *rows = (const uint8_t *)src + g * 4 * rowBytes;
+        uint8_t *nib = (uint8_t *)dst + g * 4 * rowBytes, *dm = nib + nb * 64;
+        for (long k = 0; k < nb; k++) {
+            for (int r = 0; r < 4; r++) {
+                const uint8_t *blk = rows + r * rowBytes + k * 20;
+                memcpy(nib + k * 64 + r * 16, blk + 4, 16);
+                memcpy(dm + k * 16 + r * 4, blk, 4);
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
@@ -206,6 +221,71 @@ AIRLOCK_VNNI void airlock_signed_rows_vnni(const void *wv, long rowBytes, long c
     }
 }
 
+// MARK: Q4_1, rows repacked in fours
+
+/// One block of four rows: both nibble halves through vpdpbusd against the block's
+/// activations, scaled by d·ad per row, into the block parity's accumulators; m·s likewise.
+#define Q41_BLOCK4(k, accLo, accHi, macc) do {                                                            \
+        __m512i z = _mm512_loadu_si512((const void *)(nib + (k) * 64));                                  \
+        __m512i lo = _mm512_and_si512(z, mask), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), mask);    \
+        __m256 dmv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(dm + (k) * 16)));                \
+        __m512 sc = _mm512_permutexvar_ps(scaleIdx, _mm512_castps256_ps512(_mm256_mul_ps(dmv, _mm256_set1_ps(ad[(k) * ss])))); \
+        macc = _mm256_fmadd_ps(dmv, _mm256_set1_ps(as[(k) * ss]), macc);                                 \
+        accLo = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo[k])), sc, accLo); \
+        accHi = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, yhi[k])), sc, accHi); \
+    } while (0)
+
+/// How far ahead of its reads the four-row kernel requests weights (bytes).
+#define Q41_PREFETCH_AHEAD 4096
+
+AIRLOCK_VNNI void airlock_q4_1_rows4_vnni(const void *packed, long rowBytes, long count, long n,
+                                          const int8_t *a, const float *ad, const float *as, long ss, float *out) {
+    const long nb = n / 32;
+    // Each block's 16 low-nibble activations (values 0-15) and 16 high ones, in all four
+    // 128-bit lanes (one lane per row).
+    __m512i ylo[nb], yhi[nb];
+    for (long k = 0; k < nb; k++) {
+        ylo[k] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(a + k * 32)));
+        yhi[k] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(a + k * 32 + 16)));
+    }
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    // Row r's d·ad (lane 2r of [d0 m0 d1 m1 d2 m2 d3 m3]·ad) for its four lanes.
+    const __m512i scaleIdx = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
+    const long groupBytes = 4 * rowBytes;
+    for (long i = 0; i + 4 <= count; i += 4) {
+        const uint8_t *nib = (const uint8_t *)packed + (i / 4) * groupBytes, *dm = nib + nb * 64;
+        // A run's memory is read front to back: its first 4 KB are requested at once, then
+        // each block pair asks for the bytes 4 KB ahead of what it consumes (160 per pair).
+        // Requesting a whole group at its start (60 lines at 1536 columns) stalled on the
+        // core's miss buffers, with nothing in flight for the next group while computing.
+        if (i == 0) prefetch_range(nib, Q41_PREFETCH_AHEAD);
+        const uint8_t *ahead = nib + Q41_PREFETCH_AHEAD;
+        // Lanes (row r, j): accumulators of the AVX2 kernel's lane j (Lo) and 4 + j (Hi), even
+        // and odd blocks apart; m·s in lanes 2r + 1 of the m accumulators.
+        __m512 loE = _mm512_setzero_ps(), loO = _mm512_setzero_ps(), hiE = _mm512_setzero_ps(), hiO = _mm512_setzero_ps();
+        __m256 mE = _mm256_setzero_ps(), mO = _mm256_setzero_ps();
+        long k = 0;
+        for (; k + 2 <= nb; k += 2) {
+            _mm_prefetch((const char *)ahead, _MM_HINT_T0);
+            _mm_prefetch((const char *)(ahead + 64), _MM_HINT_T0);
+            _mm_prefetch((const char *)(ahead + 128), _MM_HINT_T0);
+            ahead += 160;
+            Q41_BLOCK4(k, loE, hiE, mE);
+            Q41_BLOCK4(k + 1, loO, hiO, mO);
+        }
+        if (k < nb) Q41_BLOCK4(k, loE, hiE, mE);
+        // Per row: v_j = even_j + odd_j, s_i = v_i + v_{i+4}, (s0 + s2) + (s1 + s3), + (mE + mO),
+        // the AVX2 kernel's order.
+        __m512 s = _mm512_add_ps(_mm512_add_ps(loE, loO), _mm512_add_ps(hiE, hiO));
+        __m512 t = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(3, 2, 3, 2)));
+        __m512 u = _mm512_add_ps(t, _mm512_permute_ps(t, _MM_SHUFFLE(1, 1, 1, 1)));
+        __m128 sums = _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u));
+        __m256 m = _mm256_add_ps(mE, mO);
+        __m128 ms = _mm_castsi128_ps(_mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castps_si256(m), _mm256_setr_epi32(1, 3, 5, 7, 0, 0, 0, 0))));
+        _mm_storeu_ps(out + i, _mm_add_ps(sums, ms));
+    }
+}
+
 #else
 int airlock_cpu_supports_avx512vnni(void) { return 0; }
 void airlock_q4_1_rows_vnni(const void *w, long rowBytes, long count, long n,
@@ -215,5 +295,9 @@ void airlock_q4_1_rows_vnni(const void *w, long rowBytes, long count, long n,
 void airlock_signed_rows_vnni(const void *w, long rowBytes, long count, long n,
                               const int8_t *a, const float *ad, long ss, float *out, int nibbles) {
     (void)w; (void)rowBytes; (void)count; (void)n; (void)a; (void)ad; (void)ss; (void)out; (void)nibbles;
+}
+void airlock_q4_1_rows4_vnni(const void *packed, long rowBytes, long count, long n,
+                             const int8_t *a, const float *ad, const float *as, long ss, float *out) {
+    (void)packed; (void)rowBytes; (void)count; (void)n; (void)a; (void)ad; (void)as; (void)ss; (void)out;
 }
 #endif

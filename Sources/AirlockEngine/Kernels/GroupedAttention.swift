@@ -10,12 +10,18 @@ import CAirlockPrefetch
 /// bit-identical however heads are grouped. (Portable builds: one head at a time.)
 enum GroupedAttention {
     static let maxHeads = 3
+    /// Cache lines of upcoming weights (`WeightPrefetch`) requested per step of the score loop
+    /// (two positions) and of the weighted sum (one position): about what the memory delivers
+    /// to one core in the time of that step, so the prefetches ride along with the arithmetic.
+    static let prefetchLinesPerScoreStep = 2
+    static let prefetchLinesPerSumStep = 1
 
     /// `scores + h * stride` gets (q_h · k_t) · scale for t < count, h < m; returns each head's
     /// maximum. Keys at `keys + t * keyStride` (fp16), `n` a multiple of 8.
     @inline(__always)
     static func scores(_ m: Int, q: UnsafePointer<Float>, qHeadStride: Int, keys: UnsafePointer<UInt16>, keyStride: Int,
-                       count: Int, n: Int, scale: Float, into scores: UnsafeMutablePointer<Float>, stride: Int) -> SIMD4<Float> {
+                       count: Int, n: Int, scale: Float, into scores: UnsafeMutablePointer<Float>, stride: Int,
+                       prefetch: WeightPrefetch? = nil, worker: Int = 0) -> SIMD4<Float> {
         #if AIRLOCK_X86_AVX2
         let q1 = q + (m > 1 ? qHeadStride : 0), q2 = q + (m > 2 ? 2 * qHeadStride : 0)
         var maxes = SIMD4<Float>(repeating: -.infinity)
@@ -32,6 +38,7 @@ enum GroupedAttention {
             // The cache is evicted by each step's weight stream: ask for later keys early.
             VectorOps.prefetch(UnsafeRawPointer(keys + (t + 8) &* keyStride), bytes: n * 2)
             VectorOps.prefetch(UnsafeRawPointer(keys + (t + 9) &* keyStride), bytes: n * 2)
+            prefetch?.step(worker, lines: prefetchLinesPerScoreStep)
             var a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps()
             var b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps()
             var c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps()
@@ -88,7 +95,8 @@ enum GroupedAttention {
     /// of 32 columns keep the accumulators of three heads in registers.
     @inline(__always)
     static func weightedSum64(_ m: Int, weights: UnsafePointer<Float>, stride: Int, inv: SIMD4<Float>, count: Int,
-                              values: UnsafePointer<UInt16>, valueStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+                              values: UnsafePointer<UInt16>, valueStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
+                              prefetch: WeightPrefetch? = nil, worker: Int = 0) {
         #if AIRLOCK_X86_AVX2
         for half in 0..<2 {
             let col = half * 32
@@ -99,6 +107,7 @@ enum GroupedAttention {
             while t < count {
                 let raw = UnsafeRawPointer(values + t &* valueStride + col)
                 airlock_prefetch(raw + 8 &* valueStride &* 2)
+                prefetch?.step(worker, lines: prefetchLinesPerSumStep)
                 @inline(__always) func h(_ k: Int) -> __m256 {
                     _mm256_cvtph_ps(_mm_loadu_si128((raw + k &* 16).assumingMemoryBound(to: __m128i.self)))
                 }

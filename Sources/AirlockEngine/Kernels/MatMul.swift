@@ -44,8 +44,6 @@ public enum MatMul {
     public static func run(pool: WorkerPool, targets: [Target], x: UnsafePointer<Float>, xStride: Int,
                            acts: QuantizedActivations, n: Int) {
         guard n > 0 || targets.contains(where: { $0.input != nil }) else { return }
-        // Row chunks sized so each claim covers ~32 KB of weights: small enough to balance,
-        // large enough that the atomic claim is noise.
         var starts: [Int] = []
         starts.reserveCapacity(targets.count)
         var total = 0
@@ -55,14 +53,10 @@ public enum MatMul {
             total += t.weights.rows
             bytesPerRow = max(bytesPerRow, t.weights.rowBytes)
         }
-        // Tiny jobs (an MoE router) cost less on the calling thread than a pool wake-up.
-        if total * bytesPerRow <= 32_768 {
+        guard let chunk = chunkRows(total: total, bytesPerRow: bytesPerRow, threads: pool.threadCount) else {
             for t in targets { rows(t, 0..<t.weights.rows, x, xStride, acts, n) }
             return
         }
-        // At least ~8 claims per worker so one slow claim cannot unbalance a small matrix.
-        let balanced = total / (pool.threadCount * 8)
-        let chunk = max(4, min(256, 32_768 / bytesPerRow, balanced)) & ~3
         targets.withUnsafeBufferPointer { tbuf in
             starts.withUnsafeBufferPointer { sbuf in
                 pool.parallelFor(count: total, chunk: chunk) { range, _ in
@@ -81,6 +75,32 @@ public enum MatMul {
         }
     }
 
+    /// Rows per pool chunk for `total` rows of `bytesPerRow` bytes, or nil when the job runs
+    /// on the calling thread.
+    static func chunkRows(total: Int, bytesPerRow: Int, threads: Int) -> Int? {
+        // Tiny jobs (an MoE router) cost less on the calling thread than a pool wake-up.
+        if total * bytesPerRow <= 32_768 { return nil }
+        // Row chunks sized so each claim covers ~32 KB of weights: small enough to balance,
+        // large enough that the atomic claim is noise; at least ~8 claims per worker so one
+        // slow claim cannot unbalance a small matrix.
+        let balanced = total / (threads * 8)
+        return max(4, min(256, 32_768 / bytesPerRow, balanced)) & ~3
+    }
+
+    /// Queues, for every worker, the rows of `w` it will compute when `w` runs alone in
+    /// `run` (its share before stealing).
+    static func planPrefetch(_ w: WeightMatrix, pool: WorkerPool, into prefetch: WeightPrefetch) {
+        let total = w.rows
+        guard let chunk = chunkRows(total: total, bytesPerRow: w.rowBytes, threads: pool.threadCount) else {
+            prefetch.append(worker: 0, w.decodeRow(0), bytes: total * w.rowBytes)
+            return
+        }
+        for worker in 0..<prefetch.workers {
+            let r = pool.share(count: total, chunk: chunk, worker: worker)
+            if !r.isEmpty { prefetch.append(worker: worker, w.decodeRow(r.lowerBound), bytes: r.count * w.rowBytes) }
+        }
+    }
+
     @inline(__always)
     static func rows(_ t: Target, _ range: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
                      _ acts: QuantizedActivations, _ n: Int) {
@@ -91,6 +111,10 @@ public enum MatMul {
         #if AIRLOCK_X86_AVX2
         // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
         // One token's outputs are contiguous.
+        if n == 1 && !range.isEmpty, let p = w.repacked {
+            QuantizedDot.decodeRows(w, repacked: p, range, acts, first, t.out + range.lowerBound)
+            return
+        }
         if n == 1 && !range.isEmpty,
            QuantizedDot.decodeRows(w.type, w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
                                    acts, first, t.out + range.lowerBound) {

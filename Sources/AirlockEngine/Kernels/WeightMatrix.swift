@@ -6,6 +6,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let rowBytes: Int
+    /// The rows rearranged for the four-row Q4_1 decode kernel (model weights on the VNNI
+    /// path; see `RepackedRows`).
+    let repacked: RepackedRows?
 
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int) {
         self.type = type
@@ -13,6 +16,17 @@ public struct WeightMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.rowBytes = type.rowBytes(cols) ?? 0
+        self.repacked = nil
+    }
+
+    /// The same matrix with a repacked copy for decode, when `RepackedRows` makes one.
+    init(repacking w: WeightMatrix) {
+        self.type = w.type
+        self.data = w.data
+        self.rows = w.rows
+        self.cols = w.cols
+        self.rowBytes = w.rowBytes
+        self.repacked = RepackedRows.enabled ? RepackedRows(w) : nil
     }
 
     init(_ t: GGUFTensor, expectRows: Int? = nil, expectCols: Int? = nil) throws {
@@ -29,10 +43,16 @@ public struct WeightMatrix: @unchecked Sendable {
         if t.type != .f32 && t.type != .f16 && t.type != .bf16 && t.dims[0] % 32 != 0 {
             throw EngineError.unsupported("tensor '\(t.name)' row length is not a multiple of 32")
         }
-        self.init(type: t.type, data: t.data, rows: rows, cols: t.dims[0])
+        self.init(repacking: WeightMatrix(type: t.type, data: t.data, rows: rows, cols: t.dims[0]))
     }
 
     @inline(__always) func row(_ i: Int) -> UnsafeRawPointer { data + i * rowBytes }
+
+    /// Where a decode step reads row `i` (its group in the repacked copy when there is one).
+    func decodeRow(_ i: Int) -> UnsafeRawPointer {
+        if let p = repacked, i < p.rows { return p.base + i * rowBytes }
+        return row(i)
+    }
 
     /// Dequantises row `i` into `y` (embedding lookup).
     func dequantizeRow(_ i: Int, into y: UnsafeMutablePointer<Float>) {

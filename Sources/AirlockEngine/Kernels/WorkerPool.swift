@@ -289,6 +289,17 @@ public final class WorkerPool: @unchecked Sendable {
     /// between jobs (`ThreadModeTuner` turns it on when one thread is the faster).
     var runsSolo = false
 
+    /// The part of `parallelFor(count:chunk:)`'s items that `worker` starts with (its share
+    /// before any stealing), for work planned ahead of the job (`WeightPrefetch`).
+    func share(count: Int, chunk: Int, worker: Int) -> Range<Int> {
+        guard count > 0 else { return 0..<0 }
+        let chunk = max(1, chunk, (count + Share.maxChunks - 1) / Share.maxChunks)
+        if runsSolo || threads.isEmpty || count <= chunk { return worker == 0 ? 0..<count : 0..<0 }
+        let chunks = (count + chunk - 1) / chunk, workers = shared.slots.count
+        guard worker < workers else { return 0..<0 }
+        return min(count, chunks * worker / workers * chunk)..<min(count, chunks * (worker + 1) / workers * chunk)
+    }
+
     /// Splits `0..<count` into chunks of `chunk` and runs `body` on each, in parallel.
     /// `body` gets the chunk and the index of the worker running it (for per-worker scratch).
     public func parallelFor(count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {

@@ -52,6 +52,7 @@ extension LlamaModel {
             for j in 0..<qDim { q[j] = HalfFloat.roundToF16(q[j]) }
         }
         let vDim = c.headCount * c.valueHeadDim
+        if n <= Self.fusedFFNMaxRows { planPrefetch(layer: li, o: a.o) }
         attend(rows, layer: li, AttentionPlan(
             q: s.q, qRowStride: qDim, qHeadStride: hd, dotLength: hd, keyHeadStride: hd,
             group: c.headCount / c.headCountKV, valuesFromKeys: false, valueHeadStride: c.valueHeadDim,
@@ -241,7 +242,8 @@ extension LlamaModel {
                     let maxes = GroupedAttention.scores(
                         m, q: p.q + i * p.qRowStride + h0 * p.qHeadStride, qHeadStride: p.qHeadStride,
                         keys: row.cache.key(layer: layer, position: 0) + kvHead * p.keyHeadStride, keyStride: row.cache.keyWidth,
-                        count: count, n: p.dotLength, scale: p.scale, into: scores, stride: stride)
+                        count: count, n: p.dotLength, scale: p.scale, into: scores, stride: stride,
+                        prefetch: s.prefetch, worker: worker)
                     var inv = SIMD4<Float>(repeating: 0)
                     for h in 0..<m {
                         let sc = scores + h * stride
@@ -257,7 +259,8 @@ extension LlamaModel {
                         m, weights: scores, stride: stride, inv: inv, count: count,
                         values: row.cache.value(layer: layer, position: 0) + kvHead * p.valueHeadStride,
                         valueStride: row.cache.valueWidth,
-                        out: p.out + i * p.outRowStride + h0 * p.outHeadStride, outStride: p.outHeadStride)
+                        out: p.out + i * p.outRowStride + h0 * p.outHeadStride, outStride: p.outHeadStride,
+                        prefetch: s.prefetch, worker: worker)
                 }
             }
         }

@@ -119,9 +119,7 @@ extension LlamaModel {
         let ffActs = s.actsFF
         ffActs.prepare(rows: n)
         let x = UnsafePointer(s.xb)
-        // ~8 claims per worker: one block is 32 rows of each matrix (23 KB of Q4_1 at 576).
-        let blocks = ff / 32
-        let chunk = max(1, blocks / (pool.threadCount * 8))
+        let blocks = ff / 32, chunk = fusedGateUpChunk(blocks)
         pool.parallelFor(count: blocks, chunk: chunk) { range, _ in
             let rows = (range.lowerBound * 32)..<(range.upperBound * 32)
             MatMul.rows(gate, rows, x, e, acts, n)
@@ -132,6 +130,32 @@ extension LlamaModel {
                     VectorOps.swiGLU(g + b * 32, u + b * 32, 32)
                     ffActs.quantizeBlock(g, row: r, block: b)
                 }
+            }
+        }
+    }
+
+    /// Blocks of 32 rows per claim in `fusedGateUp`: ~8 claims per worker (one block is 32
+    /// rows of each matrix, 23 KB of Q4_1 at 576 columns).
+    func fusedGateUpChunk(_ blocks: Int) -> Int { max(1, blocks / (pool.threadCount * 8)) }
+
+    /// Queues the weights of the attention output projection `o` and of layer `li`'s fused
+    /// gate/up that each worker will read, for the attention loops to prefetch (`WeightPrefetch`).
+    /// In `fusedGateUp` an owner's first claim is half its share: gate then up rows of it.
+    func planPrefetch(layer li: Int, o: WeightMatrix) {
+        let p = scratch.prefetch
+        p.clear()
+        MatMul.planPrefetch(o, pool: pool, into: p)
+        guard case .dense(let f) = layers[li].ffn, f.gate.rows % 32 == 0, f.gate.rows == scratch.actsFF.rowLength,
+              f.gate.type.isQuantized, f.up.type.isQuantized, f.down.type.isQuantized else { return }
+        let blocks = f.gate.rows / 32, chunk = fusedGateUpChunk(blocks)
+        for w in 0..<p.workers {
+            let share = pool.share(count: blocks, chunk: chunk, worker: w)
+            guard !share.isEmpty else { continue }
+            let chunks = (share.count + chunk - 1) / chunk
+            let split = min(share.upperBound, share.lowerBound + max(1, chunks / 2) * chunk)
+            for part in [share.lowerBound..<split, split..<share.upperBound] where !part.isEmpty {
+                p.append(worker: w, f.gate.decodeRow(part.lowerBound * 32), bytes: part.count * 32 * f.gate.rowBytes)
+                p.append(worker: w, f.up.decodeRow(part.lowerBound * 32), bytes: part.count * 32 * f.up.rowBytes)
             }
         }
     }

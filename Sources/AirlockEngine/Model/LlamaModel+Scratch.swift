@@ -13,6 +13,8 @@ extension LlamaModel {
         let maxRows: Int
         let actsEmbd: QuantizedActivations
         let actsFF: QuantizedActivations
+        /// Weights each worker pulls into its cache during attention.
+        let prefetch: WeightPrefetch
         /// The normed input again, for shared experts that run in the routed experts' job.
         let actsShared: QuantizedActivations
         /// Activations of other widths (q-LoRA, latent, head slices, expert FFN), by width.
@@ -67,6 +69,7 @@ extension LlamaModel {
             groupedRow = .allocate(capacity: expertRows)
             slotPosition = .allocate(capacity: expertRows)
             self.buffers = buffers
+            prefetch = WeightPrefetch(workers: workers)
             actsEmbd = QuantizedActivations(rows: max(b, expertRows), rowLength: e)
             actsShared = QuantizedActivations(rows: b, rowLength: e)
             actsFF = QuantizedActivations(rows: b, rowLength: max(32, c.feedForwardLength - c.feedForwardLength % 32))

@@ -23,4 +23,17 @@ void airlock_q4_1_rows_vnni(const void *w, long rowBytes, long count, long n,
 /// Q8_0 (nibbles = 0) or Q4_0 (nibbles = 1) weights × one row of Q8 activations.
 void airlock_signed_rows_vnni(const void *w, long rowBytes, long count, long n,
                               const int8_t *a, const float *ad, long ss, float *out, int nibbles);
+
+/// Rearranges `groups` groups of four consecutive Q4_1 rows (`rowBytes` bytes each, a
+/// multiple of the 20-byte block) for `airlock_q4_1_rows4_vnni`: per group, each block's 16
+/// nibble bytes of the four rows side by side (64 bytes per block), then each block's four
+/// (d, m) pairs (16 bytes per block). A group keeps its size (4 · rowBytes) and offset.
+void airlock_q4_1_repack4(const void *src, long rowBytes, long groups, void *dst);
+
+/// `airlock_q4_1_rows_vnni` over repacked rows: `count` (a multiple of 4) rows starting at a
+/// group boundary of the repacked matrix. Same results, bit for bit: every accumulator lane
+/// gets the same integer partial sums and float operations in the same order, four rows at
+/// a time with one nibble load and no byte shuffles.
+void airlock_q4_1_rows4_vnni(const void *packed, long rowBytes, long count, long n,
+                             const int8_t *a, const float *ad, const float *as, long ss, float *out);
 #endif

@@ -6,6 +6,12 @@ static inline __attribute__((always_inline)) void airlock_prefetch(const void *p
     __builtin_prefetch(p, 0, 3);
 }
 
+/// A prefetch toward the core's L2 (prefetcht1) without displacing what L1 holds for the
+/// current computation: for weights that a later matmul will read.
+static inline __attribute__((always_inline)) void airlock_prefetch_l2(const void *p) {
+    __builtin_prefetch(p, 0, 2);
+}
+
 /// A spin-wait hint (x86 `pause`): lets the sibling hyper-thread run and saves power.
 static inline __attribute__((always_inline)) void airlock_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
