@@ -39,6 +39,13 @@ final class WeightPrefetch: @unchecked Sendable {
         s[3] = count + 1
     }
 
+    /// Worker `w`'s queued byte ranges (addresses, the first rounded down to its cache line)
+    /// and the address of the next line it will request (0 before the first step).
+    func queue(worker w: Int) -> (ranges: [Range<Int>], cursor: Int) {
+        let s = slots + w * Self.slotInts
+        return ((0..<s[3]).map { s[4 + 2 * $0]..<s[5 + 2 * $0] }, s[0])
+    }
+
     /// Requests the next `lines` cache lines of worker `w`'s queue. Called only by worker
     /// `w`, between queue updates (which happen outside pool jobs).
     @inline(__always)
