@@ -22,6 +22,7 @@ final class RepackedRows: @unchecked Sendable {
     let rows: Int
     /// Keeps the memory mapped while this matrix lives.
     private let arena: Arena
+    private let bytes: Int
 
     /// Whether Q4_1 matrices are repacked: on the AVX-512 VNNI path unless
     /// `AIRLOCK_ENGINE_REPACK=off` (which saves the copy's memory).
@@ -40,7 +41,8 @@ final class RepackedRows: @unchecked Sendable {
         #if AIRLOCK_X86_AVX2
         guard w.type == .q4_1, w.rows >= 4, w.cols % 32 == 0, w.cols <= KernelPath.maxVNNIWidth else { return nil }
         let groups = w.rows / 4
-        guard let (arena, p) = Arena.allocate(groups * 4 * w.rowBytes) else { return nil }
+        bytes = groups * 4 * w.rowBytes
+        guard let (arena, p) = Arena.allocate(bytes) else { return nil }
         airlock_q4_1_repack4(w.data, w.rowBytes, groups, p)
         self.arena = arena
         base = UnsafeRawPointer(p)
@@ -49,6 +51,8 @@ final class RepackedRows: @unchecked Sendable {
         return nil
         #endif
     }
+
+    deinit { Arena.release(bytes) }
 
     /// Huge-page memory that a model's repacked matrices share, back to back (one mapping
     /// each would round every matrix up to a whole 2 MB page, and start every one at the same
@@ -70,25 +74,42 @@ final class RepackedRows: @unchecked Sendable {
 
         deinit { munmap(base, capacity) }
 
-        /// The arena being filled: weak, so one that no matrix uses any more is unmapped.
-        private static let current = Mutex<Weak>(Weak())
-        struct Weak: @unchecked Sendable { weak var arena: Arena? }
+        /// The arena being filled (weak, so one that no matrix uses any more is unmapped) and
+        /// the bytes of all live repacked matrices.
+        private static let current = Mutex<State>(State())
+        struct State: @unchecked Sendable {
+            weak var arena: Arena?
+            var live = 0
+        }
 
         static let reservation = 1 << 30
 
-        /// `bytes` bytes (64-byte aligned) from the current arena, or a new one.
+        /// `bytes` bytes (64-byte aligned) from the current arena, or a new one; nil when the
+        /// copies would take more than half of the memory available (a model near the
+        /// machine's size then keeps its plain layout only).
         static func allocate(_ bytes: Int) -> (Arena, UnsafeMutableRawPointer)? {
-            current.withLock { slot in
+            let available = MappedFile.availableMemory() ?? Int.max
+            return current.withLock { slot in
                 let size = (bytes + 63) & ~63
+                guard slot.live + size <= available / 2 else { return nil }
+                slot.live += size
                 if let a = slot.arena, a.capacity - a.used >= size {
                     defer { a.used += size }
                     return (a, a.base + a.used)
                 }
-                guard let a = Arena(capacity: max(reservation, (size + (2 << 20) - 1) & ~((2 << 20) - 1))) else { return nil }
+                guard let a = Arena(capacity: max(reservation, (size + (2 << 20) - 1) & ~((2 << 20) - 1))) else {
+                    slot.live -= size
+                    return nil
+                }
                 a.used = size
                 slot.arena = a
                 return (a, a.base)
             }
+        }
+
+        /// A repacked matrix of `bytes` bytes is gone.
+        static func release(_ bytes: Int) {
+            current.withLock { $0.live -= (bytes + 63) & ~63 }
         }
     }
 }
