@@ -26,7 +26,7 @@ struct RepackedRowsTests {
                     for range in [0..<37, 1..<37, 5..<6, 6..<8, 3..<14, 4..<36, 36..<37, 8..<12, 0..<4, 33..<37] {
                         var out = [Float](repeating: .nan, count: range.count)
                         out.withUnsafeMutableBufferPointer { ob in
-                            QuantizedDot.decodeRows(plain, repacked: packed, range, acts, token, ob.baseAddress!)
+                            QuantizedDot.decodeRows(plain, repacked: packed.base, rows: packed.rows, range, acts, token, ob.baseAddress!)
                         }
                         for (i, r) in range.enumerated() where out[i].bitPattern != reference[r].bitPattern {
                             Issue.record("n=\(n) token \(token) rows \(range) row \(r): \(out[i]) != \(reference[r])")

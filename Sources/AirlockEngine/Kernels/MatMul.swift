@@ -64,9 +64,10 @@ public enum MatMul {
                     var ti = 0
                     while ti + 1 < sbuf.count && sbuf[ti + 1] <= lo { ti += 1 }
                     while lo < range.upperBound {
-                        let t = tbuf[ti]
-                        let end = min(range.upperBound, sbuf[ti] + t.weights.rows)
-                        rows(t, (lo - sbuf[ti])..<(end - sbuf[ti]), x, xStride, acts, n)
+                        // Read in place, not copied out: a copy would retain the matrix's
+                        // repacked copy, a reference count both workers would bounce.
+                        let end = min(range.upperBound, sbuf[ti] + tbuf[ti].weights.rows)
+                        rows(tbuf[ti], (lo - sbuf[ti])..<(end - sbuf[ti]), x, xStride, acts, n)
                         lo = end
                         ti += 1
                     }
@@ -111,8 +112,8 @@ public enum MatMul {
         #if AIRLOCK_X86_AVX2
         // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
         // One token's outputs are contiguous.
-        if n == 1 && !range.isEmpty, let p = w.repacked {
-            QuantizedDot.decodeRows(w, repacked: p, range, acts, first, t.out + range.lowerBound)
+        if n == 1 && !range.isEmpty, let p = w.repackedBase {
+            QuantizedDot.decodeRows(w, repacked: p, rows: w.repackedRows, range, acts, first, t.out + range.lowerBound)
             return
         }
         if n == 1 && !range.isEmpty,

@@ -41,15 +41,15 @@ extension QuantizedDot {
     /// copy (VNNI path): the whole groups of four through the four-row kernel, rows before the
     /// first group boundary or past the last whole group through the plain one.
     @inline(__always)
-    static func decodeRows(_ w: WeightMatrix, repacked p: RepackedRows, _ range: Range<Int>,
+    static func decodeRows(_ w: WeightMatrix, repacked base: UnsafeRawPointer, rows packedRows: Int, _ range: Range<Int>,
                            _ acts: QuantizedActivations, _ r: Int, _ out: UnsafeMutablePointer<Float>) {
         #if AIRLOCK_X86_AVX2
         let lo = range.lowerBound, hi = range.upperBound
-        let a = min(hi, (lo + 3) & ~3), b = max(a, min(hi, p.rows) & ~3)
+        let a = min(hi, (lo + 3) & ~3), b = max(a, min(hi, packedRows) & ~3)
         let q = acts.qsRow(r), d = acts.dRow(r), s = acts.sRow(r), ss = acts.scaleStride
         if a > lo { airlock_q4_1_rows_vnni(w.row(lo), w.rowBytes, a - lo, w.cols, q, d, s, ss, out) }
         if b > a {
-            airlock_q4_1_rows4_vnni(p.base + a * w.rowBytes, w.rowBytes, b - a, w.cols, q, d, s, ss, out + (a - lo))
+            airlock_q4_1_rows4_vnni(base + a * w.rowBytes, w.rowBytes, b - a, w.cols, q, d, s, ss, out + (a - lo))
         }
         if hi > b { airlock_q4_1_rows_vnni(w.row(b), w.rowBytes, hi - b, w.cols, q, d, s, ss, out + (b - lo)) }
         #endif
