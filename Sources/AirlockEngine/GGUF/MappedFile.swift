@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,11 +16,22 @@ public final class MappedFile: @unchecked Sendable {
     public let count: Int
     /// Bytes mapped at `base` (the huge-page copy is rounded up to whole 2 MB pages).
     private var mappedBytes = 0
+    /// How the bytes are held, which decides how `releasePages` hands memory back.
+    private var backing = Backing.anonymous
+    private enum Backing {
+        /// A private copy on huge pages; the file stays open to map parts of it back over
+        /// the copy.
+        case hugePageCopy(fd: Int32)
+        case fileMapping
+        /// Bytes given to `init(bytes:)`: nothing to re-read them from.
+        case anonymous
+    }
 
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.invalidFile("cannot open model file (errno \(errno))") }
-        defer { close(fd) }
+        var keepOpen = false
+        defer { if !keepOpen { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw EngineError.invalidFile("cannot stat model file") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw EngineError.invalidFile("model path is not a regular file") }
@@ -32,6 +44,9 @@ public final class MappedFile: @unchecked Sendable {
             base = UnsafeRawPointer(copy.base)
             count = size
             mappedBytes = copy.bytes
+            backing = .hugePageCopy(fd: fd)
+            keepOpen = true
+            Self.register(self)
             return
         }
         #endif
@@ -41,6 +56,8 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = UnsafeRawPointer(p)
         count = size
+        backing = .fileMapping
+        Self.register(self)
     }
 
     /// Whether the weights are copied onto huge pages: by default when the file takes at most
@@ -120,6 +137,48 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        Self.live.withLock { $0.removeAll { $0.file == nil || $0.file === self } }
         munmap(UnsafeMutableRawPointer(mutating: base), mappedBytes > 0 ? mappedBytes : max(count, 1))
+        if case .hugePageCopy(let fd) = backing { close(fd) }
+    }
+
+    // MARK: Handing pages back
+
+    /// Gives back the memory of the whole pages inside `start..<start + bytes`, bytes the
+    /// engine holds a rearranged copy of (`RepackedRows`) and no longer reads, so weights count
+    /// once towards RSS. The bytes stay readable and unchanged: a file mapping drops the pages
+    /// (read again, they fault back in from the page cache); a huge-page copy gets that part of
+    /// the file mapped over it. Returns the bytes released (0 when `start` is not in a model
+    /// file's mapping, e.g. bytes given to `init(bytes:)`).
+    @discardableResult
+    static func releasePages(_ start: UnsafeRawPointer, bytes: Int) -> Int {
+        let owner = live.withLock { entries in
+            entries.lazy.compactMap(\.file).first { $0.base <= start && start + bytes <= $0.base + $0.count }
+        }
+        return owner?.release(start, bytes: bytes) ?? 0
+    }
+
+    private func release(_ start: UnsafeRawPointer, bytes: Int) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + bytes) / page * page
+        guard hi > lo, let from = UnsafeMutableRawPointer(bitPattern: lo) else { return 0 }
+        switch backing {
+        case .fileMapping:
+            return madvise(from, hi - lo, MADV_DONTNEED) == 0 ? hi - lo : 0
+        case .hugePageCopy(let fd):
+            // `base` holds file offset 0 and is 2 MB aligned, so the offset is page aligned.
+            let offset = off_t(lo - Int(bitPattern: base))
+            let p = mmap(from, hi - lo, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, offset)
+            return p == from ? hi - lo : 0
+        case .anonymous:
+            return 0
+        }
+    }
+
+    private struct Entry: @unchecked Sendable { weak var file: MappedFile? }
+    private static let live = Mutex<[Entry]>([])
+    private static func register(_ file: MappedFile) {
+        live.withLock { $0.removeAll { $0.file == nil }; $0.append(Entry(file: file)) }
     }
 }

@@ -110,12 +110,19 @@ public enum MatMul {
             ?? (x, xStride, acts, 0, n)
         guard n > 0 else { return }
         #if AIRLOCK_X86_AVX2
-        // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
-        // One token's outputs are contiguous.
-        if n == 1 && !range.isEmpty, let p = w.repackedBase {
-            QuantizedDot.decodeRows(w, repacked: p, rows: w.repackedRows, range, acts, first, t.out + range.lowerBound)
+        // A repacked matrix (Q4_1, VNNI): the four-row kernel over the run, once per token. For
+        // several tokens (a prompt, a batch, a speculative check) this chunk's weights stay in
+        // L1/L2 from one token to the next, every token's results are the decode step's bit for
+        // bit, and the original rows, whose pages were handed back, are never read.
+        if !range.isEmpty, let p = w.repackedBase {
+            for tok in 0..<n {
+                QuantizedDot.decodeRows(w, repacked: p, rows: w.repackedRows, range, acts, first + tok,
+                                        t.out + tok * t.outStride + range.lowerBound)
+            }
             return
         }
+        // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
+        // One token's outputs are contiguous.
         if n == 1 && !range.isEmpty,
            QuantizedDot.decodeRows(w.type, w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
                                    acts, first, t.out + range.lowerBound) {

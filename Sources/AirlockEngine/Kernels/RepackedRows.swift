@@ -44,6 +44,10 @@ final class RepackedRows: @unchecked Sendable {
         bytes = groups * 4 * w.rowBytes
         guard let (arena, p) = Arena.allocate(bytes) else { return nil }
         airlock_q4_1_repack4(w.data, w.rowBytes, groups, p)
+        // Every path reads these rows from the copy now (decode, and `MatMul` for batches and
+        // prompts), so the original's pages are handed back: the weights count once in RSS.
+        // They stay readable (an embedding lookup on tied weights still reads a row there).
+        MappedFile.releasePages(w.data, bytes: bytes)
         self.arena = arena
         base = UnsafeRawPointer(p)
         rows = groups * 4

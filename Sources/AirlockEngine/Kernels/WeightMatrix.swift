@@ -39,7 +39,8 @@ public struct WeightMatrix: @unchecked Sendable {
         self.repackedRows = r?.rows ?? 0
     }
 
-    init(_ t: GGUFTensor, expectRows: Int? = nil, expectCols: Int? = nil) throws {
+    /// `repack: false` for a matrix only ever read a row at a time (an untied embedding).
+    init(_ t: GGUFTensor, expectRows: Int? = nil, expectCols: Int? = nil, repack: Bool = true) throws {
         guard t.dims.count <= 2 || t.dims.dropFirst(2).allSatisfy({ $0 == 1 }) else {
             throw EngineError.invalidFile("tensor '\(t.name)' is not a matrix")
         }
@@ -53,7 +54,8 @@ public struct WeightMatrix: @unchecked Sendable {
         if t.type != .f32 && t.type != .f16 && t.type != .bf16 && t.dims[0] % 32 != 0 {
             throw EngineError.unsupported("tensor '\(t.name)' row length is not a multiple of 32")
         }
-        self.init(repacking: WeightMatrix(type: t.type, data: t.data, rows: rows, cols: t.dims[0]))
+        let plain = WeightMatrix(type: t.type, data: t.data, rows: rows, cols: t.dims[0])
+        if repack { self.init(repacking: plain) } else { self = plain }
     }
 
     @inline(__always) func row(_ i: Int) -> UnsafeRawPointer { data + i * rowBytes }

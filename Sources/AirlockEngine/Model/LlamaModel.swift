@@ -93,7 +93,10 @@ final class LlamaModel: @unchecked Sendable {
         self.maxBatch = max(1, maxBatch)
         let c = config
         let e = c.embeddingLength
-        tokenEmbedding = try WeightMatrix(gguf.requireTensor("token_embd.weight"), expectRows: c.vocabSize, expectCols: e)
+        // Tied embeddings are also the output head (repacked for it); untied ones are only looked up.
+        let tied = gguf.tensors["output.weight"] == nil
+        tokenEmbedding = try WeightMatrix(gguf.requireTensor("token_embd.weight"), expectRows: c.vocabSize, expectCols: e,
+                                          repack: tied)
         if let out = gguf.tensors["output.weight"] {
             output = try WeightMatrix(out, expectRows: c.vocabSize, expectCols: e)
         } else {
