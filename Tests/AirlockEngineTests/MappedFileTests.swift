@@ -43,4 +43,29 @@ import Testing
         let same = bytes.withUnsafeBytes { memcmp($0.baseAddress!, file.base, bytes.count) == 0 }
         #expect(same)
     }
+
+    /// A repacked matrix hands its original pages back; what is left at those addresses must
+    /// still be the file's bytes, on a huge-page copy and on a plain file mapping alike.
+    @Test(arguments: ["on", "off"])
+    func releasedPagesStillReadAsTheFile(hugePages: String) throws {
+        var bytes = [UInt8](repeating: 0, count: (3 << 20) + 777)
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for i in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[i] = UInt8(truncatingIfNeeded: state >> 56)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString).bin").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try MappedFile(path: path, hugePageSetting: hugePages)
+        // An unaligned range across the 2 MB boundary: only the whole pages inside go.
+        let start = 1_000_003, length = 2_000_000
+        let released = MappedFile.releasePages(file.base + start, bytes: length)
+        #expect(released > 0 && released <= length && released % 4096 == 0)
+        let same = bytes.withUnsafeBytes { memcmp($0.baseAddress!, file.base, bytes.count) == 0 }
+        #expect(same)
+        // Memory that is not a model file's mapping is left alone.
+        let anonymous = try MappedFile(bytes: [1, 2, 3, 4])
+        #expect(MappedFile.releasePages(anonymous.base, bytes: 4) == 0)
+    }
 }

@@ -27,7 +27,8 @@ public final class MappedFile: @unchecked Sendable {
         case anonymous
     }
 
-    public init(path: String) throws {
+    /// `hugePageSetting` is `AIRLOCK_ENGINE_HUGE_PAGES` (see `wantsHugePageCopy`).
+    public init(path: String, hugePageSetting: String? = ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_HUGE_PAGES"]) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.invalidFile("cannot open model file (errno \(errno))") }
         var keepOpen = false
@@ -38,7 +39,7 @@ public final class MappedFile: @unchecked Sendable {
         let size = Int(st.st_size)
         guard size > 0 else { throw EngineError.invalidFile("model file is empty") }
         #if os(Linux)
-        if Self.wantsHugePageCopy(size: size, setting: ProcessInfo.processInfo.environment["AIRLOCK_ENGINE_HUGE_PAGES"],
+        if Self.wantsHugePageCopy(size: size, setting: hugePageSetting,
                                   availableBytes: Self.availableMemory()),
            let copy = Self.hugePageCopy(fd: fd, size: size) {
             base = UnsafeRawPointer(copy.base)
