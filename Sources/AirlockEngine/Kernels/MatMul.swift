@@ -121,12 +121,16 @@ public enum MatMul {
             }
             return
         }
-        // One token (decode): kernels over the whole run of rows (see QuantizedDot+Rows).
+        // Other types with a row-run kernel (Q8_0, Q4_0, Q4_1 not repacked): the same, once per
+        // token, so a 2-row speculative check costs about one decode step and gives its bits.
         // One token's outputs are contiguous.
-        if n == 1 && !range.isEmpty,
-           QuantizedDot.decodeRows(w.type, w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count, w.cols,
-                                   acts, first, t.out + range.lowerBound) {
-            return
+        if !range.isEmpty {
+            var tok = 0
+            while tok < n, QuantizedDot.decodeRows(w.type, w.row(range.lowerBound), rowBytes: w.rowBytes, count: range.count,
+                                                    w.cols, acts, first + tok, t.out + tok * t.outStride + range.lowerBound) {
+                tok += 1
+            }
+            if tok == n { return }
         }
         #endif
         var tmp = (Float(0), Float(0), Float(0), Float(0))
