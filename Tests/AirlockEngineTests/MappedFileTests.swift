@@ -29,14 +29,7 @@ import Testing
 
     @Test func mappedBytesAreTheFilesBytes() throws {
         // Larger than one 2 MB page and not a multiple of it, so the copy's rounding shows.
-        var bytes = [UInt8](repeating: 0, count: (2 << 20) + 12_345)
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        for i in bytes.indices {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            bytes[i] = UInt8(truncatingIfNeeded: state >> 56)
-        }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).bin").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (bytes, path) = try Self.randomFile(count: (2 << 20) + 12_345, seed: 0x9E37_79B9_7F4A_7C15)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let file = try MappedFile(path: path)
         #expect(file.count == bytes.count)
@@ -48,14 +41,7 @@ import Testing
     /// still be the file's bytes, on a huge-page copy and on a plain file mapping alike.
     @Test(arguments: ["on", "off"])
     func releasedPagesStillReadAsTheFile(hugePages: String) throws {
-        var bytes = [UInt8](repeating: 0, count: (3 << 20) + 777)
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        for i in bytes.indices {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            bytes[i] = UInt8(truncatingIfNeeded: state >> 56)
-        }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(UUID().uuidString).bin").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (bytes, path) = try Self.randomFile(count: (3 << 20) + 777, seed: 0x2545_F491_4F6C_DD1D)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let file = try MappedFile(path: path, hugePageSetting: hugePages)
         // An unaligned range across the 2 MB boundary: only the whole pages inside go.
@@ -67,5 +53,18 @@ import Testing
         // Memory that is not a model file's mapping is left alone.
         let anonymous = try MappedFile(bytes: [1, 2, 3, 4])
         #expect(MappedFile.releasePages(anonymous.base, bytes: 4) == 0)
+    }
+
+    /// `count` pseudo-random bytes written to a new temporary file; the caller removes it.
+    static func randomFile(count: Int, seed: UInt64) throws -> (bytes: [UInt8], path: String) {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var state = seed
+        for i in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[i] = UInt8(truncatingIfNeeded: state >> 56)
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(UUID().uuidString).bin").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (bytes, path)
     }
 }

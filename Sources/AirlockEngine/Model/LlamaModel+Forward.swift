@@ -39,34 +39,44 @@ extension LlamaModel {
             c.rope.table(position: row.position, ropeDims: c.ropeDims, base: c.ropeBase, into: s.ropeTables + i * c.ropeDims)
         }
 
-        for (li, layer) in layers.enumerated() {
-            for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.attnNorm, e, c.rmsEpsilon, s.xb + i * e) }
-            switch layer.attention {
-            case .standard(let a): standardAttention(rows, layer: li, a)
-            case .latent(let a): latentAttention(rows, layer: li, a)
-            }
-            VectorOps.add(s.x, s.xb2, n * e)
+        for (li, layer) in layers.enumerated() { runBlock(layer, rows, cacheLayer: li) }
+        return finishRows(rows, norm: outputNorm, head: output, logits: logits)
+    }
 
-            for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.ffnNorm, e, c.rmsEpsilon, s.xb + i * e) }
-            switch layer.ffn {
-            case .dense(let f): denseFFN(f, n: n, out: s.xb2)
-            case .experts(let f): expertFFN(f, n: n)
-            }
-            VectorOps.add(s.x, s.xb2, n * e)
+    /// One transformer block over the rows' residual streams in `scratch.x`: attention, on
+    /// layer `cacheLayer` of each row's cache, then the feed-forward, each added back.
+    func runBlock(_ layer: Layer, _ rows: [Row], cacheLayer: Int) {
+        let c = config, s = scratch, n = rows.count, e = c.embeddingLength
+        for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.attnNorm, e, c.rmsEpsilon, s.xb + i * e) }
+        switch layer.attention {
+        case .standard(let a): standardAttention(rows, layer: cacheLayer, a)
+        case .latent(let a): latentAttention(rows, layer: cacheLayer, a)
         }
+        VectorOps.add(s.x, s.xb2, n * e)
 
+        for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.ffnNorm, e, c.rmsEpsilon, s.xb + i * e) }
+        switch layer.ffn {
+        case .dense(let f): denseFFN(f, n: n, out: s.xb2)
+        case .experts(let f): expertFFN(f, n: n)
+        }
+        VectorOps.add(s.x, s.xb2, n * e)
+    }
+
+    /// After the blocks: counts the rows' positions as cached, then `norm` and `head` for the
+    /// rows that want logits only, one `vocabSize` row each into `logits`; returns how many.
+    func finishRows(_ rows: [Row], norm: UnsafeMutablePointer<Float>, head: WeightMatrix,
+                    logits: UnsafeMutablePointer<Float>) -> Int {
+        let c = config, s = scratch, e = c.embeddingLength
         for row in rows where row.position + 1 > row.cache.length {
             row.cache.length = row.position + 1
         }
-
-        // Output head only for rows that sample.
         var m = 0
         for (i, row) in rows.enumerated() where row.wantsLogits {
-            VectorOps.rmsNorm(s.x + i * e, outputNorm, e, c.rmsEpsilon, s.xb + m * e)
+            VectorOps.rmsNorm(s.x + i * e, norm, e, c.rmsEpsilon, s.xb + m * e)
             m += 1
         }
         guard m > 0 else { return 0 }
-        matmul([.init(weights: output, out: logits, outStride: c.vocabSize)], x: s.xb, xStride: e, n: m)
+        matmul([.init(weights: head, out: logits, outStride: c.vocabSize)], x: s.xb, xStride: e, n: m)
         return m
     }
 

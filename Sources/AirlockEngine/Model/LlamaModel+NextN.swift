@@ -38,33 +38,11 @@ extension LlamaModel {
         }
         matmul([.init(weights: m.ehProj, out: s.x, outStride: e)], x: m.concat, xStride: 2 * e, n: n)
 
-        // The block, as in `forward`, with layer 0 of the module's cache.
-        let blockRows = rows.map { Row(cache: $0.cache, position: $0.position, token: $0.token, wantsLogits: true) }
-        let layer = m.block
-        for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.attnNorm, e, c.rmsEpsilon, s.xb + i * e) }
-        switch layer.attention {
-        case .standard(let a): standardAttention(blockRows, layer: 0, a)
-        case .latent(let a): latentAttention(blockRows, layer: 0, a)
-        }
-        VectorOps.add(s.x, s.xb2, n * e)
-        for i in 0..<n { VectorOps.rmsNorm(s.x + i * e, layer.ffnNorm, e, c.rmsEpsilon, s.xb + i * e) }
-        switch layer.ffn {
-        case .dense(let f): denseFFN(f, n: n, out: s.xb2)
-        case .experts(let f): expertFFN(f, n: n)
-        }
-        VectorOps.add(s.x, s.xb2, n * e)
-        for row in rows where row.position + 1 > row.cache.length {
-            row.cache.length = row.position + 1
-        }
-
-        var k = 0
-        for (i, row) in rows.enumerated() where row.wantsLogits {
-            VectorOps.rmsNorm(s.x + i * e, m.headNorm, e, c.rmsEpsilon, s.xb + k * e)
-            k += 1
-        }
-        guard k > 0 else { return 0 }
-        matmul([.init(weights: m.head ?? output, out: logits, outStride: c.vocabSize)], x: s.xb, xStride: e, n: k)
-        return k
+        // The block, as in `forward`, with layer 0 of the module's cache; the shared head
+        // (or the module's own) only for the rows that want draft logits.
+        let blockRows = rows.map { Row(cache: $0.cache, position: $0.position, token: $0.token, wantsLogits: $0.wantsLogits) }
+        runBlock(m.block, blockRows, cacheLayer: 0)
+        return finishRows(blockRows, norm: m.headNorm, head: m.head ?? output, logits: logits)
     }
 
     /// Bytes of weights one MTP draft reads (block, eh_proj, one embedding row, head).
