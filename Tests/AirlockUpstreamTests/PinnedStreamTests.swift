@@ -67,13 +67,14 @@ import Testing
     /// 32 MB offered at once to a consumer that stops after the first part: the pool stops
     /// reading (so the provider's writes back up in the socket buffers instead of piling up in
     /// Airlock's memory), a pause longer than the read timeout is not a timeout, and every
-    /// byte arrives once the consumer reads on.
+    /// byte arrives once the consumer reads on. The read timeout leaves room for a test
+    /// process starved by the whole suite running in parallel on two cores (300 ms did not).
     @Test func aSlowConsumerHoldsTheProviderBackWithoutTimingOut() async throws {
-        try await withUpstream(.pinned, read: .milliseconds(300)) { server, client in
+        try await withUpstream(.pinned, read: .milliseconds(1_500)) { server, client in
             let response = try await stream(client, server, path: "/sse-bulk")
             var parts = response.body.makeAsyncIterator()
             var received = try await parts.next()?.readableBytes ?? 0
-            try await Task.sleep(for: .milliseconds(800))
+            try await Task.sleep(for: .milliseconds(3_500))
             let writtenWhilePaused = server.recorder.bulkWritten()
             #expect(writtenWhilePaused < StubResponder.bulkChunks / 2, "the provider wrote \(writtenWhilePaused) of \(StubResponder.bulkChunks) chunks while nobody read")
             while let part = try await parts.next() { received += part.readableBytes }
