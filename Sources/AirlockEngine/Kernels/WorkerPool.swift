@@ -293,24 +293,32 @@ public final class WorkerPool: @unchecked Sendable {
     /// before any stealing), for work planned ahead of the job (`WeightPrefetch`).
     func share(count: Int, chunk: Int, worker: Int) -> Range<Int> {
         guard count > 0 else { return 0..<0 }
-        let chunk = max(1, chunk, (count + Share.maxChunks - 1) / Share.maxChunks)
-        if runsSolo || threads.isEmpty || count <= chunk { return worker == 0 ? 0..<count : 0..<0 }
-        let chunks = (count + chunk - 1) / chunk, workers = shared.slots.count
+        guard let chunk = effectiveChunk(count: count, chunk: chunk) else { return worker == 0 ? 0..<count : 0..<0 }
+        let workers = shared.slots.count
         guard worker < workers else { return 0..<0 }
-        return min(count, chunks * worker / workers * chunk)..<min(count, chunks * (worker + 1) / workers * chunk)
+        let r = Self.shareChunks((count + chunk - 1) / chunk, worker: worker, of: workers)
+        return min(count, r.lowerBound * chunk)..<min(count, r.upperBound * chunk)
+    }
+
+    /// The chunk size `parallelFor` cuts `count` items into, or nil when the job runs whole
+    /// on the calling thread.
+    private func effectiveChunk(count: Int, chunk: Int) -> Int? {
+        guard !runsSolo else { return nil }
+        // A share word holds at most `Share.maxChunks` chunks.
+        let chunk = max(1, chunk, (count + Share.maxChunks - 1) / Share.maxChunks)
+        return threads.isEmpty || count <= chunk ? nil : chunk
+    }
+
+    /// Worker `w`'s contiguous first share of `chunks` chunks, in chunks (the caller's first).
+    private static func shareChunks(_ chunks: Int, worker w: Int, of workers: Int) -> Range<Int> {
+        chunks * w / workers..<chunks * (w + 1) / workers
     }
 
     /// Splits `0..<count` into chunks of `chunk` and runs `body` on each, in parallel.
     /// `body` gets the chunk and the index of the worker running it (for per-worker scratch).
     public func parallelFor(count: Int, chunk: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
-        if runsSolo {
-            body(0..<count, 0)
-            return
-        }
-        // A share word holds at most `Share.maxChunks` chunks.
-        let chunk = max(1, chunk, (count + Share.maxChunks - 1) / Share.maxChunks)
-        if threads.isEmpty || count <= chunk {
+        guard let chunk = effectiveChunk(count: count, chunk: chunk) else {
             body(0..<count, 0)
             return
         }
@@ -329,8 +337,8 @@ public final class WorkerPool: @unchecked Sendable {
                 // Contiguous shares, the caller's first; stores release the fields above.
                 let workers = shared.slots.count
                 for (w, slot) in shared.slots.enumerated() {
-                    slot.share.store(Share.make(serial: serial, front: chunks * w / workers, back: chunks * (w + 1) / workers),
-                                     ordering: .releasing)
+                    let own = Self.shareChunks(chunks, worker: w, of: workers)
+                    slot.share.store(Share.make(serial: serial, front: own.lowerBound, back: own.upperBound), ordering: .releasing)
                 }
                 shared.publish()
                 shared.runChunks(worker: 0)
