@@ -22,6 +22,17 @@ struct Sampler {
         if recent.count > options.repetitionWindow { recent.removeFirst(recent.count - options.repetitionWindow) }
     }
 
+    /// The greedy choice: the first token with the largest logit, and that logit.
+    static func argmax(_ logits: UnsafePointer<Float>, vocab: Int) -> (token: Int32, logit: Float) {
+        var best = 0
+        var maxLogit = -Float.infinity
+        for i in 0..<vocab where logits[i] > maxLogit {
+            maxLogit = logits[i]
+            best = i
+        }
+        return (Int32(best), maxLogit)
+    }
+
     mutating func sample(_ logits: UnsafeMutablePointer<Float>, vocab: Int) -> Int32 {
         if options.repetitionPenalty != 1 {
             var seen = Set<Int32>()
@@ -30,13 +41,8 @@ struct Sampler {
                 logits[Int(t)] = l > 0 ? l / options.repetitionPenalty : l * options.repetitionPenalty
             }
         }
-        var best = 0
-        var maxLogit = -Float.infinity
-        for i in 0..<vocab where logits[i] > maxLogit {
-            maxLogit = logits[i]
-            best = i
-        }
-        if options.temperature <= 0 || !maxLogit.isFinite { return Int32(best) }
+        let (best, maxLogit) = Self.argmax(logits, vocab: vocab)
+        if options.temperature <= 0 || !maxLogit.isFinite { return best }
 
         // Tokens e^30 times less likely than the best cannot survive any filter; skip sorting them.
         let floor = maxLogit - 30 * max(1, options.temperature)

@@ -232,10 +232,8 @@ public final class SpeculativeDecoder {
         return draftOverride?(target, draft) ?? draft
     }
 
-    /// Index of the largest logit (the first on ties).
+    /// The greedy token, as the serving path's sampler picks it at temperature 0.
     static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int32 {
-        var best = 0
-        for i in 1..<n where x[i] > x[best] { best = i }
-        return Int32(best)
+        Sampler.argmax(x, vocab: n).token
     }
 }
