@@ -31,80 +31,48 @@ import time
 import numpy as np
 import gguf
 
+import moefy as M  # the numpy llama pieces (loader, attention, FFN)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 TEXT = os.path.join(HERE, "text")
 SEGMENT = 256  # tokens per forward pass (positions 0..255)
 
 
-class Model:
-    def __init__(self, path):
-        self.path = path
-        self.reader = gguf.GGUFReader(path)
-        f = self.reader.fields
+class Model(M.Dense):
+    """The dense model in numpy: moefy's loader, attention and FFN, plus what the MTP fit reads."""
 
-        def val(k):
-            return f[k].parts[-1][0]
-        self.n_layer = int(val("llama.block_count"))
-        self.e = int(val("llama.embedding_length"))
-        self.n_head = int(val("llama.attention.head_count"))
-        self.n_kv = int(val("llama.attention.head_count_kv"))
-        self.hd = self.e // self.n_head
-        self.eps = float(val("llama.attention.layer_norm_rms_epsilon"))
-        self.base = float(val("llama.rope.freq_base"))
-        self.tensors = {t.name: t for t in self.reader.tensors}
+    def __init__(self, path):
+        super().__init__(path)
+        self.path = path
+        self.reader = self.r
+        self.tensors = self.t
+        self.e = self.n_embd
         self.w = {}
 
     def get(self, name):
         if name not in self.w:
-            t = self.tensors[name]
-            a = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
-            self.w[name] = a.reshape(-1) if len(t.shape) == 1 else a
+            self.w[name] = self.f32(name)
         return self.w[name]
 
     def rms(self, x, w=None):
-        y = x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps)
-        return y if w is None else y * w
+        return M.rms(x, 1.0 if w is None else w, self.eps)
 
-    def rope(self, x, pos):
-        # Adjacent pairs (llama.cpp's NORM rope; the converter permuted q/k for it).
-        half = np.arange(0, self.hd, 2, dtype=np.float64)
-        theta = (pos[:, None] * self.base ** (-half / self.hd)).astype(np.float32)
-        c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
-        a, b = x[..., 0::2], x[..., 1::2]
-        out = np.empty_like(x)
-        out[..., 0::2] = a * c - b * s
-        out[..., 1::2] = a * s + b * c
-        return out
-
-    def block(self, i, x, pos):
-        p = f"blk.{i}."
-        T = x.shape[0]
-        h = self.rms(x, self.get(p + "attn_norm.weight"))
-        q = self.rope((h @ self.get(p + "attn_q.weight").T).reshape(T, self.n_head, self.hd), pos)
-        k = self.rope((h @ self.get(p + "attn_k.weight").T).reshape(T, self.n_kv, self.hd), pos)
-        v = (h @ self.get(p + "attn_v.weight").T).reshape(T, self.n_kv, self.hd)
-        g = self.n_head // self.n_kv
-        k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
-        s = np.einsum("thd,shd->hts", q, k) / np.sqrt(self.hd)
-        s = np.where(np.tril(np.ones((T, T), bool))[None], s, -np.inf)
-        s = np.exp(s - s.max(axis=-1, keepdims=True))
-        s /= s.sum(axis=-1, keepdims=True)
-        o = np.einsum("hts,shd->thd", s, v).reshape(T, self.e)
-        x = x + o @ self.get(p + "attn_output.weight").T
-        h = self.rms(x, self.get(p + "ffn_norm.weight"))
-        gate = h @ self.get(p + "ffn_gate.weight").T
-        x = x + ((gate / (1 + np.exp(-gate))) * (h @ self.get(p + "ffn_up.weight").T)) @ self.get(p + "ffn_down.weight").T
-        return x
+    def block(self, i, x):
+        """Block i over T tokens (T × n_embd) at positions 0..T-1."""
+        if ("block", i) not in self.w:
+            self.w[("block", i)] = M.Dense.block(self, i)
+        w = self.w[("block", i)]
+        x = M.attention(self, w, x[None])[0]
+        return x + M.ffn_dense(self.rms(x, w["ffn_norm"]), w)
 
     def forward(self, tokens):
         """Final hidden states (pre-norm) and the residual stream entering the last block."""
-        pos = np.arange(len(tokens), dtype=np.float64)
         x = self.get("token_embd.weight")[tokens]
         for i in range(self.n_layer):
             if i == self.n_layer - 1:
                 before_last = x.copy()
-            x = self.block(i, x, pos)
+            x = self.block(i, x)
         return x, before_last
 
     def head(self, x):
@@ -118,7 +86,7 @@ class Model:
 
     def mtp_logits(self, tokens, hidden, eh_proj):
         x = self.mtp_inputs(tokens, hidden) @ eh_proj.T
-        x = self.block(self.n_layer - 1, x, np.arange(len(tokens) - 1, dtype=np.float64))
+        x = self.block(self.n_layer - 1, x)
         return self.head(x)
 
 
