@@ -46,9 +46,7 @@ public enum GatewayServer {
         // One chain (and spool) per instance: host and port tell instances on one machine apart
         // and stay the same across restarts, so a spool is replayed onto its own chain.
         let chainID = configuration.audit.chainID ?? "\(AuditWriterConfiguration.defaultChainID())-\(configuration.listen.port)"
-        let audit = AuditWriter(client: client, configuration: AuditWriterConfiguration(
-            chainID: chainID, spoolDirectory: configuration.audit.spoolDirectory + "/" + chainID,
-            checkpointKey: keys.checkpoint, payloadKey: keys.payload), logger: logger)
+        let audit = AuditWriter(client: client, configuration: auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys), logger: logger)
         let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let defaultRetention = RetentionRules.Days(defaultPolicy.retention)
         let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
@@ -93,6 +91,14 @@ public enum GatewayServer {
         engine?.shutdown()
         await close(pool: pool, logger: logger)
         logger.info("airlock stopped")
+    }
+
+    /// The audit writer's settings from the `audit` section: its spool folder is per chain.
+    static func auditWriterConfiguration(_ audit: GatewayConfiguration.Audit, chainID: String, keys: GatewayKeys) -> AuditWriterConfiguration {
+        var writer = AuditWriterConfiguration(chainID: chainID, spoolDirectory: audit.spoolDirectory + "/" + chainID,
+                                              checkpointKey: keys.checkpoint, payloadKey: keys.payload)
+        writer.batchLinger = .microseconds(Int64((audit.batchLingerMilliseconds * 1000).rounded()))
+        return writer
     }
 
     /// Cancelling the pool's run force-closes its connections; waits at most `limit` for that.

@@ -21,6 +21,23 @@ import Testing
         #expect(config == GatewayConfiguration())
     }
 
+    @Test func auditBatchLingerReachesTheWriterAndIsBounded() throws {
+        let keys = GatewayKeys(fingerprint: [], checkpoint: nil, payload: nil)
+        let defaults = GatewayServer.auditWriterConfiguration(GatewayConfiguration().audit, chainID: "c1", keys: keys)
+        #expect(defaults.batchLinger == .milliseconds(5))
+        #expect(defaults.spoolDirectory == ".airlock/spool/c1")
+
+        let config = try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: 25\n")
+        #expect(config.audit.batchLingerMilliseconds == 25)
+        #expect(GatewayServer.auditWriterConfiguration(config.audit, chainID: "c1", keys: keys).batchLinger == .milliseconds(25))
+        let off = try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: 0\n")
+        #expect(GatewayServer.auditWriterConfiguration(off.audit, chainID: "c1", keys: keys).batchLinger == .zero)
+
+        for bad in ["-1", "1001", "soon"] {
+            #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: \(bad)\n") }
+        }
+    }
+
     @Test func unknownKeysAreReportedWithTheirPath() {
         #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "listen:\n  prot: 9\n", file: "a.yaml") }
         do { _ = try GatewayConfiguration.parse(yaml: "listen:\n  prot: 9\n", file: "a.yaml") } catch {

@@ -39,9 +39,14 @@ extension GatewayConfiguration {
         public var checkpointKeyEnv: String = "AIRLOCK_AUDIT_CHECKPOINT_KEY"
         public var payloadKeyEnv: String = "AIRLOCK_AUDIT_PAYLOAD_KEY"
         public var retentionIntervalSeconds: Double = 3600
+        /// How long an event may wait in memory for others to share its database write
+        /// (fail-closed calls never wait). Longer means fewer transactions at a trickle, and
+        /// more acknowledged-but-unwritten events if the process is killed outright.
+        public var batchLingerMilliseconds: Double = 5
         enum CodingKeys: String, CodingKey {
             case spoolDirectory = "spool_dir", chainID = "chain_id", checkpointKeyEnv = "checkpoint_key_env"
             case payloadKeyEnv = "payload_key_env", retentionIntervalSeconds = "retention_interval_seconds"
+            case batchLingerMilliseconds = "batch_linger_ms"
         }
         public init() {}
         public init(from decoder: any Decoder) throws {
@@ -51,6 +56,7 @@ extension GatewayConfiguration {
             checkpointKeyEnv = try c.decodeIfPresent(String.self, forKey: .checkpointKeyEnv) ?? "AIRLOCK_AUDIT_CHECKPOINT_KEY"
             payloadKeyEnv = try c.decodeIfPresent(String.self, forKey: .payloadKeyEnv) ?? "AIRLOCK_AUDIT_PAYLOAD_KEY"
             retentionIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .retentionIntervalSeconds) ?? 3600
+            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? 5
         }
     }
 
