@@ -30,9 +30,14 @@ public enum GatewayApplication {
     public static func make(services: GatewayServices, logger: Logger) throws -> some ApplicationProtocol {
         let c = services.configuration
         let tls = try ListenerTLS.configuration(c.listen)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))))
+        let idleTimeout = Duration.milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))
+        let router = makeRouter(services: services)
+        let responder = router.buildResponder()
+        let http1 = services.environment["AIRLOCK_HTTP_SERVER"] == "hummingbird"
+            ? HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))))
+            : DirectHTTP1Channel.builder(responder: responder, idleTimeout: idleTimeout, serverName: "airlock")
         return Application(
-            router: makeRouter(services: services),
+            responder: responder,
             server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: "airlock"),
             logger: logger

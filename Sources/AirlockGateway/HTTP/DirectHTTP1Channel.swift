@@ -1,0 +1,84 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Hummingbird's HTTP/1.1 server child channel, with each request handled from a channel
+/// handler instead of a per-connection async loop.
+///
+/// Hummingbird's own `HTTP1Channel` reads every request part through an `NIOAsyncChannel`
+/// and writes every response part through its async writer: a task switch per part. On this
+/// gateway's c=1 path that machinery cost ~0.055 ms per call (a canned answer from a channel
+/// handler: 0.063 ms added, through Hummingbird's loop: 0.118 ms; see BENCHMARKS.md). Here
+/// `RequestDispatchHandler` assembles the request on the event loop and hands it to the same
+/// router responder once, and the response is written straight to the channel. Listener,
+/// TLS, idle timeout, graceful quiescing, router, middlewares and routes are Hummingbird's.
+/// `AIRLOCK_HTTP_SERVER=hummingbird` switches back to `HTTP1Channel`.
+struct DirectHTTP1Channel: ServerChildChannel {
+    struct Connection: ServerChildChannelValue {
+        let channel: any Channel
+    }
+    typealias Value = Connection
+    /// Answers one request; never throws (errors are already responses).
+    typealias Respond = @Sendable (Request, any Channel, Logger) async -> Response
+
+    let idleTimeout: Duration?
+    let respond: Respond
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
+        channel.eventLoop.makeCompletedFuture {
+            // Hummingbird's HTTP1Channel limits, so both servers refuse the same heads.
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            limits.maxHeaderFieldCount = 1000
+            // Pipelining assistance holds a pipelined request until the previous answer has
+            // ended, so the dispatcher only ever sees one request at a time. The protocol error
+            // handler answers unparseable input with 400 and closes.
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
+            try channel.pipeline.syncOperations.addHandler(RequestDispatchHandler(respond: respond, logger: logger))
+            return Connection(channel: channel)
+        }
+    }
+
+    /// The connection lives in its handlers; this only keeps the server's task for it until it
+    /// closes (idle timeout, client, quiescing), and closes it if the server gives up waiting.
+    func handle(value: Connection, logger: Logger) async {
+        await withTaskCancellationHandler {
+            try? await value.channel.closeFuture.get()
+        } onCancel: {
+            value.channel.close(promise: nil)
+        }
+    }
+}
+
+extension DirectHTTP1Channel {
+    /// A server builder for `Application(server:)`. Hummingbird hands the builder its own
+    /// responder, which writes through an async channel writer; this server calls `responder`
+    /// (the router's) itself and adds the headers Hummingbird's application would.
+    static func builder(responder: some HTTPResponder<AirlockRequestContext>, idleTimeout: Duration?, serverName: String) -> HTTPServerBuilder {
+        let dates = HTTPDateHeader()
+        let respond: Respond = { request, channel, logger in
+            let context = AirlockRequestContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                // The error middleware answers everything it sees; this is only a backstop.
+                logger.debug("unhandled error type", metadata: ["error.type": "\(type(of: error))"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = dates.current()
+            response.headers[.server] = serverName
+            return response
+        }
+        return HTTPServerBuilder { _ in DirectHTTP1Channel(idleTimeout: idleTimeout, respond: respond) }
+    }
+}

@@ -1,0 +1,136 @@
+"""Issue #9: the HTTP/1.1 server itself. Airlock serves requests from a channel handler
+(`DirectHTTP1Channel`) rather than Hummingbird's per-connection async loop, which stays
+available as `AIRLOCK_HTTP_SERVER=hummingbird`. Both must behave the same at the wire:
+pipelined requests answered in order, a body that arrives in pieces read whole, a refusal
+sent before a large body has arrived, `Connection: close` honoured, `Date` and `Server` on
+every answer."""
+from __future__ import annotations
+
+import email.utils
+import json
+import socket
+import time
+
+import httpx
+import pytest
+
+from conftest import SESSION_KEY, Gateway, upstream_env
+
+pytestmark = pytest.mark.usefixtures("tenant_key")
+
+
+@pytest.fixture(scope="module", params=["direct", "hummingbird"])
+def server(request, upstream, database_url):
+    extra = {"AIRLOCK_MAX_BODY_BYTES": "65536"}
+    if request.param == "hummingbird":
+        extra["AIRLOCK_HTTP_SERVER"] = "hummingbird"
+    gw = Gateway(upstream_env(upstream, database_url, **extra))
+    gw.wait_ready()
+    yield gw
+    assert gw.stop() == 0, gw.logs()[-3000:]
+
+
+def request_bytes(body: bytes, key: str | None = None, extra: str = "", rid: str | None = None) -> bytes:
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: airlock\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {key or SESSION_KEY['value']}\r\nContent-Length: {len(body)}\r\n")
+    if rid:
+        head += f"X-Request-Id: {rid}\r\n"
+    return (head + extra + "\r\n").encode() + body
+
+
+def chat_body(text: str) -> bytes:
+    return json.dumps({"model": "mock-chat", "messages": [{"role": "user", "content": text}]}).encode()
+
+
+class Reader:
+    """Reads HTTP/1.1 responses with Content-Length bodies off one socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.data = sock, b""
+
+    def response(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.data:
+            self._more()
+        head, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(self.data) < length:
+            self._more()
+        body, self.data = self.data[:length], self.data[length:]
+        return int(lines[0].split()[1]), headers, body
+
+    def closed(self, timeout: float) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a whole response")
+        self.data += chunk
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    ids = [f"pipelined-{i}-{time.monotonic_ns()}" for i in range(3)]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"".join(request_bytes(chat_body(f"question {i}"), rid=rid) for i, rid in enumerate(ids)))
+        reader = Reader(s)
+        answers = [reader.response() for _ in ids]
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert [headers["x-request-id"] for _, headers, _ in answers] == ids
+    assert all(json.loads(body)["object"] == "chat.completion" for _, _, body in answers)
+
+
+def test_a_body_arriving_in_pieces_is_read_whole(server, upstream):
+    marker = f"end-of-a-long-prompt-{time.monotonic_ns()}"
+    body = chat_body("lorem ipsum " * 4000 + marker)  # ~48 KB, under the 64 KiB limit
+    wire = request_bytes(body)
+    head_end = wire.index(b"\r\n\r\n") + 4
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(wire[:head_end] + body[:100])
+        for start in range(100, len(body), 4096):
+            time.sleep(0.03)  # separate reads on the server: the body is streamed to the handler
+            s.sendall(body[start:start + 4096])
+        status, _, answer = Reader(s).response()
+    assert status == 200, answer[:300]
+    sent = [r for r in upstream.recorder.requests if marker in r["raw"]]
+    assert len(sent) == 1 and sent[0]["body"]["messages"][0]["content"].endswith(marker)
+
+
+def test_a_refusal_is_sent_before_a_large_body_has_arrived(server):
+    body = chat_body("x" * 60000)
+    wire = request_bytes(body, key="ak_live_not-a-real-key")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(wire[:wire.index(b"\r\n\r\n") + 4 + 10])  # the head and 10 bytes of a 60 KB body
+        s.settimeout(3)
+        started = time.monotonic()
+        status, headers, answer = Reader(s).response()
+        elapsed = time.monotonic() - started
+    assert status == 401, answer[:300]
+    assert json.loads(answer)["error"]["code"] == "invalid_api_key"
+    assert headers.get("connection") == "close"
+    assert elapsed < 2
+
+
+def test_connection_close_is_honoured(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(request_bytes(chat_body("bye"), extra="Connection: close\r\n"))
+        reader = Reader(s)
+        status, _, _ = reader.response()
+        assert status == 200
+        assert reader.closed(timeout=3)
+
+
+def test_every_answer_has_date_and_server(server):
+    for r in (httpx.get(server.base_url + "/healthz", timeout=10),
+              httpx.get(server.base_url + "/no-such-endpoint", timeout=10)):
+        assert r.headers["server"] == "airlock"
+        sent = email.utils.parsedate_to_datetime(r.headers["date"])
+        assert abs(sent.timestamp() - time.time()) < 5
