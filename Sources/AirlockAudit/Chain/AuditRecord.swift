@@ -57,21 +57,29 @@ extension AuditRecord {
         let entities = event.entityCounts.filter { $0.value > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
         let received = event.receivedAt.micros
         let completed = event.completedAt?.micros
+        let t = Self.storable
         self.init(
-            chainID: chainID, seq: seq, eventID: event.id, kind: event.kind.rawValue, tenantID: event.tenantID,
-            keyID: event.keyID, requestID: event.requestID, endpoint: event.endpoint, requestedModel: event.requestedModel,
-            provider: event.provider, region: event.region, routeReason: event.routeReason, decision: event.decision.rawValue,
-            ruleIDs: event.firedRuleIDs, policyVersion: event.policyVersion.map(Int64.init),
+            chainID: t(chainID), seq: seq, eventID: event.id, kind: event.kind.rawValue, tenantID: t(event.tenantID),
+            keyID: event.keyID.map(t), requestID: t(event.requestID), endpoint: t(event.endpoint), requestedModel: event.requestedModel.map(t),
+            provider: event.provider.map(t), region: event.region.map(t), routeReason: event.routeReason.map(t), decision: event.decision.rawValue,
+            ruleIDs: event.firedRuleIDs.map(t), policyVersion: event.policyVersion.map(Int64.init),
             entityTypes: entities.map(\.key.rawValue), entityCounts: entities.map { Int64($0.value) },
-            fingerprints: event.fingerprints,
+            fingerprints: event.fingerprints.map(t),
             promptTokens: event.usage.map { Int64($0.promptTokens) }, cachedPromptTokens: event.usage.map { Int64($0.cachedPromptTokens) },
             completionTokens: event.usage.map { Int64($0.completionTokens) }, reasoningTokens: event.usage.map { Int64($0.reasoningTokens) },
             costUSD: event.costUSD.flatMap { $0.isFinite ? $0 : nil }, avoidedCostUSD: event.avoidedCostUSD.flatMap { $0.isFinite ? $0 : nil },
             receivedAt: received, firstByteAt: event.firstByteAt?.micros, completedAt: completed,
             latencyMs: event.latencyMs.map(Int64.init) ?? completed.map { max(0, ($0 - received) / 1000) },
-            status: event.status.map(Int64.init), errorCode: event.errorCode, clientAddress: event.clientAddress,
-            actor: event.actor, target: event.target, details: event.details.isEmpty ? nil : AuditRecord.canonicalJSON(event.details),
+            status: event.status.map(Int64.init), errorCode: event.errorCode.map(t), clientAddress: event.clientAddress.map(t),
+            actor: event.actor.map(t), target: event.target.map(t), details: event.details.isEmpty ? nil : AuditRecord.canonicalJSON(event.details),
             payloadDigest: payloadDigest, prevHash: [], hash: [])
+    }
+
+    /// PostgreSQL text cannot hold NUL, so the database stores a string without them. The
+    /// record is hashed as stored: a NUL in, say, a client's model name would otherwise make an
+    /// untouched row fail verification.
+    static func storable(_ s: String) -> String {
+        s.utf8.contains(0) ? String(decoding: s.utf8.filter { $0 != 0 }, as: UTF8.self) : s
     }
 
     static func canonicalJSON(_ dict: [String: String]) -> String {
