@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 
 /// Builds the Hummingbird application: routes of the wire contract behind the error
 /// middleware that speaks OpenAI's error format.
@@ -31,15 +32,16 @@ public enum GatewayApplication {
         let c = services.configuration
         let tls = try ListenerTLS.configuration(c.listen)
         let idleTimeout = Duration.milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))
-        let router = makeRouter(services: services)
-        let responder = router.buildResponder()
+        let serverName = "airlock"
+        let responder = makeRouter(services: services).buildResponder()
+        // Hummingbird's own per-connection loop stays available for comparison (BENCHMARKS.md).
         let http1 = services.environment["AIRLOCK_HTTP_SERVER"] == "hummingbird"
-            ? HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(c.limits.idleTimeoutSeconds * 1000))))
-            : DirectHTTP1Channel.builder(responder: responder, idleTimeout: idleTimeout, serverName: "airlock")
+            ? HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(idleTimeout)))
+            : DirectHTTP1Channel.builder(responder: responder, idleTimeout: idleTimeout, serverName: serverName)
         return Application(
             responder: responder,
             server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
-            configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: "airlock"),
+            configuration: .init(address: .hostname(c.listen.host, port: c.listen.port), serverName: serverName),
             logger: logger
         )
     }

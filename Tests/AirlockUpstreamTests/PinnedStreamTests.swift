@@ -40,8 +40,11 @@ import Testing
         }
     }
 
+    /// The stub sends one event, then nothing: the next read fails once the read timeout has
+    /// passed. 1.5 s rather than 300 ms, so a test process starved by the suites running in
+    /// parallel on two cores still gets the head and first event in time (300 ms did not).
     @Test func aStreamThatStallsFailsAfterTheReadTimeout() async throws {
-        try await withUpstream(.pinned, read: .milliseconds(300)) { server, client in
+        try await withUpstream(.pinned, read: .milliseconds(1_500)) { server, client in
             let started = ContinuousClock.now
             let response = try await stream(client, server, path: "/sse-stall")
             var parts = response.body.makeAsyncIterator()

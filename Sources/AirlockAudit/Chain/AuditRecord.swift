@@ -76,8 +76,8 @@ extension AuditRecord {
     }
 
     /// PostgreSQL text cannot hold NUL, so the database stores a string without them. The
-    /// record is hashed as stored: a NUL in, say, a client's model name would otherwise make an
-    /// untouched row fail verification.
+    /// record is hashed as stored: a NUL in any text field would otherwise make an untouched
+    /// row fail verification (SECURITY.md, finding 15).
     static func storable(_ s: String) -> String {
         s.utf8.contains(0) ? String(decoding: s.utf8.filter { $0 != 0 }, as: UTF8.self) : s
     }
