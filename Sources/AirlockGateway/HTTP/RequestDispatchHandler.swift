@@ -36,7 +36,6 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let respond: DirectHTTP1Channel.Respond
     private let logger: Logger
     private var state = RequestState.waitingForHead
-    private var answering = false
     private var closeAfterAnswer = false
     /// Reading is paused while the stream holds more than its high watermark.
     private var paused = false
@@ -120,7 +119,6 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
             state = .streaming(stream.source)
             requestBody = HummingbirdCore.RequestBody(asyncSequence: stream.sequence)
         }
-        answering = true
         let channel = context.channel
         let respond = self.respond
         let logger = self.logger
@@ -139,7 +137,6 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         // The answer is complete: the connection is ready for the next request (the pipelining
         // handler releases it after this write), or closes if the client asked.
-        answering = false
         switch state {
         case .streaming(let source):
             source.finish()
@@ -182,11 +179,6 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 struct BodyDemand: NIOAsyncSequenceProducerDelegate {
     let eventLoop: any EventLoop
     let resume: @Sendable () -> Void
-
-    init(eventLoop: any EventLoop, resume: @escaping @Sendable () -> Void) {
-        self.eventLoop = eventLoop
-        self.resume = resume
-    }
 
     func produceMore() {
         eventLoop.execute(resume)
