@@ -47,9 +47,9 @@ public final class PinnedConnectionPool: Sendable {
               streaming: Bool = false) async throws -> Reply {
         guard !shutDown.withLockedValue({ $0 }) else { throw ProviderExchangeHandler.Failure(kind: .closed, receivedNothing: true) }
         let deadline = NIODeadline.now() + totalTimeout
+        // `headers` carries `host` already (see RequestTemplates) and never a length.
         var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.pathAndQuery, headers: headers)
-        requestHead.headers.replaceOrAdd(name: "host", value: target.authority)
-        requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        requestHead.headers.add(name: "content-length", value: String(body.readableBytes))
         let head = requestHead
         let cancel = NIOLockedValueBox(ProviderExchangeHandler.Cancellation())
         let work: @Sendable () -> EventLoopFuture<ProviderExchangeHandler.Reply> = {

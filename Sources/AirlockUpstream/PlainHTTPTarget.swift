@@ -2,14 +2,11 @@
 /// else (`https://`, user info, a malformed authority) gives nil and the request takes the
 /// general client, which handles TLS, HTTP/2 and certificate verification.
 struct PlainHTTPTarget: Equatable {
-    var host: String
-    var port: Int
-    var pathAndQuery: String
-
+    let host: String
+    let port: Int
+    let pathAndQuery: String
     /// `host:port` as the connection pool's key and the `Host` header's value.
-    var authority: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
+    let authority: String
 
     init?(url: String) {
         let prefix = "http://"
@@ -48,5 +45,6 @@ struct PlainHTTPTarget: Equatable {
         self.host = String(hostPart)
         self.port = port
         self.pathAndQuery = path
+        self.authority = self.host.contains(":") ? "[\(self.host)]:\(port)" : "\(self.host):\(port)"
     }
 }

@@ -28,6 +28,7 @@ public struct UpstreamClient: Sendable {
     public let pinned: PinnedConnectionPool?
     /// Largest answer the pinned path reads; bigger ones fail as a provider error.
     public let maxResponseBytes: Int
+    private let templates = RequestTemplates()
 
     public init(httpClient: HTTPClient, timeouts: Timeouts, pinned: PinnedConnectionPool? = nil, maxResponseBytes: Int = 64 << 20) {
         self.httpClient = httpClient
@@ -91,10 +92,12 @@ public struct UpstreamClient: Sendable {
     public func post(_ endpoint: ProviderEndpoint, path: String, body: [UInt8], requestID: String, logger: Logger,
                      streaming: Bool = true, on loop: (any EventLoop)? = nil) async throws(AirlockError) -> Response {
         let url = endpoint.url(for: path)
-        let headers = Self.headers(for: endpoint, requestID: requestID)
+        let template = templates.template(url: url, endpoint: endpoint)
         let bytes = ByteBuffer(bytes: body)
         do {
-            if let pinned, let loop, let target = PlainHTTPTarget(url: url) {
+            if let pinned, let loop, let target = template.target {
+                var headers = template.pinnedHeaders
+                headers.add(name: "x-request-id", value: requestID)
                 let reply = try await pinned.post(target, headers: headers, body: bytes, on: loop,
                                                   connectTimeout: timeouts.connect, readTimeout: timeouts.read,
                                                   totalTimeout: timeouts.total, maxResponseBytes: maxResponseBytes, streaming: streaming)
@@ -105,7 +108,8 @@ public struct UpstreamClient: Sendable {
             }
             var request = HTTPClientRequest(url: url)
             request.method = .POST
-            request.headers = headers
+            request.headers = template.headers
+            request.headers.add(name: "x-request-id", value: requestID)
             request.body = .bytes(bytes)
             let response = try await httpClient.execute(request, timeout: timeouts.total, logger: logger)
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
@@ -114,12 +118,12 @@ public struct UpstreamClient: Sendable {
         }
     }
 
-    /// The headers of every provider request, whichever transport sends it.
-    static func headers(for endpoint: ProviderEndpoint, requestID: String) -> HTTPHeaders {
+    /// The headers every request to `endpoint` carries, whichever transport sends it (each
+    /// request adds its `x-request-id`).
+    static func fixedHeaders(for endpoint: ProviderEndpoint) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "accept", value: "application/json, text/event-stream")
-        headers.add(name: "x-request-id", value: requestID)
         if let key = endpoint.apiKey {
             if endpoint.kind == .azure { headers.add(name: "api-key", value: key) }
             else { headers.add(name: "authorization", value: "Bearer \(key)") }

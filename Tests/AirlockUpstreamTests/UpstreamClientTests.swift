@@ -14,6 +14,36 @@ import Testing
 /// AsyncHTTPClient (streamed answers) and through the pinned same-loop pool (whole answers
 /// from plain-http providers).
 @Suite struct UpstreamClientTests {
+    /// The fixed part of a request is worked out once per provider URL and reused: each call
+    /// must still carry its own request id, and the credentials of the endpoint it was sent
+    /// for, also when two endpoints share a URL.
+    @Test(arguments: UpstreamPath.allCases)
+    func eachCallCarriesItsOwnCredentialsAndRequestID(_ path: UpstreamPath) async throws {
+        try await withUpstream(path) { server, client in
+            var first = server.endpoint
+            first.apiKey = "sk-first"
+            var second = server.endpoint
+            second.apiKey = "sk-second"
+            var azure = server.endpoint
+            azure.kind = .azure
+            azure.apiKey = "az-key"
+            let calls = [(first, "req_one"), (second, "req_two"), (first, "req_three"), (azure, "req_four"), (second, "req_five")]
+            for (endpoint, id) in calls {
+                let response = try await client.post(endpoint, path: "/ok", body: Array("{}".utf8), requestID: id, logger: server.logger,
+                                                     streaming: path == .general, on: path == .pinned ? UpstreamPath.clientLoop : nil)
+                #expect(response.status == 200)
+                _ = try await response.collect(upTo: 1 << 20)
+            }
+            let seen = server.recorder.requests()
+            #expect(seen.map { $0.headers["x-request-id"] } == calls.map { [$0.1] })
+            #expect(seen.map { $0.headers["authorization"] } == [["Bearer sk-first"], ["Bearer sk-second"], ["Bearer sk-first"], [], ["Bearer sk-second"]])
+            #expect(seen[3].headers["api-key"] == ["az-key"])
+            let port = server.channel.localAddress!.port!
+            #expect(seen.allSatisfy { $0.headers["host"] == ["127.0.0.1:\(port)"] && $0.headers["content-length"] == ["2"] })
+            #expect(seen.allSatisfy { $0.headers["content-type"] == ["application/json"] })
+        }
+    }
+
     @Test(arguments: UpstreamPath.allCases)
     func headAndBodyReachTheProviderInOneSegment(_ path: UpstreamPath) async throws {
         try await withUpstream(path) { server, client in
@@ -157,7 +187,7 @@ func withUpstream(_ path: UpstreamPath, read: TimeAmount = .seconds(30), maxResp
 
 /// What the stub saw on its sockets.
 final class ReadRecorder: Sendable {
-    struct Request: Sendable { var firstRead: Int; var total: Int; var uri = ""; var host = "" }
+    struct Request: Sendable { var firstRead: Int; var total: Int; var uri = ""; var host = ""; var headers = HTTPHeaders() }
     private let state = NIOLockedValueBox((requests: [Request](), opens: 0, closes: 0, children: [any Channel](), bulkWritten: 0))
     /// Chunks of `/sse-bulk` the socket has taken so far.
     func bulkWritten() -> Int { state.withLockedValue { $0.bulkWritten } }
@@ -234,7 +264,7 @@ final class RawReadHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let complete = event as? RequestCompleteEvent {
-            recorder.request(.init(firstRead: firstRead ?? 0, total: total, uri: complete.uri, host: complete.host))
+            recorder.request(.init(firstRead: firstRead ?? 0, total: total, uri: complete.uri, host: complete.host, headers: complete.headers))
             firstRead = nil
             total = 0
         }
@@ -252,7 +282,7 @@ final class RawReadHandler: ChannelInboundHandler {
     }
 }
 
-struct RequestCompleteEvent { var uri: String; var host: String }
+struct RequestCompleteEvent { var uri: String; var host: String; var headers: HTTPHeaders }
 
 final class StubResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -273,7 +303,8 @@ final class StubResponder: ChannelInboundHandler {
         case .body:
             break
         case .end:
-            context.pipeline.fireUserInboundEventTriggered(RequestCompleteEvent(uri: head?.uri ?? "", host: head?.headers.first(name: "host") ?? ""))
+            context.pipeline.fireUserInboundEventTriggered(RequestCompleteEvent(uri: head?.uri ?? "", host: head?.headers.first(name: "host") ?? "",
+                                                                                        headers: head?.headers ?? HTTPHeaders()))
             respond(context: context)
         }
     }

@@ -12,6 +12,9 @@ public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext
     public let channel: any Channel
     /// Echoed in `x-request-id`, put on every log line, recorded in audit.
     public var requestID: String
+    /// The whole request body when it arrived with the head (set by `DirectHTTP1Channel`);
+    /// nil when it is still arriving or the server does not say.
+    public var receivedBody: ByteBuffer?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

@@ -49,6 +49,12 @@ struct ChannelResponseWriter: ResponseBodyWriter {
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         writeHeadIfPending()
+        guard flushEachPart else {
+            // A whole answer: nothing is left to pace, so the task need not wait for the
+            // socket (a failed write closes the connection either way).
+            channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders), promise: nil)
+            return
+        }
         try await channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders)).get()
     }
 }

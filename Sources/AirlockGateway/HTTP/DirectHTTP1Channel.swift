@@ -22,8 +22,9 @@ struct DirectHTTP1Channel: ServerChildChannel {
         let channel: any Channel
     }
     typealias Value = Connection
-    /// Answers one request; never throws (errors are already responses).
-    typealias Respond = @Sendable (Request, any Channel, Logger) async -> Response
+    /// Answers one request; never throws (errors are already responses). `wholeBody` is the
+    /// body when all of it came with the head, so a route can take it without reading.
+    typealias Respond = @Sendable (Request, _ wholeBody: ByteBuffer?, any Channel, Logger) async -> Response
 
     let idleTimeout: Duration?
     let respond: Respond
@@ -65,8 +66,9 @@ extension DirectHTTP1Channel {
     /// (the router's) itself and adds the headers Hummingbird's application would.
     static func builder(responder: some HTTPResponder<AirlockRequestContext>, idleTimeout: Duration?, serverName: String) -> HTTPServerBuilder {
         let dates = HTTPDateHeader()
-        let respond: Respond = { request, channel, logger in
-            let context = AirlockRequestContext(source: .init(channel: channel, logger: logger))
+        let respond: Respond = { request, wholeBody, channel, logger in
+            var context = AirlockRequestContext(source: .init(channel: channel, logger: logger))
+            context.receivedBody = wholeBody
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

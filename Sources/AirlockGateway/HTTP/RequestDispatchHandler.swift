@@ -108,8 +108,10 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func dispatch(head: HTTPRequest, body: ByteBuffer?, ended: Bool, context: ChannelHandlerContext) {
         let requestBody: HummingbirdCore.RequestBody
+        var wholeBody: ByteBuffer?
         if ended {
-            requestBody = HummingbirdCore.RequestBody(buffer: body ?? ByteBuffer())
+            wholeBody = body ?? ByteBuffer()
+            requestBody = HummingbirdCore.RequestBody(buffer: wholeBody!)
             state = .received
         } else {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -122,8 +124,9 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         let channel = context.channel
         let respond = self.respond
         let logger = self.logger
+        let received = wholeBody
         Task {
-            let response = await respond(Request(head: head, body: requestBody), channel, logger)
+            let response = await respond(Request(head: head, body: requestBody), received, channel, logger)
             await ChannelResponseWriter.write(response, to: channel)
         }
     }

@@ -23,15 +23,10 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             if let id = response.headers[.init("x-request-id")!], id != context.requestID { finalLogger[metadataKey: "request_id"] = .string(id) }
             let logger = finalLogger
             let body = response.body
-            // A body already in memory (it has a length) is written at once: count it now and
-            // leave it as it is, so Hummingbird sends head and body in one write (wrapping it
-            // in a closure body costs a second write and a second wake-up of the client).
-            // Streams (no length) are timed until their last byte.
-            guard body.contentLength == nil else {
-                Self.finish(metrics, logger, route: route, method: method, status: status, start: start, complete: true)
-                return response
-            }
-            response.body = ResponseBody(contentLength: nil) { writer in
+            // Counted once the body has been written (a whole answer still leaves in one
+            // write: `ChannelResponseWriter` flushes a body of known length only at its end),
+            // so the client does not wait for the bookkeeping.
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
                 do {
                     try await body.write(writer)
                 } catch {

@@ -115,11 +115,14 @@ struct ChatPipeline: Sendable {
         }
         let table = strongest.mapValues { Action(rawValue: $0.rawValue) ?? .redact }
         var vault = Vault()
-        let transformed = transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault)
-        record.fingerprints = transformed.summary.entries.map(\.fingerprint)
-        record.decision = transformed.summary.entries.contains { $0.action != .allow } ? .transformed : .allowed
+        // Nothing found, nothing to rewrite: a clean prompt is not walked a second time.
+        let transformed = located.isEmpty ? nil
+            : transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault)
+        let entries = transformed?.summary.entries ?? []
+        record.fingerprints = entries.map(\.fingerprint)
+        record.decision = entries.contains { $0.action != .allow } ? .transformed : .allowed
         services.metrics.call(tenant: principal.tenantID, decision: record.decision, entities: record.entityCounts)
-        guard case .object(var outgoing) = transformed.request else { throw AirlockError(.internalError, "request transformation failed") }
+        guard case .object(var outgoing) = transformed?.request ?? original else { throw AirlockError(.internalError, "request transformation failed") }
 
         // The model's own output is scanned too: credentials it produces are redacted.
         let outputActions: @Sendable (EntityType) -> Action = { $0.isSecret ? .redact : .allow }

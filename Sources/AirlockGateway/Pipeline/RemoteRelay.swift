@@ -1,3 +1,4 @@
+import AirlockAudit
 import AirlockCore
 import AirlockDetect
 import AirlockPolicy
@@ -107,10 +108,10 @@ struct RemoteRelay: Sendable {
             record.decision = .failed
         }
         if record.capturePayload { record.responseBody = Array(body.readableBytesView) }
-        try await AuditGate(services: services).commit(record)
+        let pending = try await AuditGate(services: services).commitOrDefer(record)
         headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         if let retry = response.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
-        return Response(status: .init(code: response.status), headers: headers, body: .init(byteBuffer: body))
+        return Response(status: .init(code: response.status), headers: headers, body: AuditGate.body(body, then: pending))
     }
 
     /// One SSE event: JSON chunks are restored and scanned; the usage-only chunk Airlock asked
@@ -151,4 +152,44 @@ struct AuditGate: Sendable {
             audit.record(record.event)
         }
     }
+
+    /// Like `commit`, but a call whose policy does not require audit before answering gets its
+    /// event written after the answer has left: the client does not wait for it.
+    func commitOrDefer(_ record: CallRecord) async throws -> DeferredAuditEvent? {
+        guard let audit = services.audit else { return nil }
+        if record.failClosed {
+            try await commit(record)
+            return nil
+        }
+        return DeferredAuditEvent(audit: audit, event: record.event)
+    }
+
+    /// A whole answer whose body, once written (or dropped unwritten), records `pending`.
+    static func body(_ buffer: ByteBuffer, then pending: DeferredAuditEvent?) -> ResponseBody {
+        guard let pending else { return ResponseBody(byteBuffer: buffer) }
+        return ResponseBody(contentLength: buffer.readableBytes) { writer in
+            try await writer.write(buffer)
+            try await writer.finish(nil)
+            pending.keepUntilWritten()
+        }
+    }
 }
+
+/// An audit event recorded when the last reference to it goes: that is when the answer
+/// carrying it has been written, or dropped because the connection went away first. Either
+/// way the call gets exactly one event.
+final class DeferredAuditEvent: Sendable {
+    let audit: AuditWriter
+    let event: AuditEvent
+
+    init(audit: AuditWriter, event: AuditEvent) {
+        self.audit = audit
+        self.event = event
+    }
+
+    /// Keeps the event alive in the body's closure until the write is done.
+    func keepUntilWritten() {}
+
+    deinit { audit.record(event) }
+}
+

@@ -36,6 +36,11 @@ enum RequestBody {
     /// `OpenAIErrorMiddleware.closeAfterRefusal`), so a slow body cannot hold a handler (slowloris).
     static func collect(_ request: Request, context: AirlockRequestContext, limits: GatewayConfiguration.Limits) async throws -> [UInt8] {
         let limit = limits.maxBodyBytes
+        // Already here (nearly every API call): nothing to read, so no deadline to watch.
+        if let whole = context.receivedBody {
+            guard whole.readableBytes <= limit else { throw AirlockError(.bodyTooLarge, "Request body exceeds the limit of \(limit) bytes") }
+            return Array(whole.readableBytesView)
+        }
         let timeout = Duration.milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
         // The read runs in one task that a timer on the connection's event loop cancels at the
         // deadline; the handler always waits for that task to end, so Hummingbird's own drain
