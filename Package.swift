@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Already built for everything above; named for the event-loop timers (`LoopTimer`).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Already built for Hummingbird; named for the header names the gateway sets.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Shared value types: wire JSON, entity types, findings, errors. No dependencies.
@@ -94,6 +96,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "airlock", dependencies: [
             "AirlockGateway", "AirlockPolicy", "AirlockDetect", "AirlockEngine", "AirlockStore", "AirlockAudit",

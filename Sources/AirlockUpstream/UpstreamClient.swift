@@ -93,6 +93,9 @@ public struct UpstreamClient: Sendable {
                      streaming: Bool = true, on loop: (any EventLoop)? = nil) async throws(AirlockError) -> Response {
         let url = endpoint.url(for: path)
         let template = templates.template(url: url, endpoint: endpoint)
+        guard template.sendable, RequestTemplates.isSendable(requestID) else {
+            throw AirlockError(.upstreamError, "provider '\(endpoint.name)' is configured with a header value (API key or URL) that cannot be sent")
+        }
         let bytes = ByteBuffer(bytes: body)
         do {
             if let pinned, let loop, let target = template.target {

@@ -44,6 +44,29 @@ import Testing
         }
     }
 
+    /// An API key with a line break (read from a file with its newline, or crafted to inject
+    /// a header) is refused before anything is sent, on both transports.
+    @Test(arguments: UpstreamPath.allCases)
+    func headerValuesThatCannotBeSentAreRefused(_ path: UpstreamPath) async throws {
+        try await withUpstream(path) { server, client in
+            for key in ["sk-key\n", "sk-key\r\nx-injected: 1", "sk-\u{0}key"] {
+                var endpoint = server.endpoint
+                endpoint.apiKey = key
+                let error = await path.failure(client, endpoint, path: "/ok", unexpected: "a key with control characters was sent")
+                #expect(error?.code == .upstreamError)
+                #expect(error?.message.contains("cannot be sent") == true)
+                #expect(error?.message.contains("sk-") == false)
+            }
+            #expect(server.recorder.requests().isEmpty)
+            // The same client still sends good requests.
+            var endpoint = server.endpoint
+            endpoint.apiKey = "sk-good"
+            let response = try await path.post(client, endpoint, path: "/ok", body: Array("{}".utf8))
+            #expect(response.status == 200)
+            #expect(server.recorder.requests().count == 1)
+        }
+    }
+
     @Test(arguments: UpstreamPath.allCases)
     func headAndBodyReachTheProviderInOneSegment(_ path: UpstreamPath) async throws {
         try await withUpstream(path) { server, client in

@@ -87,6 +87,33 @@ def test_pipelined_requests_are_answered_in_order(server):
     assert all(json.loads(body)["object"] == "chat.completion" for _, _, body in answers)
 
 
+def test_pipelined_requests_of_every_shape_are_answered_in_order(server, upstream):
+    """Requests that arrive while another is being answered wait their turn: one whose body
+    is split across sends, a GET between two POSTs, and a last one with `Connection: close`
+    after whose answer the connection is closed."""
+    tag = time.monotonic_ns()
+    ids = [f"pipe-{i}-{tag}" for i in range(4)]
+    health = (f"GET /healthz HTTP/1.1\r\nHost: airlock\r\nX-Request-Id: {ids[2]}\r\n\r\n").encode()
+    wire = (request_bytes(chat_body("one"), rid=ids[0])
+            + request_bytes(chat_body("two " * 3000), rid=ids[1])
+            + health
+            + request_bytes(chat_body("four"), rid=ids[3], extra="Connection: close\r\n"))
+    split = len(request_bytes(chat_body("one"), rid=ids[0])) + 5000  # inside the second body
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(wire[:split])
+        time.sleep(0.1)
+        s.sendall(wire[split:])
+        reader = Reader(s)
+        answers = [reader.response() for _ in ids]
+        closed = reader.closed(timeout=3)
+    assert [status for status, _, _ in answers] == [200, 200, 200, 200], [a[2][:200] for a in answers]
+    assert [headers["x-request-id"] for _, headers, _ in answers] == ids
+    assert closed
+    sent = [r["raw"] for r in upstream.recorder.requests]
+    assert any(json.dumps("two " * 3000) in raw for raw in sent)  # the split body, whole
+
+
 def test_a_body_arriving_in_pieces_is_read_whole(server, upstream):
     marker = f"end-of-a-long-prompt-{time.monotonic_ns()}"
     body = chat_body("lorem ipsum " * 4000 + marker)  # ~48 KB, under the 64 KiB limit

@@ -36,11 +36,11 @@ struct DirectHTTP1Channel: ServerChildChannel {
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024
             limits.maxHeaderFieldCount = 1000
-            // Pipelining assistance holds a pipelined request until the previous answer has
-            // ended, so the dispatcher only ever sees one request at a time. The protocol error
+            // Pipelined requests wait in the dispatcher (as in Hummingbird's own server, NIO's
+            // pipelining handler is left out; see RequestDispatchHandler). The protocol error
             // handler answers unparseable input with 400 and closes.
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false,
+                withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))

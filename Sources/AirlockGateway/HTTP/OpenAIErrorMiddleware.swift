@@ -9,7 +9,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let incoming = RequestID.accept(request.headers[.init("x-request-id")!]) {
+        if let incoming = RequestID.accept(request.headers[.requestID]) {
             context.requestID = incoming
             context.logger[metadataKey: "request_id"] = .string(incoming)
         }
@@ -21,7 +21,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             OpenAIErrorMiddleware.log(airlock, logger: context.logger)
             response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
         }
-        response.headers[.init("x-request-id")!] = context.requestID
+        response.headers[.requestID] = context.requestID
         Self.closeAfterRefusal(&response, request: request, context: context)
         return response
     }

@@ -7,12 +7,19 @@ import NIOHTTPTypes
 /// Assembles each request on the event loop and starts one task that answers it (see
 /// `DirectHTTP1Channel`).
 ///
-/// A request is handed over at the end of the read that brought its head: if its whole body
-/// came with it (nearly every API call), as one buffer; otherwise as a stream fed by later
-/// reads, with back-pressure (reading stops while the handler has not taken what is there).
-/// So a refusal (401, 413) can still be sent before a large or trickled body has arrived, and
-/// the route's body deadline and size limit work as with Hummingbird's own loop. What is left
-/// of a body after its answer is read and dropped, like Hummingbird does.
+/// A request whose whole body has arrived (nearly every API call) is handed over at once, as
+/// one buffer. One whose body is still arriving at the end of the read that brought its head
+/// is handed over then, with its body as a stream fed by later reads, with back-pressure
+/// (reading stops while the handler has not taken what is there). So a refusal (401, 413) can
+/// still be sent before a large or trickled body has arrived, and the route's body deadline
+/// and size limit work as with Hummingbird's own loop. What is left of a body after its
+/// answer is read and dropped, like Hummingbird does.
+///
+/// Pipelined requests are answered in order: the parts of a request that arrives while
+/// another is being answered wait here, and reading pauses until they are replayed once the
+/// answer has ended. Doing this here rather than in NIO's pipelining handler keeps the socket
+/// registered for reading between ordinary requests: that handler withholds every read until
+/// the answer is written, two `epoll_ctl` calls per request (~5 µs of a call's work).
 final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -20,15 +27,14 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     typealias BodyStream = NIOThrowingAsyncSequenceProducer<ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, BodyDemand>
 
+    /// Where the request being read is.
     enum RequestState {
         /// Between requests.
         case waitingForHead
-        /// Head (and maybe body) read, not yet handed over: the current read is still going.
-        case collecting(HTTPRequest, body: ByteBuffer?, ended: Bool)
-        /// Handed over; the rest of the body goes into the stream.
+        /// Head (and maybe some body) read, not yet handed over: the current read is still going.
+        case collecting(HTTPRequest, body: ByteBuffer?)
+        /// Handed over before its body ended; the rest of the body goes into the stream.
         case streaming(BodyStream.Source)
-        /// Handed over with its whole body.
-        case received
         /// Answered before its body ended: the rest is read and dropped.
         case discarding
     }
@@ -36,7 +42,11 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let respond: DirectHTTP1Channel.Respond
     private let logger: Logger
     private var state = RequestState.waitingForHead
+    /// A request has been handed over and its answer has not ended yet.
+    private var answering = false
     private var closeAfterAnswer = false
+    /// Parts of pipelined requests that arrived while an answer was still being written.
+    private var queued = CircularBuffer<HTTPRequestPart>()
     /// Reading is paused while the stream holds more than its high watermark.
     private var paused = false
     private var readHeld = false
@@ -49,47 +59,73 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        // Behind a waiting pipelined request, everything waits, in order.
+        guard queued.isEmpty else {
+            queued.append(part)
+            return
+        }
+        _ = take(part, context: context)
+    }
+
+    /// Handles one part; false when it has to wait (a pipelined head while an answer is going).
+    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) -> Bool {
+        switch part {
         case .head(let head):
             guard case .waitingForHead = state else {
-                // The pipelining handler never lets a second head in early; if it did, refuse.
+                // The decoder delivers a head only after the previous request's end.
                 context.close(promise: nil)
-                return
+                return true
+            }
+            if answering {
+                queued.append(part)
+                return false
             }
             closeAfterAnswer = head.headerFields[.connection]?.lowercased() == "close"
-            state = .collecting(head, body: nil, ended: false)
-        case .body(let part):
+            state = .collecting(head, body: nil)
+        case .body(let piece):
             switch state {
-            case .collecting(let head, var body, let ended):
+            case .collecting(let head, var body):
                 state = .waitingForHead  // drop the reference so the append does not copy
-                if body == nil { body = part } else { body!.writeImmutableBuffer(part) }
-                state = .collecting(head, body: body, ended: ended)
+                if body == nil { body = piece } else { body!.writeImmutableBuffer(piece) }
+                state = .collecting(head, body: body)
             case .streaming(let source):
-                if source.yield(part) == .stopProducing { paused = true }
-            case .discarding, .waitingForHead, .received:
+                if source.yield(piece) == .stopProducing { paused = true }
+            case .discarding, .waitingForHead:
                 break
             }
         case .end:
             switch state {
-            case .collecting(let head, let body, _):
-                state = .collecting(head, body: body, ended: true)
+            case .collecting(let head, let body):
+                state = .waitingForHead
+                dispatch(head: head, wholeBody: body ?? ByteBuffer(), stream: nil, context: context)
             case .streaming(let source):
                 source.finish()
-                state = .received
+                state = .waitingForHead
             case .discarding:
                 state = .waitingForHead
                 resumeReading(context: context)
-            case .waitingForHead, .received:
+            case .waitingForHead:
                 break
             }
         }
+        return true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .collecting(let head, let body, let ended) = state {
-            dispatch(head: head, body: body, ended: ended, context: context)
-        }
+        handOverUnfinished(context: context)
         context.fireChannelReadComplete()
+    }
+
+    /// A request whose body has not ended with this read is handed over with its body as a stream.
+    private func handOverUnfinished(context: ChannelHandlerContext) {
+        guard case .collecting(let head, let body) = state else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let demand = BodyDemand(eventLoop: context.eventLoop) { loopBound.value.0.resumeReading(context: loopBound.value.1) }
+        let stream = BodyStream.makeSequence(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
+        if let body, stream.source.yield(body) == .stopProducing { paused = true }
+        state = .streaming(stream.source)
+        dispatch(head: head, wholeBody: nil, stream: stream.sequence, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -97,36 +133,26 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
             source.finish(ChannelError.ioOnClosedChannel)
         }
         state = .discarding
+        queued.removeAll()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if case .streaming(let source) = state { source.finish(error) }
         state = .discarding
+        queued.removeAll()
         context.close(promise: nil)
     }
 
-    private func dispatch(head: HTTPRequest, body: ByteBuffer?, ended: Bool, context: ChannelHandlerContext) {
-        let requestBody: HummingbirdCore.RequestBody
-        var wholeBody: ByteBuffer?
-        if ended {
-            wholeBody = body ?? ByteBuffer()
-            requestBody = HummingbirdCore.RequestBody(buffer: wholeBody!)
-            state = .received
-        } else {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let demand = BodyDemand(eventLoop: context.eventLoop) { loopBound.value.0.resumeReading(context: loopBound.value.1) }
-            let stream = BodyStream.makeSequence(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
-            if let body, stream.source.yield(body) == .stopProducing { paused = true }
-            state = .streaming(stream.source)
-            requestBody = HummingbirdCore.RequestBody(asyncSequence: stream.sequence)
-        }
+    private func dispatch(head: HTTPRequest, wholeBody: ByteBuffer?, stream: BodyStream?, context: ChannelHandlerContext) {
+        answering = true
+        let requestBody = if let stream { HummingbirdCore.RequestBody(asyncSequence: stream) }
+            else { HummingbirdCore.RequestBody(buffer: wholeBody ?? ByteBuffer()) }
         let channel = context.channel
         let respond = self.respond
         let logger = self.logger
-        let received = wholeBody
         Task {
-            let response = await respond(Request(head: head, body: requestBody), received, channel, logger)
+            let response = await respond(Request(head: head, body: requestBody), wholeBody, channel, logger)
             await ChannelResponseWriter.write(response, to: channel)
         }
     }
@@ -138,31 +164,44 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
             context.write(data, promise: promise)
             return
         }
-        // The answer is complete: the connection is ready for the next request (the pipelining
-        // handler releases it after this write), or closes if the client asked.
-        switch state {
-        case .streaming(let source):
+        // The answer is complete: the connection is ready for the next request, or closes if
+        // the client asked.
+        answering = false
+        if case .streaming(let source) = state {
             source.finish()
             state = .discarding
             resumeReading(context: context)
-        case .received:
-            state = .waitingForHead
-        default:
-            break
         }
         if closeAfterAnswer {
+            queued.removeAll()
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
             if let promise { written.futureResult.cascade(to: promise) }
             context.write(data, promise: written)
-        } else {
-            context.write(data, promise: promise)
+            return
         }
+        context.write(data, promise: promise)
+        replayQueued(context: context)
+    }
+
+    /// Feeds the parts that waited behind the answer just ended, up to the next request that
+    /// has to wait in turn.
+    private func replayQueued(context: ChannelHandlerContext) {
+        guard !queued.isEmpty else { return }
+        while let part = queued.popFirst() {
+            if !take(part, context: context) {
+                // `take` queued it again, at the back: it belongs in front.
+                queued.prepend(queued.removeLast())
+                break
+            }
+        }
+        handOverUnfinished(context: context)
+        releaseHeldRead(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if paused {
+        if paused || !queued.isEmpty {
             readHeld = true
         } else {
             context.read()
@@ -171,7 +210,11 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func resumeReading(context: ChannelHandlerContext) {
         paused = false
-        if readHeld {
+        releaseHeldRead(context: context)
+    }
+
+    private func releaseHeldRead(context: ChannelHandlerContext) {
+        if readHeld && !paused && queued.isEmpty {
             readHeld = false
             context.read()
         }

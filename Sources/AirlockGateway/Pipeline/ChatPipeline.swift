@@ -60,7 +60,7 @@ struct ChatPipeline: Sendable {
         let original = JSONValue.object(chat.body)
         let located = transformer.scan(request: original)
         let requestContext = RequestContext(tenant: principal.tenantID, model: chat.model,
-                                            classification: request.headers[.init("x-airlock-classification")!],
+                                            classification: request.headers[.airlockClassification],
                                             callerRegion: nil)
         var decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
         var shadow: Decision?
@@ -80,12 +80,12 @@ struct ChatPipeline: Sendable {
         if record.capturePayload { record.requestBody = bytes }
         for f in located { record.entityCounts[f.finding.type, default: 0] += 1 }
 
-        headers[.init("x-airlock-decision")!] = decision.headerValue
-        headers[.init("x-airlock-policy-version")!] = active.map { "\($0.policy.name)@v\($0.version)" } ?? "\(evaluator.policy.name)@builtin"
+        headers[.airlockDecision] = decision.headerValue
+        headers[.airlockPolicyVersion] = active.map { "\($0.policy.name)@v\($0.version)" } ?? "\(evaluator.policy.name)@builtin"
         if let shadow {
-            headers[.init("x-airlock-shadow-decision")!] = shadow.headerValue
+            headers[.airlockShadowDecision] = shadow.headerValue
             let enforcedName = previous.map { "\($0.policy.name)@v\($0.version)" } ?? "\(services.defaultPolicy.policy.name)@builtin"
-            headers[.init("x-airlock-policy-version")!] = "\(enforcedName) (shadow: \(active.map { "\($0.policy.name)@v\($0.version)" } ?? "?"))"
+            headers[.airlockPolicyVersion] = "\(enforcedName) (shadow: \(active.map { "\($0.policy.name)@v\($0.version)" } ?? "?"))"
         }
 
         if decision.isBlocked {
@@ -138,7 +138,7 @@ struct ChatPipeline: Sendable {
             record.provider = candidate.provider
             record.region = candidate.region.value
             record.routeReason = Self.routeReason(candidate, decision: decision, first: candidate == plan.candidates.first)
-            headers[.init("x-airlock-route")!] = candidate.headerValue
+            headers[.airlockRoute] = candidate.headerValue
             outgoing["model"] = .string(candidate.model)
             if candidate.isLocal, let engine = services.localEngine {
                 let local = LocalChatResponder(engine: engine, modelName: candidate.model)

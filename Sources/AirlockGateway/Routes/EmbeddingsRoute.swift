@@ -42,8 +42,8 @@ struct EmbeddingsRoute: Sendable {
         let forwarder = UpstreamForwarder(services: services)
         let forwarded = try await forwarder.send(path: "/embeddings", body: JSONValue.object(body).serializedBytes, candidates: endpoints, context: context)
         var headers = HTTPFields()
-        headers[.init("x-airlock-route")!] = "\(forwarded.endpoint.name)/\(forwarded.endpoint.region)"
-        headers[.init("x-airlock-decision")!] = decision.headerValue
+        headers[.airlockRoute] = "\(forwarded.endpoint.name)/\(forwarded.endpoint.region)"
+        headers[.airlockDecision] = decision.headerValue
         return try await forwarder.relay(forwarded, streaming: false, headers: headers, context: context)
     }
 }
