@@ -2,9 +2,9 @@ import Hummingbird
 import Logging
 
 /// Counts every request by route template, method and status, times it until its body has
-/// been written (streamed answers count their full duration; in-memory bodies until handed
-/// over), and writes one debug access line with the same fields. Outermost middleware: it sees the status and request id
-/// the error middleware chose.
+/// been written (streamed answers count their full duration), and writes one debug access
+/// line with the same fields. Outermost middleware: it sees the status and request id the
+/// error middleware chose.
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = AirlockRequestContext
     let metrics: GatewayMetrics
@@ -23,9 +23,10 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             if let id = response.headers[.requestID], id != context.requestID { finalLogger[metadataKey: "request_id"] = .string(id) }
             let logger = finalLogger
             let body = response.body
-            // Counted once the body has been written (a whole answer still leaves in one
-            // write: `ChannelResponseWriter` flushes a body of known length only at its end),
-            // so the client does not wait for the bookkeeping.
+            // Counted once the body has been written, so the client does not wait for the
+            // bookkeeping. A whole answer still leaves in one write: `ChannelResponseWriter`
+            // flushes a body of known length only at its end (Hummingbird's own server, the
+            // `AIRLOCK_HTTP_SERVER=hummingbird` fallback, writes such a body in two).
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
                 do {
                     try await body.write(writer)
