@@ -60,26 +60,27 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        // Behind a waiting pipelined request, everything waits, in order.
-        guard queued.isEmpty else {
+        // A request that arrives while another is being answered waits, and so does
+        // everything behind it, in order.
+        guard queued.isEmpty && !mustWait(part) else {
             queued.append(part)
             return
         }
-        _ = take(part, context: context)
+        take(part, context: context)
     }
 
-    /// Handles one part; false when it has to wait (a pipelined head while an answer is going).
-    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) -> Bool {
+    private func mustWait(_ part: HTTPRequestPart) -> Bool {
+        if case .head = part { return answering }
+        return false
+    }
+
+    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             guard case .waitingForHead = state else {
                 // The decoder delivers a head only after the previous request's end.
                 context.close(promise: nil)
-                return true
-            }
-            if answering {
-                queued.append(part)
-                return false
+                return
             }
             closeAfterAnswer = head.headerFields[.connection]?.lowercased() == "close"
             state = .collecting(head, body: nil)
@@ -109,7 +110,6 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
                 break
             }
         }
-        return true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -189,12 +189,9 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// has to wait in turn.
     private func replayQueued(context: ChannelHandlerContext) {
         guard !queued.isEmpty else { return }
-        while let part = queued.popFirst() {
-            if !take(part, context: context) {
-                // `take` queued it again, at the back: it belongs in front.
-                queued.prepend(queued.removeLast())
-                break
-            }
+        while let part = queued.first, !mustWait(part) {
+            queued.removeFirst()
+            take(part, context: context)
         }
         handOverUnfinished(context: context)
         releaseHeldRead(context: context)

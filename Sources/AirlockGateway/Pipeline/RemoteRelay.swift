@@ -170,7 +170,7 @@ struct AuditGate: Sendable {
         return ResponseBody(contentLength: buffer.readableBytes) { writer in
             try await writer.write(buffer)
             try await writer.finish(nil)
-            pending.keepUntilWritten()
+            withExtendedLifetime(pending) {}
         }
     }
 }
@@ -186,9 +186,6 @@ final class DeferredAuditEvent: Sendable {
         self.audit = audit
         self.event = event
     }
-
-    /// Keeps the event alive in the body's closure until the write is done.
-    func keepUntilWritten() {}
 
     deinit { audit.record(event) }
 }
