@@ -1,3 +1,4 @@
+import AirlockGateway
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -10,6 +11,12 @@ import NIOPosix
 @main
 enum AirlockMain {
     static func main() {
+        do {
+            try EventLoopSizing.configure()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            exit(64)
+        }
         if ProcessInfo.processInfo.environment["AIRLOCK_NIO_EXECUTOR"] != "0" {
             _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
