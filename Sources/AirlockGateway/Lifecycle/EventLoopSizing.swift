@@ -6,9 +6,9 @@ import NIOCore
 /// NIO sizes it from the machine's cores, its cgroup cpuset and CPU quota, but not from the
 /// process's own CPU affinity: started under `taskset -c 1` (or a systemd `CPUAffinity=`) on a
 /// two-core machine it still makes two loops, which then take turns on one CPU. With Swift
-/// concurrency running on the loops, the request path and the audit writer were preempting
-/// each other there: ~0.9 involuntary switches per call at concurrency 1, and 13–15% more
-/// added latency than with one loop (BENCHMARKS.md, eleventh session).
+/// concurrency running on the loops, the request path and the audit writer then preempt each
+/// other; side by side, one loop made 39% fewer context switches and used ~5% less CPU per
+/// call at concurrency 1 (BENCHMARKS.md, eleventh session).
 public enum EventLoopSizing {
     /// `AIRLOCK_EVENT_LOOPS` (a positive number) wins; else NIO's own variable
     /// `NIO_SINGLETON_GROUP_LOOP_COUNT` is left to NIO (nil); else the smaller of NIO's count
