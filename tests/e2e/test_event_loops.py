@@ -68,10 +68,13 @@ def test_the_loop_count_can_be_set(upstream, database_url):
 
 
 @pytest.mark.parametrize("value", ["0", "many", "99999"])
-def test_a_bad_loop_count_stops_the_start_with_one_line(value):
+def test_a_bad_loop_count_stops_the_start_with_one_line(value, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
     env["AIRLOCK_EVENT_LOOPS"] = value
-    done = subprocess.run([airlock_binary(), "serve"], env=env, capture_output=True, text=True, timeout=30)
+    # Were the value ignored, the start would fail on this database rather than start a
+    # managed PostgreSQL in the working directory and leave it running.
+    env["AIRLOCK_DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"
+    done = subprocess.run([airlock_binary(), "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "AIRLOCK_EVENT_LOOPS" in lines[0], done.stderr
