@@ -1,3 +1,4 @@
+import AirlockCore
 import Foundation
 import NIOCore
 
@@ -13,10 +14,10 @@ public enum EventLoopSizing {
     /// `AIRLOCK_EVENT_LOOPS` (a positive number) wins; else NIO's own variable
     /// `NIO_SINGLETON_GROUP_LOOP_COUNT` is left to NIO (nil); else the smaller of NIO's count
     /// and the CPUs the process may run on, or nil when that is NIO's count anyway.
-    public static func loopCount(environment: [String: String], nioCount: Int, affinityCount: Int?) throws(AirlockSizingError) -> Int? {
+    public static func loopCount(environment: [String: String], nioCount: Int, affinityCount: Int?) throws(AirlockError) -> Int? {
         if let raw = environment["AIRLOCK_EVENT_LOOPS"] {
             guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), (1...1024).contains(n) else {
-                throw AirlockSizingError(message: "AIRLOCK_EVENT_LOOPS must be a whole number from 1 to 1024")
+                throw AirlockError(.invalidRequest, "AIRLOCK_EVENT_LOOPS must be a whole number from 1 to 1024")
             }
             return n
         }
@@ -49,15 +50,9 @@ public enum EventLoopSizing {
 
     /// Applies the count to NIO's singletons. Call once, first thing in `main`, before
     /// anything touches an event loop.
-    public static func configure(environment: [String: String] = ProcessInfo.processInfo.environment) throws(AirlockSizingError) {
+    public static func configure(environment: [String: String] = ProcessInfo.processInfo.environment) throws(AirlockError) {
         if let n = try loopCount(environment: environment, nioCount: System.coreCount, affinityCount: affinityCount()) {
             NIOSingletons.groupLoopCountSuggestion = n
         }
     }
-}
-
-/// A bad `AIRLOCK_EVENT_LOOPS`: reported on one line before anything starts.
-public struct AirlockSizingError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
 }
