@@ -71,8 +71,10 @@ public struct Operators: Sendable {
 
     /// Rewrites `text` (findings with UTF-8 byte offsets from `Scanner.scan`). Findings whose
     /// action is `.allow` are left as they are but still reported; `.block` is redacted too,
-    /// so a caller that forgets to honour the block still leaks nothing.
-    public func apply(_ text: String, findings: [Finding], action: (EntityType) -> Action, vault: inout Vault) -> (text: String, applied: [Applied]) {
+    /// so a caller that forgets to honour the block still leaks nothing. With `fingerprints`
+    /// false each `Applied.fingerprint` is left empty, for callers that compute them later.
+    public func apply(_ text: String, findings: [Finding], action: (EntityType) -> Action, vault: inout Vault,
+                      fingerprints: Bool = true) -> (text: String, applied: [Applied]) {
         guard !findings.isEmpty else { return (text, []) }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
@@ -82,7 +84,7 @@ public struct Operators: Sendable {
         for f in findings.sorted(by: { $0.start < $1.start }) where f.start >= pos && f.end <= bytes.count {
             let value = String(decoding: bytes[f.start..<f.end], as: UTF8.self)
             let act = action(f.type)
-            applied.append(Applied(type: f.type, action: act, fingerprint: fingerprint(value, type: f.type), score: f.score))
+            applied.append(Applied(type: f.type, action: act, fingerprint: fingerprints ? fingerprint(value, type: f.type) : "", score: f.score))
             let replacement: String
             switch act {
             case .allow: continue

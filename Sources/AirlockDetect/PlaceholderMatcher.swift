@@ -12,14 +12,20 @@ struct PlaceholderMatcher: Sendable {
     let firstLetters: Set<UInt8>
 
     init(vault: Vault) {
-        names = vault.types.sorted().map { ($0, Array($0.rawValue.lowercased().utf8)) }
-        firstLetters = Set(names.map { $0.name[0] })
+        self.init(types: vault.types)
     }
 
     init(types: Set<EntityType>) {
-        names = types.sorted().map { ($0, Array($0.rawValue.lowercased().utf8)) }
+        names = types.sorted().map { ($0, PlaceholderMatcher.lowercaseNames[$0] ?? Array($0.rawValue.lowercased().utf8)) }
         firstLetters = Set(names.map { $0.name[0] })
     }
+
+    /// Each type's name in lowercase bytes, made once (a matcher is made for every answer).
+    private static let lowercaseNames: [EntityType: [UInt8]] =
+        Dictionary(uniqueKeysWithValues: EntityType.allCases.map { ($0, Array($0.rawValue.lowercased().utf8)) })
+
+    /// Every type: what literal placeholders in user text are checked against (made once).
+    static let allTypes = PlaceholderMatcher(types: Set(EntityType.allCases))
 
     @inline(__always) func mayStart(_ c: UInt8) -> Bool { c == UInt8(ascii: "<") || firstLetters.contains(lower(c)) }
 

@@ -59,71 +59,90 @@ public struct RequestTransformer: Sendable {
         _ = rewriteUserStrings(in: &copy) { path, s in body(path, s); return nil }
     }
 
-    /// Rewrites scannable strings in place; `rewrite` returns nil to keep a string.
+    /// Rewrites scannable strings in place; `rewrite` returns nil to keep a string. Containers
+    /// are written back only when something inside them changed, so a walk that rewrites
+    /// nothing (`forEachUserString`, a clean prompt) copies none of the request's storage.
     @discardableResult
     static func rewriteUserStrings(in request: inout JSONValue, _ rewrite: (String, String) -> String?) -> Int {
         guard case .object(var root) = request else { return 0 }
         var changed = 0
-        func visit(_ value: inout JSONValue, _ path: String) {
-            if case .string(let s) = value, let r = rewrite(path, s) { value = .string(r); changed += 1 }
+        func visit(_ value: inout JSONValue, _ path: String) -> Bool {
+            guard case .string(let s) = value, let r = rewrite(path, s) else { return false }
+            value = .string(r)
+            changed += 1
+            return true
         }
-        func visitTextOrParts(_ value: inout JSONValue, _ path: String) {
+        /// Visits `holder[key]` with `body` and stores it back only when it changed.
+        func visitField(_ holder: inout JSONObject, _ key: String, _ body: (inout JSONValue) -> Bool) -> Bool {
+            guard var v = holder[key], body(&v) else { return false }
+            holder[key] = v
+            return true
+        }
+        func visitTextOrParts(_ value: inout JSONValue, _ path: String) -> Bool {
             switch value {
-            case .string: visit(&value, path)
+            case .string: return visit(&value, path)
             case .array(var parts):
+                var any = false
                 for i in parts.indices {
-                    if case .string = parts[i] { visit(&parts[i], "\(path)[\(i)]"); continue }
+                    if case .string = parts[i] { any = visit(&parts[i], "\(path)[\(i)]") || any; continue }
                     guard case .object(var part) = parts[i] else { continue }
-                    if var t = part["text"] { visit(&t, "\(path)[\(i)].text"); part["text"] = t }
-                    parts[i] = .object(part)
+                    if visitField(&part, "text", { visit(&$0, "\(path)[\(i)].text") }) { parts[i] = .object(part); any = true }
                 }
-                value = .array(parts)
-            default: break
+                if any { value = .array(parts) }
+                return any
+            default: return false
             }
         }
-        func visitArguments(_ holder: inout JSONObject, _ path: String) {
-            guard case .object(var fn) = holder["function"] ?? .null else { return }
-            if var a = fn["arguments"] { visit(&a, "\(path).function.arguments"); fn["arguments"] = a }
+        func visitArguments(_ holder: inout JSONObject, _ path: String) -> Bool {
+            guard case .object(var fn) = holder["function"] ?? .null,
+                  visitField(&fn, "arguments", { visit(&$0, "\(path).function.arguments") }) else { return false }
             holder["function"] = .object(fn)
+            return true
         }
+        var rootChanged = false
         if case .array(var messages) = root["messages"] ?? .null {
+            var anyMessage = false
             for i in messages.indices {
                 guard case .object(var m) = messages[i] else { continue }
                 let p = "messages[\(i)]"
-                if var c = m["content"] { visitTextOrParts(&c, "\(p).content"); m["content"] = c }
-                if var nm = m["name"] { visit(&nm, "\(p).name"); m["name"] = nm }
-                if var rc = m["reasoning_content"] { visit(&rc, "\(p).reasoning_content"); m["reasoning_content"] = rc }
+                var any = visitField(&m, "content") { visitTextOrParts(&$0, "\(p).content") }
+                any = visitField(&m, "name") { visit(&$0, "\(p).name") } || any
+                any = visitField(&m, "reasoning_content") { visit(&$0, "\(p).reasoning_content") } || any
                 if case .array(var calls) = m["tool_calls"] ?? .null {
+                    var anyCall = false
                     for j in calls.indices {
-                        guard case .object(var call) = calls[j] else { continue }
-                        visitArguments(&call, "\(p).tool_calls[\(j)]")
+                        guard case .object(var call) = calls[j], visitArguments(&call, "\(p).tool_calls[\(j)]") else { continue }
                         calls[j] = .object(call)
+                        anyCall = true
                     }
-                    m["tool_calls"] = .array(calls)
+                    if anyCall { m["tool_calls"] = .array(calls); any = true }
                 }
-                if case .object(var fc) = m["function_call"] ?? .null {
-                    if var a = fc["arguments"] { visit(&a, "\(p).function_call.arguments"); fc["arguments"] = a }
+                if case .object(var fc) = m["function_call"] ?? .null,
+                   visitField(&fc, "arguments", { visit(&$0, "\(p).function_call.arguments") }) {
                     m["function_call"] = .object(fc)
+                    any = true
                 }
-                messages[i] = .object(m)
+                if any { messages[i] = .object(m); anyMessage = true }
             }
-            root["messages"] = .array(messages)
+            if anyMessage { root["messages"] = .array(messages); rootChanged = true }
         }
         for key in ["prompt", "input"] {
-            if var v = root[key] { visitTextOrParts(&v, key); root[key] = v }
+            rootChanged = visitField(&root, key) { visitTextOrParts(&$0, key) } || rootChanged
         }
         // Fields beside the messages that clients fill with their own text: the end-user id
         // (often an e-mail address), metadata values, and predicted output.
-        if var u = root["user"] { visit(&u, "user"); root["user"] = u }
+        rootChanged = visitField(&root, "user") { visit(&$0, "user") } || rootChanged
         if case .object(var meta) = root["metadata"] ?? .null {
-            for key in meta.keys { if var v = meta[key] { visit(&v, "metadata.\(key)"); meta[key] = v } }
-            root["metadata"] = .object(meta)
+            var any = false
+            for key in meta.keys { any = visitField(&meta, key) { visit(&$0, "metadata.\(key)") } || any }
+            if any { root["metadata"] = .object(meta); rootChanged = true }
         }
-        if case .object(var prediction) = root["prediction"] ?? .null {
-            if var c = prediction["content"] { visitTextOrParts(&c, "prediction.content"); prediction["content"] = c }
+        if case .object(var prediction) = root["prediction"] ?? .null,
+           visitField(&prediction, "content", { visitTextOrParts(&$0, "prediction.content") }) {
             root["prediction"] = .object(prediction)
+            rootChanged = true
         }
-        request = .object(root)
+        if rootChanged { request = .object(root) }
         return changed
     }
 
@@ -140,18 +159,22 @@ public struct RequestTransformer: Sendable {
     /// If any action is `.block` the result says so; the values are redacted regardless.
     /// Pass what `scan(request:)` returned for this same request as `located` to skip scanning
     /// it a second time (both walk the strings in the same order with the same paths).
+    /// With `fingerprints` false the entries' fingerprints are left empty: the gateway computes
+    /// them with `fingerprints(of:in:operators:)` once the answer has left, since only the
+    /// audit row needs them.
     public func transform(request: JSONValue, located: [LocatedFinding]? = nil, actions: (EntityType) -> Action,
-                          vault: inout Vault) -> TransformResult {
+                          vault: inout Vault, fingerprints: Bool = true) -> TransformResult {
         let known: [String: [Finding]]? = located.map { Dictionary(grouping: $0, by: \.path).mapValues { $0.map(\.finding) } }
         var req = request
         var summary = ScanSummary()
         // Reserve placeholder numbers the user typed literally.
         RequestTransformer.forEachUserString(in: request) { _, s in Vault.reserveLiterals(in: s, vault: &vault) }
         var v = vault
+        if let located { v.reserveCapacity(located.count) }
         RequestTransformer.rewriteUserStrings(in: &req) { path, s in
             let findings = known.map { $0[path] ?? [] } ?? scanner.scan(s)
             guard !findings.isEmpty else { return nil }
-            let r = operators.apply(s, findings: findings, action: actions, vault: &v)
+            let r = operators.apply(s, findings: findings, action: actions, vault: &v, fingerprints: fingerprints)
             for a in r.applied {
                 summary.entries.append(.init(path: path, type: a.type, action: a.action, fingerprint: a.fingerprint, score: a.score))
             }
@@ -159,6 +182,30 @@ public struct RequestTransformer: Sendable {
         }
         vault = v
         return TransformResult(request: req, summary: summary)
+    }
+
+    /// The HMAC fingerprints of `located` (as `scan(request:)` returned them for `request`),
+    /// in the same order: what `transform` puts in its entries, computed in one walk.
+    public static func fingerprints(of located: [LocatedFinding], in request: JSONValue, operators: Operators) -> [String] {
+        guard !located.isEmpty else { return [] }
+        var out: [String] = []
+        out.reserveCapacity(located.count)
+        var next = 0
+        forEachUserString(in: request) { path, s in
+            // Findings come in walk order, so the ones for this string are the next ones.
+            guard next < located.count, located[next].path == path else { return }
+            let utf8 = Array(s.utf8)
+            while next < located.count, located[next].path == path {
+                let f = located[next].finding
+                let value = f.start >= 0 && f.start < f.end && f.end <= utf8.count ? String(decoding: utf8[f.start..<f.end], as: UTF8.self) : ""
+                out.append(operators.fingerprint(value, type: f.type))
+                next += 1
+            }
+        }
+        // Findings that did not come from this request (never the case for `scan`'s output)
+        // still get one entry each, so counts stay aligned.
+        while out.count < located.count { out.append(operators.fingerprint("", type: located[out.count].finding.type)) }
+        return out
     }
 }
 
@@ -168,7 +215,7 @@ extension Vault {
     /// need an underscore), else restoring would turn such user text into another value.
     static func reserveLiterals(in s: String, vault: inout Vault) {
         guard s.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "_") }) else { return }
-        let matcher = PlaceholderMatcher(types: Set(EntityType.allCases))
+        let matcher = PlaceholderMatcher.allTypes
         let bytes = Array(s.utf8)
         bytes.withUnsafeBufferPointer { b in
             for i in 0..<b.count where matcher.mayStart(b[i]) {

@@ -34,6 +34,56 @@ struct RequestTransformerTests {
         #expect(b.summary.entries.count == 7)
     }
 
+    /// Every place the transformer rewrites, each holding a value.
+    let everywhere = #"""
+    {"model":"m","messages":[
+      {"role":"user","content":"mail ann@example.com","name":"bob@example.com"},
+      {"role":"user","content":["part carol@example.com",{"type":"text","text":"dan@example.com"},{"type":"image_url","image_url":{"url":"https://x.example.com/a.png"}}]},
+      {"role":"assistant","reasoning_content":"eve@example.com","function_call":{"name":"f","arguments":"{\"to\":\"fay@example.com\"}"},
+       "tool_calls":[{"id":"c1","type":"function","function":{"name":"g","arguments":"gus@example.com"}}]}
+    ],"prompt":"hal@example.com","input":["ivy@example.com"],"user":"jon@example.com",
+      "metadata":{"a":"kim@example.com","b":"nothing here"},"prediction":{"type":"content","content":"lee@example.com"}}
+    """#
+
+    @Test("fingerprints made later equal the ones transform makes, in the same order")
+    func deferredFingerprints() throws {
+        let json = try JSONValue(parsing: everywhere)
+        let located = transformer.scan(request: json)
+        #expect(located.count == 12)
+        var withPrints = Vault()
+        var withoutPrints = Vault()
+        let a = transformer.transform(request: json, located: located, actions: { _ in .pseudonymize }, vault: &withPrints)
+        let b = transformer.transform(request: json, located: located, actions: { _ in .pseudonymize }, vault: &withoutPrints, fingerprints: false)
+        #expect(a.request == b.request)
+        #expect(withPrints == withoutPrints)
+        #expect(b.summary.entries.allSatisfy { $0.fingerprint.isEmpty })
+        #expect(a.summary.entries.map(\.path) == b.summary.entries.map(\.path))
+        let later = RequestTransformer.fingerprints(of: located, in: json, operators: transformer.operators)
+        #expect(later == a.summary.entries.map(\.fingerprint))
+        #expect(Set(later).count == 12 && later.allSatisfy { $0.count == 64 })
+        #expect(later[0] == transformer.operators.fingerprint("ann@example.com", type: .emailAddress))
+        #expect(RequestTransformer.fingerprints(of: [], in: json, operators: transformer.operators).isEmpty)
+    }
+
+    @Test("every scanned place is rewritten; everything else, and an unchanged request, stays as sent")
+    func rewritesEveryPlace() throws {
+        let json = try JSONValue(parsing: everywhere)
+        var vault = Vault()
+        let r = transformer.transform(request: json, actions: { _ in .pseudonymize }, vault: &vault)
+        let out = r.request.serialized
+        for name in ["ann", "bob", "carol", "dan", "eve", "fay", "gus", "hal", "ivy", "jon", "kim", "lee"] {
+            #expect(!out.contains("\(name)@example.com"), "\(name) was forwarded")
+        }
+        #expect(vault.count == 12)
+        #expect(r.request["metadata"]?["b"]?.stringValue == "nothing here")
+        #expect(r.request["prediction"]?["type"]?.stringValue == "content")
+        #expect(out.contains("https://x.example.com/a.png"))
+        var untouched = Vault()
+        let kept = transformer.transform(request: json, actions: { _ in .allow }, vault: &untouched)
+        #expect(kept.request == json)
+        #expect(kept.summary.entries.count == 12 && untouched.isEmpty)
+    }
+
     @Test("pseudonymizes consistently; the upstream never sees a replaced value; structure untouched")
     func transform() throws {
         var vault = Vault()

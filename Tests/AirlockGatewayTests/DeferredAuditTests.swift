@@ -1,4 +1,6 @@
-import AirlockAudit
+@testable import AirlockAudit
+import AirlockCore
+import AirlockDetect
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -58,6 +60,22 @@ import Testing
         #expect(body != nil)
         body = nil
         #expect(audit.stats.accepted == 1)
+    }
+
+    @Test func fingerprintsAreMadeWhenTheEventIsRecorded() throws {
+        let audit = Self.idleWriter()
+        let operators = Operators(hashKey: Array("tenant-key".utf8))
+        let transformer = RequestTransformer(scanner: Scanner(), operators: operators)
+        let request = try JSONValue(parsing: #"{"model":"m","messages":[{"role":"user","content":"mail ann@example.com or 010-1234-5678"}]}"#)
+        let located = transformer.scan(request: request)
+        var body: ResponseBody? = AuditGate.body(ByteBuffer(string: "{}"), then: DeferredAuditEvent(
+            audit: audit, event: Self.event(), fingerprints: PendingFingerprints(located: located, request: request, operators: operators)))
+        #expect(body != nil)
+        body = nil
+        let queued = audit.take(max: 10)
+        #expect(queued.count == 1)
+        #expect(queued.first?.event.fingerprints == [operators.fingerprint("ann@example.com", type: .emailAddress),
+                                                    operators.fingerprint("010-1234-5678", type: .phoneNumber)])
     }
 
     @Test func withoutAPendingEventTheBodyIsPlain() async throws {

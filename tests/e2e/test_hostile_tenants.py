@@ -122,3 +122,28 @@ def test_same_value_has_unlinkable_fingerprints_across_tenants(isolated, databas
         prints[name] = set(rows[0]["fingerprints"])
         assert EMAIL_B not in out
     assert prints["a"] and prints["b"] and not (prints["a"] & prints["b"]), prints
+
+
+def test_fingerprints_link_the_same_value_within_a_tenant(isolated, database_url):
+    """The audit row has one fingerprint per finding (made after the answer has left), equal
+    for equal values of the same tenant and different for different values, whether the
+    answer came whole or streamed."""
+    gw, tenants = isolated
+    key = tenants["a"][1]
+    tag = time.time_ns()
+    first = chat(gw, key, f"Mail {EMAIL_A} and {EMAIL_B}, phone {PHONE_A}", rid=f"fp-link-1-{tag}")
+    assert first.status_code == 200, first.text
+    again = chat(gw, key, f"Only {EMAIL_B} this time", rid=f"fp-link-2-{tag}")
+    assert again.status_code == 200, again.text
+    assert EMAIL_B in stream_text(gw, key, f"Streamed {EMAIL_B}")
+    time.sleep(1.0)
+    out = airlock_cli(database_url, "audit", "search", "--tenant", tenants["a"][0], "--json", "--limit", "500").stdout
+    assert EMAIL_A not in out and EMAIL_B not in out and PHONE_A not in out
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    by_request = {r["request_id"]: r for r in rows}
+    one, two = by_request[f"fp-link-1-{tag}"], by_request[f"fp-link-2-{tag}"]
+    assert len(one["fingerprints"]) == 3 and len(set(one["fingerprints"])) == 3, one["fingerprints"]
+    assert all(len(f) == 64 and int(f, 16) >= 0 for f in one["fingerprints"])
+    assert len(two["fingerprints"]) == 1 and two["fingerprints"][0] in one["fingerprints"]
+    streamed = [r for r in rows if r["fingerprints"] == two["fingerprints"] and r["request_id"] != two["request_id"]]
+    assert streamed, "the streamed call's row does not carry the same value's fingerprint"

@@ -21,6 +21,8 @@ struct CallRecord: Sendable {
     var policyVersion: Int?
     var entityCounts: [EntityType: Int] = [:]
     var fingerprints: [String] = []
+    /// Findings whose fingerprints are still to be made; `event` makes them.
+    var pendingFingerprints: PendingFingerprints?
     var usage: AuditEvent.Usage?
     var costUSD: Double?
     var avoidedCostUSD: Double?
@@ -33,12 +35,14 @@ struct CallRecord: Sendable {
     var responseBody: [UInt8] = []
 
     var event: AuditEvent {
-        AuditEvent(tenantID: tenantID, keyID: keyID, requestID: requestID, endpoint: endpoint, requestedModel: model,
+        var event = AuditEvent(tenantID: tenantID, keyID: keyID, requestID: requestID, endpoint: endpoint, requestedModel: model,
                    provider: provider, region: region, routeReason: routeReason, decision: decision, firedRuleIDs: firedRuleIDs,
                    policyVersion: policyVersion, entityCounts: entityCounts, fingerprints: fingerprints, usage: usage,
                    costUSD: costUSD, avoidedCostUSD: avoidedCostUSD, receivedAt: receivedAt, firstByteAt: firstByteAt,
                    completedAt: Date(), status: status, errorCode: errorCode, clientAddress: clientAddress,
                    payload: capturePayload ? AuditPayload(request: requestBody, response: responseBody) : nil)
+        if let pendingFingerprints { event.fingerprints = pendingFingerprints.make() }
+        return event
     }
 
     mutating func fail(_ error: AirlockError) {
@@ -73,4 +77,14 @@ struct CallRecord: Sendable {
             costUSD = cost(price)
         }
     }
+}
+
+/// The request's findings, kept so their HMAC fingerprints (only the audit row needs them)
+/// are made after the answer has left rather than while the client waits.
+struct PendingFingerprints: Sendable {
+    let located: [LocatedFinding]
+    let request: JSONValue
+    let operators: Operators
+
+    func make() -> [String] { RequestTransformer.fingerprints(of: located, in: request, operators: operators) }
 }

@@ -91,7 +91,7 @@ struct ChatPipeline: Sendable {
         if decision.isBlocked {
             record.decision = .blocked
             services.metrics.call(tenant: principal.tenantID, decision: .blocked, entities: record.entityCounts)
-            record.fingerprints = located.map { operators.fingerprint(Self.value(of: $0, in: original), type: $0.finding.type) }
+            record.fingerprints = RequestTransformer.fingerprints(of: located, in: original, operators: operators)
             throw AirlockError(.piiBlocked, "Request blocked by policy rule \(decision.blockedBy.map { "'\($0)'" }.joined(separator: ", ")): it contains data that may not leave")
         }
 
@@ -116,10 +116,12 @@ struct ChatPipeline: Sendable {
         let table = strongest.mapValues { Action(rawValue: $0.rawValue) ?? .redact }
         var vault = Vault()
         // Nothing found, nothing to rewrite: a clean prompt is not walked a second time.
+        // Fingerprints are for the audit row only: made once the answer has left (`CallRecord`).
         let transformed = located.isEmpty ? nil
-            : transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault)
+            : transformer.transform(request: original, located: located, actions: { table[$0] ?? .allow }, vault: &vault,
+                                    fingerprints: false)
         let entries = transformed?.summary.entries ?? []
-        record.fingerprints = entries.map(\.fingerprint)
+        if !located.isEmpty { record.pendingFingerprints = PendingFingerprints(located: located, request: original, operators: operators) }
         record.decision = entries.contains { $0.action != .allow } ? .transformed : .allowed
         services.metrics.call(tenant: principal.tenantID, decision: record.decision, entities: record.entityCounts)
         guard case .object(var outgoing) = transformed?.request ?? original else { throw AirlockError(.internalError, "request transformation failed") }
@@ -216,16 +218,6 @@ struct ChatPipeline: Sendable {
         }
         if !decision.residencyRuleIDs.isEmpty { return "residency: \(decision.destinationSummary)" }
         return first ? "primary" : "failover"
-    }
-
-    /// The text of a located finding, only to fingerprint it (never stored or logged).
-    static func value(of located: LocatedFinding, in request: JSONValue) -> String {
-        var text: String?
-        RequestTransformer.forEachUserString(in: request) { path, s in if path == located.path { text = s } }
-        guard let s = text else { return "" }
-        let utf8 = Array(s.utf8)
-        guard located.finding.start >= 0, located.finding.end <= utf8.count, located.finding.start < located.finding.end else { return "" }
-        return String(decoding: utf8[located.finding.start..<located.finding.end], as: UTF8.self)
     }
 }
 

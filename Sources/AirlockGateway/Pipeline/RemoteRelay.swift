@@ -161,7 +161,10 @@ struct AuditGate: Sendable {
             try await commit(record)
             return nil
         }
-        return DeferredAuditEvent(audit: audit, event: record.event)
+        var record = record
+        let fingerprints = record.pendingFingerprints
+        record.pendingFingerprints = nil
+        return DeferredAuditEvent(audit: audit, event: record.event, fingerprints: fingerprints)
     }
 
     /// A whole answer whose body, once written (or dropped unwritten), records `pending`.
@@ -177,16 +180,22 @@ struct AuditGate: Sendable {
 
 /// An audit event recorded when the last reference to it goes: that is when the answer
 /// carrying it has been written, or dropped because the connection went away first. Either
-/// way the call gets exactly one event.
+/// way the call gets exactly one event. Its fingerprints are made then too.
 final class DeferredAuditEvent: Sendable {
     let audit: AuditWriter
     let event: AuditEvent
+    let fingerprints: PendingFingerprints?
 
-    init(audit: AuditWriter, event: AuditEvent) {
+    init(audit: AuditWriter, event: AuditEvent, fingerprints: PendingFingerprints? = nil) {
         self.audit = audit
         self.event = event
+        self.fingerprints = fingerprints
     }
 
-    deinit { audit.record(event) }
+    deinit {
+        var event = event
+        if let fingerprints { event.fingerprints = fingerprints.make() }
+        audit.record(event)
+    }
 }
 

@@ -26,7 +26,26 @@ struct ScanBenchCommand: ParsableCommand {
     @Flag(help: "Skip the adversarial worst cases.")
     var skipWorstCases = false
 
+    @Option(help: "A chat request whose detect-side stages (parse, scan, transform, fingerprints, restore) are timed.")
+    var request: String = "bench/compare/bodies/pii.json"
+
+    @Flag(help: "Only time the chat request's stages.")
+    var requestOnly = false
+
     func run() throws {
+        var requestReport: JSONValue = .null
+        if let body = ScanIO.readAll(request) {
+            do {
+                requestReport = try ScanBenchCommand.requestStages(body: Array(body), rounds: 2000)
+            } catch {
+                ScanIO.err("airlock scan bench: \(request) is not a JSON chat request\n")
+                throw ExitCode(1)
+            }
+        }
+        if requestOnly {
+            ScanIO.out(JSONValue.object(["build": "release expected", "chat_request": requestReport]).serialized + "\n")
+            return
+        }
         guard let data = ScanIO.readAll(corpus) else {
             ScanIO.err("airlock scan bench: cannot read \(corpus)\n")
             throw ExitCode(1)
@@ -123,6 +142,7 @@ struct ScanBenchCommand: ParsableCommand {
                 "us_per_prompt": .number(ScanBenchCommand.fmt(promptTime / Double(max(1, prompts.count)) * 1e6)),
             ]),
             "worst_case": .object(worst),
+            "chat_request": requestReport,
             "presidio_reference": .object(["mb_per_s": .number("0.0075"), "note": "issue #3: ~12 ms per 90-byte sentence, spaCy, 2 cores"]),
         ])
         ScanIO.out(report.serialized + "\n")
