@@ -108,10 +108,7 @@ struct AuditBench {
     func bulkLoad(rows: Int, now: Date) async throws {
         let today = Int(now.timeIntervalSince1970 / 86_400)
         for d in (today - 31)...(today + 1) {
-            let day = Date(timeIntervalSince1970: Double(d) * 86_400)
-            let next = day.addingTimeInterval(86_400)
-            let fmt = ISO8601DateFormatter()
-            _ = try await client.query(PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS audit_events_p\(Self.compact(day)) PARTITION OF audit_events FOR VALUES FROM ('\(fmt.string(from: day))') TO ('\(fmt.string(from: next))')"), logger: logger)
+            _ = try await client.query(PostgresQuery(unsafeSQL: AuditPartition.createSQL(Int64(d))), logger: logger)
         }
         let chunk = 1_000_000
         var done = 0
@@ -137,10 +134,4 @@ struct AuditBench {
         _ = try await client.query("ANALYZE audit_events", logger: logger)
     }
 
-    static func compact(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd"
-        return f.string(from: d)
-    }
 }
