@@ -216,6 +216,17 @@ if idle:
              f"peak under load {peaks.get('airlock')}, after {after and after.get('airlock')}; "
              f"LiteLLM idle {idle['litellm']}, peak {peaks.get('litellm')}, after {after and after.get('litellm')}; "
              f"ratio Airlock/LiteLLM idle {m.get('idle_ratio_airlock_over_litellm')}, peak {m.get('peak_ratio_airlock_over_litellm')}.")
+calibration = load("calibration.json")
+if calibration:
+    prose, stages = calibration.get("prompts_1kb_prose") or {}, calibration.get("chat_request") or {}
+    result["calibration"] = {"scan_us_per_1kb_prose_prompt": prose.get("us_per_prompt"), "chat_request_stages_us": stages}
+    json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=2)
+    L.append("")
+    L.append(f"Machine calibration (`airlock scan bench` on the gateways' CPU, same run): {prose.get('us_per_prompt')} µs to scan a "
+             f"1 KB prose prompt (~6 on the faster VM of runs N/O); the personal-data call's detect-side work before sending "
+             f"{stages.get('us_before_sending')} µs (parse {stages.get('us_parse')}, scan {stages.get('us_scan')}, "
+             f"transform {stages.get('us_transform')}, serialize {stages.get('us_serialize')}), restoring the answer "
+             f"{stages.get('us_restore_answer')} µs, fingerprints {stages.get('us_fingerprints')} µs after the answer.")
 L.append("")
 L.append("Targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
 if failures:

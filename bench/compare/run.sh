@@ -192,6 +192,15 @@ if [ "$PIN" = 1 ]; then
         "direct=$D/pii/v1/chat/completions||<EMAIL_ADDRESS_1>" "airlock=$A|$AIRLOCK_KEY|jane.doe@example.com" >"$OUT/c1same-pii.json"
 fi
 
+# --- machine calibration --------------------------------------------------------------------
+# This VM's speed moves between days (and runs): the scanner's time per 1 KB prompt and the
+# detect-side stages of the personal-data call, on the gateways' CPU in the same run, say how
+# fast the machine was and how much of the added latency is Airlock's own scanning work.
+say "calibration: airlock scan bench (1 KB prompts, the personal-data call's detect-side stages)"
+calibrate=("$BENCH_AIRLOCK" scan bench --skip-worst-cases --megabytes 2 --request "$BODIES/pii.json")
+[ -n "$GW_CPUS" ] && calibrate=(taskset -c "$GW_CPUS" "${calibrate[@]}")
+(cd "$BENCH_ROOT/.." && "${calibrate[@]}") >"$OUT/calibration.json" 2>/dev/null || say "calibration failed (continuing)"
+
 # --- report --------------------------------------------------------------------------------
 cat >"$OUT/setup.json" <<JSON
 {"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "airlock_commit": "$BENCH_AIRLOCK_LABEL",
