@@ -15,6 +15,10 @@ public enum Action: String, Sendable, CaseIterable, Codable, Hashable {
         }
     }
 
+    /// What the gateway does to the model's own output: credentials it produces are redacted,
+    /// everything else (restored pseudonyms included) passes.
+    public static func forModelOutput(_ type: EntityType) -> Action { type.isSecret ? .redact : .allow }
+
     /// The action applied to model output: pseudonyms were already restored (the user's own
     /// data), a stream cannot be blocked halfway, so both become allow/redact.
     public var forOutput: Action {

@@ -16,7 +16,7 @@ struct PlaceholderMatcher: Sendable {
     }
 
     init(types: Set<EntityType>) {
-        names = types.sorted().map { ($0, PlaceholderMatcher.lowercaseNames[$0] ?? Array($0.rawValue.lowercased().utf8)) }
+        names = types.sorted().map { ($0, PlaceholderMatcher.lowercaseNames[$0]!) }
         firstLetters = Set(names.map { $0.name[0] })
     }
 

@@ -157,6 +157,11 @@ for name in ("plain", "pii"):
         targets[f"load_{name}_rps_ge_10x_litellm"] = (lsec["rps_ratio_airlock_over_litellm"] or 0) >= 10
 result["targets"] = targets
 result["failures"] = failures
+# Machine speed in the same run (see run.sh): the scanner and the detect-side stages.
+calibration = load("calibration.json")
+if calibration:
+    prose, stages = calibration.get("prompts_1kb_prose") or {}, calibration.get("chat_request") or {}
+    result["calibration"] = {"scan_us_per_1kb_prose_prompt": prose.get("us_per_prompt"), "chat_request_stages_us": stages}
 json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=2)
 
 # Markdown.
@@ -216,11 +221,7 @@ if idle:
              f"peak under load {peaks.get('airlock')}, after {after and after.get('airlock')}; "
              f"LiteLLM idle {idle['litellm']}, peak {peaks.get('litellm')}, after {after and after.get('litellm')}; "
              f"ratio Airlock/LiteLLM idle {m.get('idle_ratio_airlock_over_litellm')}, peak {m.get('peak_ratio_airlock_over_litellm')}.")
-calibration = load("calibration.json")
 if calibration:
-    prose, stages = calibration.get("prompts_1kb_prose") or {}, calibration.get("chat_request") or {}
-    result["calibration"] = {"scan_us_per_1kb_prose_prompt": prose.get("us_per_prompt"), "chat_request_stages_us": stages}
-    json.dump(result, open(os.path.join(out, "results.json"), "w"), indent=2)
     L.append("")
     L.append(f"Machine calibration (`airlock scan bench` on the gateways' CPU, same run): {prose.get('us_per_prompt')} µs to scan a "
              f"1 KB prose prompt (~6 on the faster VM of runs N/O); the personal-data call's detect-side work before sending "

@@ -34,15 +34,22 @@ struct CallRecord: Sendable {
     var requestBody: [UInt8] = []
     var responseBody: [UInt8] = []
 
+    /// The call's event, its pending fingerprints made now.
     var event: AuditEvent {
-        var event = AuditEvent(tenantID: tenantID, keyID: keyID, requestID: requestID, endpoint: endpoint, requestedModel: model,
+        var event = eventLeavingFingerprints
+        pendingFingerprints?.fill(&event)
+        return event
+    }
+
+    /// The event without its pending fingerprints, for a caller that makes them later
+    /// (`DeferredAuditEvent`, once the answer has left).
+    var eventLeavingFingerprints: AuditEvent {
+        AuditEvent(tenantID: tenantID, keyID: keyID, requestID: requestID, endpoint: endpoint, requestedModel: model,
                    provider: provider, region: region, routeReason: routeReason, decision: decision, firedRuleIDs: firedRuleIDs,
                    policyVersion: policyVersion, entityCounts: entityCounts, fingerprints: fingerprints, usage: usage,
                    costUSD: costUSD, avoidedCostUSD: avoidedCostUSD, receivedAt: receivedAt, firstByteAt: firstByteAt,
                    completedAt: Date(), status: status, errorCode: errorCode, clientAddress: clientAddress,
                    payload: capturePayload ? AuditPayload(request: requestBody, response: responseBody) : nil)
-        if let pendingFingerprints { event.fingerprints = pendingFingerprints.make() }
-        return event
     }
 
     mutating func fail(_ error: AirlockError) {
@@ -86,5 +93,7 @@ struct PendingFingerprints: Sendable {
     let request: JSONValue
     let operators: Operators
 
-    func make() -> [String] { RequestTransformer.fingerprints(of: located, in: request, operators: operators) }
+    func fill(_ event: inout AuditEvent) {
+        event.fingerprints = RequestTransformer.fingerprints(of: located, in: request, operators: operators)
+    }
 }

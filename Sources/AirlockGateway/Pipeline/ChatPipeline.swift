@@ -127,7 +127,7 @@ struct ChatPipeline: Sendable {
         guard case .object(var outgoing) = transformed?.request ?? original else { throw AirlockError(.internalError, "request transformation failed") }
 
         // The model's own output is scanned too: credentials it produces are redacted.
-        let outputActions: @Sendable (EntityType) -> Action = { $0.isSecret ? .redact : .allow }
+        let outputActions: @Sendable (EntityType) -> Action = Action.forModelOutput
         let finalVault = vault
         let scanner = services.scanner
         let rewriterFactory = { @Sendable () -> ChatStreamRewriter in

@@ -161,10 +161,7 @@ struct AuditGate: Sendable {
             try await commit(record)
             return nil
         }
-        var record = record
-        let fingerprints = record.pendingFingerprints
-        record.pendingFingerprints = nil
-        return DeferredAuditEvent(audit: audit, event: record.event, fingerprints: fingerprints)
+        return DeferredAuditEvent(audit: audit, event: record.eventLeavingFingerprints, fingerprints: record.pendingFingerprints)
     }
 
     /// A whole answer whose body, once written (or dropped unwritten), records `pending`.
@@ -194,7 +191,7 @@ final class DeferredAuditEvent: Sendable {
 
     deinit {
         var event = event
-        if let fingerprints { event.fingerprints = fingerprints.make() }
+        fingerprints?.fill(&event)
         audit.record(event)
     }
 }

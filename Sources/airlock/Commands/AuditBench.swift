@@ -133,5 +133,4 @@ struct AuditBench {
         }
         _ = try await client.query("ANALYZE audit_events", logger: logger)
     }
-
 }

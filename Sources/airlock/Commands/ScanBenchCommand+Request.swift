@@ -17,20 +17,13 @@ extension ScanBenchCommand {
         let request = try JSONValue(parsing: body)
         let located = transformer.scan(request: request)
         let answer = Array(benchAnswer.utf8)
-        let outputActions: @Sendable (EntityType) -> Action = { $0.isSecret ? .redact : .allow }
         var vault = Vault()
         let transformed = transformer.transform(request: request, located: located, actions: { _ in .pseudonymize }, vault: &vault,
                                                 fingerprints: false)
-        let restorer = ResponseRestorer(vault: vault, scanner: scanner, operators: operators, actions: outputActions)
+        let restorer = ResponseRestorer(vault: vault, scanner: scanner, operators: operators, actions: Action.forModelOutput)
 
         func perCall(_ body: () throws -> Void) rethrows -> Double {
-            var best = Double.infinity
-            for _ in 0..<3 {
-                let t0 = now()
-                for _ in 0..<rounds { try body() }
-                best = min(best, now() - t0)
-            }
-            return best / Double(rounds) * 1e6
+            try best(of: 3) { for _ in 0..<rounds { try body() } } / Double(rounds) * 1e6
         }
         var sink = 0
         let parse = try perCall { if case .object(let o) = try JSONValue(parsing: body) { sink &+= o.members.count } }

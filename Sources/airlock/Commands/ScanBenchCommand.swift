@@ -154,11 +154,11 @@ struct ScanBenchCommand: ParsableCommand {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    static func best(of runs: Int, _ body: () -> Void) -> Double {
+    static func best(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
         var best = Double.infinity
         for _ in 0..<runs {
             let t0 = now()
-            body()
+            try body()
             best = min(best, now() - t0)
         }
         return best
