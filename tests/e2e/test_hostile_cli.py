@@ -182,3 +182,16 @@ def test_csv_export_neutralises_spreadsheet_formulas(database_url, gateway):
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "@")), value
+
+
+def test_scan_bench_request_stages(tmp_path):
+    """`airlock scan bench --request-only` times the personal-data call's stages, and a request
+    file it cannot read or parse is a one-line error, not a report of nothing."""
+    ok = run("", "scan", "bench", "--request-only", timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    stages = json.loads(ok.stdout)["chat_request"]
+    assert stages["findings"] == 25 and stages["us_before_sending"] > 0
+    one_line_error(run("", "scan", "bench", "--request-only", "--request", str(tmp_path / "missing.json")))
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    one_line_error(run("", "scan", "bench", "--request-only", "--request", str(bad)))

@@ -43,6 +43,10 @@ struct ScanBenchCommand: ParsableCommand {
             }
         }
         if requestOnly {
+            guard requestReport != .null else {
+                ScanIO.err("airlock scan bench: cannot read \(request)\n")
+                throw ExitCode(1)
+            }
             ScanIO.out(JSONValue.object(["build": "release expected", "chat_request": requestReport]).serialized + "\n")
             return
         }
