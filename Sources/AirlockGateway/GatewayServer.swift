@@ -46,7 +46,13 @@ public enum GatewayServer {
         // One chain (and spool) per instance: host and port tell instances on one machine apart
         // and stay the same across restarts, so a spool is replayed onto its own chain.
         let chainID = configuration.audit.chainID ?? "\(AuditWriterConfiguration.defaultChainID())-\(configuration.listen.port)"
-        let audit = AuditWriter(client: client, configuration: auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys), logger: logger)
+        // The audit writer on a thread of its own at the idle policy, with its own connections
+        // on that thread's loop (`AIRLOCK_AUDIT_THREAD=shared` keeps it on the request loops).
+        let auditThread: BackgroundThread? = environment["AIRLOCK_AUDIT_THREAD"] == "shared" ? nil
+            : try await BackgroundThread.start(idle: environment["AIRLOCK_AUDIT_THREAD"] != "normal")
+        let auditClient = auditThread.map { DatabaseSetup.makeClient(database.url, poolSize: 2, eventLoopGroup: $0.group, logger: logger) } ?? client
+        let audit = AuditWriter(client: auditClient, configuration: auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys),
+                                logger: logger, thread: auditThread)
         let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let defaultRetention = RetentionRules.Days(defaultPolicy.retention)
         let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
@@ -65,6 +71,7 @@ public enum GatewayServer {
         // and unstructured, so closing it can be bounded: a connection that never answers its
         // close must not keep a stopped gateway from exiting.
         let pool = Task { await client.run() }
+        let auditPool = auditThread.map { thread in Task(executorPreference: thread.executor) { await auditClient.run() } }
         do {
             // Migrate and load policies before listening: a changed migration must stop startup.
             try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
@@ -86,10 +93,14 @@ public enum GatewayServer {
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
             await close(pool: pool, logger: logger)
+            if let auditPool { await close(pool: auditPool, logger: logger) }
+            await auditThread?.shutdown()
             throw error
         }
         engine?.shutdown()
         await close(pool: pool, logger: logger)
+        if let auditPool { await close(pool: auditPool, logger: logger) }
+        await auditThread?.shutdown()
         logger.info("airlock stopped")
     }
 
@@ -132,7 +143,8 @@ public struct DatabaseSetup: Sendable {
                              managed: managed, startedManaged: started)
     }
 
-    static func makeClient(_ url: DatabaseURL, poolSize: Int, logger: Logger) -> PostgresClient {
+    static func makeClient(_ url: DatabaseURL, poolSize: Int, eventLoopGroup: any EventLoopGroup = PostgresClient.defaultEventLoopGroup,
+                           logger: Logger) -> PostgresClient {
         var config = url.clientConfiguration
         config.options.maximumConnections = max(2, poolSize)
         config.options.connectTimeout = .seconds(5)
@@ -142,7 +154,7 @@ public struct DatabaseSetup: Sendable {
         // (the audit writer spools and retries, reloads retry; readiness probes once a second).
         config.options.keepAliveBehavior = nil
         config.options.minimumConnections = 1
-        return PostgresClient(configuration: config, backgroundLogger: logger)
+        return PostgresClient(configuration: config, eventLoopGroup: eventLoopGroup, backgroundLogger: logger)
     }
 
     /// Stops the managed server if this process started it, or always when `owner` (the

@@ -20,13 +20,28 @@ public final class AuditWriter: Service, Sendable {
     let logger: Logger
     let signer: ChainSigner?
     let cipher: PayloadCipher?
+    /// Where the writer runs when it has a thread of its own (see `BackgroundThread`).
+    let thread: BackgroundThread?
     private let shared = LockedBox(Shared())
     private let bell = Doorbell()
+
+    /// Finishes an event on the writer's thread before it is sealed (work only the audit row
+    /// needs, such as the findings' fingerprints, kept off the request's thread).
+    public typealias Completion = @Sendable (inout AuditEvent) -> Void
 
     struct Pending {
         var event: AuditEvent
         var waiter: Int?
         var enqueued: ContinuousClock.Instant
+        var completion: Completion? = nil
+
+        /// The event as it is to be sealed.
+        var completedEvent: AuditEvent {
+            guard let completion else { return event }
+            var event = event
+            completion(&event)
+            return event
+        }
     }
 
     struct Shared {
@@ -38,20 +53,28 @@ public final class AuditWriter: Service, Sendable {
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    public init(client: PostgresClient, configuration: AuditWriterConfiguration, logger: Logger) {
+    /// `thread`: run the writer there (its database connections should be on its loop too);
+    /// without one it runs wherever Swift concurrency runs.
+    public init(client: PostgresClient, configuration: AuditWriterConfiguration, logger: Logger, thread: BackgroundThread? = nil) {
         self.configuration = configuration
+        self.thread = thread
         self.store = AuditStore(client: client, logger: logger)
         self.logger = logger
         self.signer = configuration.checkpointKey.map(ChainSigner.init)
         self.cipher = configuration.payloadKey.map { PayloadCipher(key: $0) }
     }
 
-    /// Queues an event; returns at once.
-    public func record(_ event: AuditEvent) {
-        shared.withLock {
-            $0.queue.append(Pending(event: event, waiter: nil, enqueued: .now))
-            $0.stats.accepted += 1
+    /// Queues an event, to be finished by `completing` on the writer's thread; returns at once.
+    public func record(_ event: AuditEvent, completing: Completion? = nil) {
+        let now = ContinuousClock.now
+        let behind = shared.withLock { s -> Bool in
+            s.queue.append(Pending(event: event, waiter: nil, enqueued: now, completion: completing))
+            s.stats.accepted += 1
+            return s.queue.count >= configuration.boostQueueDepth || now - s.queue[0].enqueued >= configuration.boostQueueAge
         }
+        // An idle-policy writer that falls behind (the request threads keep the CPUs busy)
+        // gets the normal policy until it has caught up.
+        if behind { thread?.boost() }
         bell.ring()
     }
 
@@ -68,7 +91,10 @@ public final class AuditWriter: Service, Sendable {
                 s.stats.accepted += 1
                 return true
             }
-            if accepted { bell.ring() } else {
+            if accepted {
+                thread?.boost()  // a caller waits on this write
+                bell.ring()
+            } else {
                 continuation.resume(throwing: AirlockError(.auditUnavailable, "audit writer is stopped"))
             }
         }
@@ -107,6 +133,12 @@ public final class AuditWriter: Service, Sendable {
     }
 
     public func run() async throws {
+        try await withTaskExecutorPreference(thread?.executor) {
+            try await runLoop()
+        }
+    }
+
+    private func runLoop() async throws {
         var loop = try WriterLoop(writer: self)
         let ticker = Task { [bell] in
             while !Task.isCancelled {
@@ -131,9 +163,12 @@ public final class AuditWriter: Service, Sendable {
                         logger.error("audit writer cancelled with events it could not persist", metadata: ["events": "\(left)"])
                         break
                     }
-                    if left == 0 { await bell.wait() }
+                    if left == 0 {
+                        relaxIfCaughtUp()
+                        await bell.wait()
+                    }
                     if !shuttingDown.withLock({ $0 }) && !Task.isCancelled, let linger = lingerBeforeNextBatch() {
-                        try? await LoopTimer.sleep(for: linger)
+                        try? await LoopTimer.sleep(for: linger, on: thread?.loop)
                     }
                 }
             } onCancel: { [bell] in
@@ -155,6 +190,13 @@ public final class AuditWriter: Service, Sendable {
     }
 
     // MARK: loop plumbing
+
+    /// Back to the idle policy once nothing is queued and nobody waits.
+    private func relaxIfCaughtUp() {
+        guard let thread, !thread.isIdlePolicy else { return }
+        let caughtUp = shared.withLock { $0.queue.isEmpty && $0.waiters.isEmpty }
+        if caughtUp { thread.relax() }
+    }
 
     /// How long the queue should wait for company before it is written, if at all. Never
     /// while fail-closed callers wait on the write: they are not made to wait for a batch.

@@ -17,6 +17,10 @@ public struct AuditWriterConfiguration: Sendable {
     /// transaction, so a busy gateway writes batches instead of one transaction per call
     /// (fail-closed callers waiting on the write are not made to wait).
     public var batchLinger: Duration = .milliseconds(5)
+    /// A writer on an idle-policy thread is given the normal policy once this many events are
+    /// queued, or the oldest has waited this long: it has fallen behind busy request threads.
+    public var boostQueueDepth: Int = 256
+    public var boostQueueAge: Duration = .milliseconds(50)
     /// A database write slower than this sends the batch to the spool instead.
     public var databaseTimeout: Duration = .seconds(3)
     /// Pause between attempts to replay the spool while the database is unavailable.

@@ -51,7 +51,7 @@ struct WriterLoop {
     private mutating func write(_ batch: [AuditWriter.Pending], cancelled: Bool) async {
         if head == nil {
             do {
-                head = try await withTimeout(config.databaseTimeout) { [store = writer.store, chainID = config.chainID] in
+                head = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) { [store = writer.store, chainID = config.chainID] in
                     try await store.head(chainID: chainID) ?? .init(seq: 0, hash: AuditRecord.zeroHash)
                 }
                 headUnknownSince = nil
@@ -79,10 +79,11 @@ struct WriterLoop {
         var droppedPayloads = 0
         for pending in batch {
             current.seq += 1
+            let event = pending.completedEvent
             var sealed: SealedPayload?
             var digest: [UInt8]?
-            if let payload = pending.event.payload {
-                if let cipher = writer.cipher, let p = try? seal(payload, cipher: cipher, tenantID: pending.event.tenantID, seq: current.seq) {
+            if let payload = event.payload {
+                if let cipher = writer.cipher, let p = try? seal(payload, cipher: cipher, tenantID: event.tenantID, seq: current.seq) {
                     sealed = p
                     var h = SHA256()
                     h.update(data: p.request)
@@ -92,7 +93,7 @@ struct WriterLoop {
                     droppedPayloads += 1
                 }
             }
-            var record = AuditRecord(event: pending.event, chainID: config.chainID, seq: current.seq, payloadDigest: digest)
+            var record = AuditRecord(event: event, chainID: config.chainID, seq: current.seq, payloadDigest: digest)
             record.seal(prev: current.hash)
             current.hash = record.hash
             entries.append(SpoolEntry(record: record, payload: sealed))
@@ -156,7 +157,7 @@ struct WriterLoop {
         let chainID = chainID ?? config.chainID
         let signer = writer.signer
         let every = config.checkpointEvery
-        try await withTimeout(config.databaseTimeout) {
+        try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) {
             if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
             try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every)
         }
@@ -199,7 +200,7 @@ struct WriterLoop {
     private func databaseAnswers() async -> Bool {
         let store = writer.store
         do {
-            try await withTimeout(config.probeTimeout) { try await store.ping() }
+            try await withTimeout(config.probeTimeout, on: writer.thread?.executor) { try await store.ping() }
             return true
         } catch {
             return false
@@ -211,7 +212,7 @@ struct WriterLoop {
         let days = (today - 1)...(today + Int64(config.partitionDaysAhead))
         let store = writer.store
         do {
-            try await withTimeout(config.databaseTimeout) { try await store.ensurePartitions(days) }
+            try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) { try await store.ensurePartitions(days) }
             knownDays.formUnion(days)
         } catch {
             nextMaintenance = .now + .seconds(10)
@@ -234,12 +235,15 @@ public struct TimeoutError: Error {}
 /// idempotent (they skip sequences at or below the committed head). Public for the gateway's
 /// own database probes, which must never hold up shutdown either. The deadline is an
 /// event-loop timer (`LoopTimer`), not a Dispatch one.
-public func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+/// With `executor`, the operation and its deadline run on that executor's loop (an
+/// unstructured task does not inherit the caller's executor preference).
+public func withTimeout<T: Sendable>(_ timeout: Duration, on executor: LoopTaskExecutor? = nil,
+                                     _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     let race = FirstResult<T>()
-    let work = Task {
+    let work = Task(executorPreference: executor) {
         do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
     }
-    let timer = LoopTimer.schedule(after: timeout) {
+    let timer = LoopTimer.schedule(after: timeout, on: executor?.loop) {
         if race.finish(.failure(TimeoutError())) { work.cancel() }
     }
     defer { timer.cancel() }

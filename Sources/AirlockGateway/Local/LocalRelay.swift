@@ -44,13 +44,13 @@ struct LocalRelay: Sendable {
                 } catch {
                     record.errorCode = (error as? AirlockError)?.code.rawValue ?? "stream_interrupted"
                     record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
-                    audit?.record(record.event)
+                    audit?.record(record)
                     throw error
                 }
                 record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
                 if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
                 metrics.localGeneration(tokens: record.usage?.completionTokens ?? 0, seconds: GatewayMetrics.seconds(.now - started))
-                audit?.record(record.event)
+                audit?.record(record)
             })
         }
         let started = ContinuousClock.now

@@ -96,4 +96,17 @@ struct PendingFingerprints: Sendable {
     func fill(_ event: inout AuditEvent) {
         event.fingerprints = RequestTransformer.fingerprints(of: located, in: request, operators: operators)
     }
+
+    /// `fill` as the audit writer's completion.
+    var completion: AuditWriter.Completion {
+        let pending = self
+        return { (event: inout AuditEvent) in pending.fill(&event) }
+    }
+}
+
+extension AuditWriter {
+    /// Queues the call's event; its pending fingerprints are made on the writer's thread.
+    func record(_ call: CallRecord) {
+        record(call.eventLeavingFingerprints, completing: call.pendingFingerprints?.completion)
+    }
 }

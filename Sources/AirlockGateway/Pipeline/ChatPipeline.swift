@@ -31,7 +31,7 @@ struct ChatPipeline: Sendable {
             record.fail(airlock)
             OpenAIErrorMiddleware.log(airlock, logger: context.logger)
             // Unauthenticated noise is not a tenant's call; everything else is audited.
-            if airlock.code != .invalidAPIKey { services.audit?.record(record.event) }
+            if airlock.code != .invalidAPIKey { services.audit?.record(record) }
             // Refusals carry the decision and policy headers like answers do.
             var response = OpenAIErrorMiddleware.response(for: airlock, requestID: context.requestID)
             for field in headers { response.headers.append(field) }

@@ -70,7 +70,7 @@ struct RemoteRelay: Sendable {
                     record.errorCode = "stream_interrupted"
                     record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
                     record.responseBody = captured
-                    audit?.record(record.event)
+                    audit?.record(record)
                     guard error is ProviderStreamFailure else { throw error }
                     // The client is still listening: end the stream with an error event (the
                     // OpenAI SDKs raise it as an APIError) instead of a cut connection.
@@ -82,7 +82,7 @@ struct RemoteRelay: Sendable {
                 record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
                 if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
                 record.responseBody = captured
-                audit?.record(record.event)
+                audit?.record(record)
             })
         }
 
@@ -149,7 +149,7 @@ struct AuditGate: Sendable {
                 throw AirlockError(.auditUnavailable, "The call could not be audited and the policy requires audit; the answer was withheld")
             }
         } else {
-            audit.record(record.event)
+            audit.record(record)
         }
     }
 
@@ -177,7 +177,7 @@ struct AuditGate: Sendable {
 
 /// An audit event recorded when the last reference to it goes: that is when the answer
 /// carrying it has been written, or dropped because the connection went away first. Either
-/// way the call gets exactly one event. Its fingerprints are made then too.
+/// way the call gets exactly one event. Its fingerprints are made on the audit writer's thread.
 final class DeferredAuditEvent: Sendable {
     let audit: AuditWriter
     let event: AuditEvent
@@ -190,9 +190,7 @@ final class DeferredAuditEvent: Sendable {
     }
 
     deinit {
-        var event = event
-        fingerprints?.fill(&event)
-        audit.record(event)
+        audit.record(event, completing: fingerprints?.completion)
     }
 }
 

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOPosix
+
+/// One event-loop thread for work that must not delay requests: the audit writer's sealing,
+/// COPY encoding and PostgreSQL round trips. Its tasks run on it through a task executor
+/// preference, its database connections are on its loop, and on Linux it runs with the
+/// `SCHED_IDLE` policy, so the kernel switches to a request thread as soon as one wakes
+/// instead of letting an audit batch finish first.
+///
+/// An idle-policy thread gets almost no CPU while the request threads keep every CPU busy,
+/// so it is `boost`ed back to the normal policy while work waits on it (a fail-closed caller,
+/// or a queue past its bound) and `relax`ed again once it has caught up.
+public final class BackgroundThread: Sendable {
+    public let group: MultiThreadedEventLoopGroup
+    public let loop: any EventLoop
+    public let executor: LoopTaskExecutor
+    let thread: pthread_t
+    /// Whether `relax` may put the thread at the idle policy.
+    public let idleWhenQuiet: Bool
+    private let state = LockedBox(Policy.normal)
+
+    enum Policy: Equatable { case normal, idle }
+
+    /// Starts the thread; with `idle` it runs at the idle policy until boosted.
+    public static func start(idle: Bool) async throws -> BackgroundThread {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let id = try await loop.submit { pthread_self() }.get()
+        let thread = BackgroundThread(group: group, loop: loop, thread: id, idleWhenQuiet: idle)
+        if idle { thread.relax() }
+        return thread
+    }
+
+    private init(group: MultiThreadedEventLoopGroup, loop: any EventLoop, thread: pthread_t, idleWhenQuiet: Bool) {
+        self.idleWhenQuiet = idleWhenQuiet
+        self.group = group
+        self.loop = loop
+        self.executor = LoopTaskExecutor(loop: loop)
+        self.thread = thread
+    }
+
+    /// Whether the thread currently runs at the idle policy.
+    public var isIdlePolicy: Bool { state.withLock { $0 == .idle } }
+
+    /// Back to the normal policy (from any thread); a no-op when already there.
+    public func boost() { set(.normal) }
+
+    /// To the idle policy; a no-op when already there or not `idleWhenQuiet`.
+    public func relax() { if idleWhenQuiet { set(.idle) } }
+
+    private func set(_ policy: Policy) {
+        let changed = state.withLock { s -> Bool in
+            guard s != policy else { return false }
+            s = policy
+            return true
+        }
+        guard changed else { return }
+        #if os(Linux)
+        var param = sched_param()
+        // SCHED_IDLE is 5 in the kernel ABI; the C header defines it only under _GNU_SOURCE.
+        let applied = pthread_setschedparam(thread, policy == .idle ? 5 : Int32(SCHED_OTHER), &param)
+        if applied != 0 { state.withLock { $0 = .normal } }
+        #endif
+    }
+
+    public func shutdown() async {
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// Runs a task's jobs on one event loop (for `withTaskExecutorPreference`): NIO's loops are
+/// serial executors for actors, not task executors.
+public final class LoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(loop: any EventLoop) { self.loop = loop }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
