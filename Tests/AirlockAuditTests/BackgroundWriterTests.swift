@@ -15,6 +15,10 @@ import Glibc
 /// writer gets the normal policy back whenever work waits on it.
 @Suite("Audit writer on an idle-policy thread")
 struct BackgroundWriterTests {
+    static var canSwitch: Bool {
+        FileManager.default.fileExists(atPath: "/proc/thread-self/stat") && BackgroundThread.mayLeaveIdlePolicy()
+    }
+
     /// The scheduling policy of the thread `loop` runs on, as the kernel reports it
     /// (field 41 of /proc/thread-self/stat: 0 normal, 5 idle).
     static func kernelPolicy(_ loop: any EventLoop) async throws -> Int {
@@ -35,7 +39,7 @@ struct BackgroundWriterTests {
         return AuditWriter(client: client, configuration: configuration, logger: TestDatabase.logger, thread: thread)
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/thread-self/stat")))
+    @Test(.enabled(if: Self.canSwitch, "needs /proc and the right to leave SCHED_IDLE"))
     func threadStartsAtTheIdlePolicyAndSwitches() async throws {
         let thread = try await BackgroundThread.start(idle: true)
         #expect(try await Self.kernelPolicy(thread.loop) == 5)
@@ -52,7 +56,7 @@ struct BackgroundWriterTests {
         await normal.shutdown()
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/thread-self/stat")))
+    @Test(.enabled(if: Self.canSwitch, "needs /proc and the right to leave SCHED_IDLE"))
     func writerFallingBehindGetsTheNormalPolicy() async throws {
         let thread = try await BackgroundThread.start(idle: true)
         // Not running: nothing drains the queue, as when request threads keep the CPU busy.
@@ -75,7 +79,7 @@ struct BackgroundWriterTests {
         await thread.shutdown()
     }
 
-    @Test(.enabled(if: TestDatabase.available && FileManager.default.fileExists(atPath: "/proc/thread-self/stat")))
+    @Test(.enabled(if: TestDatabase.available && Self.canSwitch))
     func writesOnItsThreadAndGoesBackToIdle() async throws {
         try await TestDatabase.withFreshDatabase { _, url in
             let thread = try await BackgroundThread.start(idle: true)
@@ -115,5 +119,28 @@ struct BackgroundWriterTests {
             _ = await pool.value
             await thread.shutdown()
         }
+    }
+}
+
+/// An idle-policy thread is only used where it can be boosted back: the kernel lets a thread
+/// leave SCHED_IDLE for nice 0 only with CAP_SYS_NICE or RLIMIT_NICE >= 20.
+@Suite struct IdlePolicyPermissionTests {
+    static func status(capEff: String) -> String {
+        "Name:\tairlock\nCapInh:\t0000000000000000\nCapPrm:\t\(capEff)\nCapEff:\t\(capEff)\nCapBnd:\t000001ffffffffff\n"
+    }
+
+    @Test func capSysNiceOrANiceLimitAllowsIt() {
+        #expect(BackgroundThread.mayLeaveIdlePolicy(status: Self.status(capEff: "000001fffeffffff"), niceLimit: 0))
+        #expect(BackgroundThread.mayLeaveIdlePolicy(status: Self.status(capEff: "0000000000800000"), niceLimit: 0))
+        #expect(BackgroundThread.mayLeaveIdlePolicy(status: Self.status(capEff: "0000000000000000"), niceLimit: 20))
+        #expect(BackgroundThread.mayLeaveIdlePolicy(status: nil, niceLimit: UInt64.max))
+    }
+
+    @Test func anUnprivilegedProcessMayNot() {
+        // Docker's default capabilities as root: no CAP_SYS_NICE.
+        #expect(!BackgroundThread.mayLeaveIdlePolicy(status: Self.status(capEff: "00000000a80425fb"), niceLimit: 0))
+        #expect(!BackgroundThread.mayLeaveIdlePolicy(status: Self.status(capEff: "0000000000000000"), niceLimit: 19))
+        #expect(!BackgroundThread.mayLeaveIdlePolicy(status: nil, niceLimit: 0))
+        #expect(!BackgroundThread.mayLeaveIdlePolicy(status: "CapEff:\tnot-hex\n", niceLimit: 0))
     }
 }

@@ -6,10 +6,12 @@ Every call is still audited, with its fingerprints, and the chain verifies;
 from __future__ import annotations
 
 import re
+import resource
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from conftest import Gateway, airlock_cli, new_tenant, upstream_env, wait_until_audited
 
@@ -43,7 +45,15 @@ def call(gw: Gateway, key: str, i: int, stream: bool) -> str:
     return rid
 
 
+def may_leave_idle_policy() -> bool:
+    """What the gateway checks before it uses an idle-policy writer (it inherits our rights)."""
+    cap_eff = int(re.search(r"CapEff:\s*([0-9a-f]+)", Path("/proc/self/status").read_text()).group(1), 16)
+    return bool(cap_eff & (1 << 23)) or resource.getrlimit(resource.RLIMIT_NICE)[0] >= 20
+
+
 def test_the_writer_runs_at_the_idle_policy_and_audits_every_call(upstream, database_url):
+    if not may_leave_idle_policy():
+        pytest.skip("this test run lacks CAP_SYS_NICE and RLIMIT_NICE >= 20: the gateway rightly shares its threads")
     tenant, key = new_tenant(database_url, "idle")
     gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream"))
     gw.wait_ready()
@@ -75,5 +85,35 @@ def test_shared_keeps_the_writer_on_the_request_loops(upstream, database_url):
         ids = {call(gw, key, i, stream=i == 0) for i in range(3)}
         _, missing = wait_until_audited(database_url, tenant, ids)
         assert not missing
+    finally:
+        assert gw.stop() == 0, gw.logs()[-3000:]
+
+
+def test_without_the_right_to_boost_it_the_writer_shares_the_request_threads(upstream, database_url, tmp_path, monkeypatch):
+    """Leaving SCHED_IDLE for nice 0 needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): a gateway
+    without it (root in a default docker container, an ordinary user) must not start a writer
+    it could never boost, which would starve under load."""
+    import shutil
+    import conftest
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is not installed")
+    binary = conftest.airlock_binary()
+    wrapper = tmp_path / "airlock-without-sys-nice"
+    wrapper.write_text(f'#!/bin/sh\nexec setpriv --bounding-set -sys_nice prlimit --nice=0 -- "{binary}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(conftest, "airlock_binary", lambda: str(wrapper))
+    tenant, key = new_tenant(database_url, "nonice")
+    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream"))
+    gw.wait_ready()
+    try:
+        status = Path(f"/proc/{gw.process.pid}/status").read_text()
+        cap_eff = int(re.search(r"CapEff:\s*([0-9a-f]+)", status).group(1), 16)
+        assert not cap_eff & (1 << 23)
+        threads = thread_policies(gw.process.pid)
+        assert not [n for n, p in threads if p == SCHED_IDLE], threads
+        ids = {call(gw, key, i, stream=i == 0) for i in range(3)}
+        _, missing = wait_until_audited(database_url, tenant, ids)
+        assert not missing
+        assert "audit writer shares the request threads" in gw.logs()
     finally:
         assert gw.stop() == 0, gw.logs()[-3000:]

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -22,7 +23,8 @@ public final class BackgroundThread: Sendable {
     public let idleWhenQuiet: Bool
     private let state = LockedBox(Policy.normal)
 
-    enum Policy: Equatable { case normal, idle }
+    /// `refused`: the kernel would not switch it; it stays at the normal policy.
+    enum Policy: Equatable { case normal, idle, refused }
 
     /// Starts the thread; with `idle` it runs at the idle policy until boosted.
     public static func start(idle: Bool) async throws -> BackgroundThread {
@@ -52,18 +54,44 @@ public final class BackgroundThread: Sendable {
     public func relax() { if idleWhenQuiet { set(.idle) } }
 
     private func set(_ policy: Policy) {
+        #if os(Linux)
         let changed = state.withLock { s -> Bool in
-            guard s != policy else { return false }
+            guard s != policy, s != .refused else { return false }
             s = policy
             return true
         }
         guard changed else { return }
-        #if os(Linux)
         var param = sched_param()
         // SCHED_IDLE is 5 in the kernel ABI; the C header defines it only under _GNU_SOURCE.
-        let applied = pthread_setschedparam(thread, policy == .idle ? 5 : Int32(SCHED_OTHER), &param)
-        if applied != 0 { state.withLock { $0 = .normal } }
+        if pthread_setschedparam(thread, policy == .idle ? 5 : Int32(SCHED_OTHER), &param) != 0 {
+            // Refused (a seccomp profile, say): stay at the normal policy and stop asking.
+            state.withLock { $0 = .refused }
+        }
         #endif
+    }
+
+    /// Whether this process may move a thread back from `SCHED_IDLE` to the normal policy.
+    /// The kernel allows that only with `CAP_SYS_NICE` or an `RLIMIT_NICE` that permits nice 0
+    /// (20 or more: systemd `LimitNICE=+0`, docker `--ulimit nice=20`); without it an idle
+    /// writer could never be boosted and would starve under load.
+    public static func mayLeaveIdlePolicy() -> Bool {
+        #if os(Linux)
+        var limit = rlimit()  // RLIMIT_NICE is 13 in the kernel ABI; glibc hides the name from Swift
+        let niceLimit: UInt64 = getrlimit(__rlimit_resource_t(13), &limit) == 0 ? UInt64(limit.rlim_cur) : 0
+        let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        return mayLeaveIdlePolicy(status: status, niceLimit: niceLimit)
+        #else
+        return false
+        #endif
+    }
+
+    /// `status`: the text of /proc/self/status (its `CapEff:` line); `niceLimit`: RLIMIT_NICE.
+    static func mayLeaveIdlePolicy(status: String?, niceLimit: UInt64) -> Bool {
+        if niceLimit >= 20 { return true }
+        let capSysNice: UInt64 = 1 << 23
+        guard let line = status?.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & capSysNice != 0
     }
 
     public func shutdown() async {
