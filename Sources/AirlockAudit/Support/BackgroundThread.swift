@@ -55,17 +55,14 @@ public final class BackgroundThread: Sendable {
 
     private func set(_ policy: Policy) {
         #if os(Linux)
-        let changed = state.withLock { s -> Bool in
-            guard s != policy, s != .refused else { return false }
-            s = policy
-            return true
-        }
-        guard changed else { return }
-        var param = sched_param()
-        // SCHED_IDLE is 5 in the kernel ABI; the C header defines it only under _GNU_SOURCE.
-        if pthread_setschedparam(thread, policy == .idle ? 5 : Int32(SCHED_OTHER), &param) != 0 {
+        // The switch is made under the lock: a boost and a relax racing from two threads must
+        // leave the kernel's policy and `state` agreeing.
+        state.withLock { s in
+            guard s != policy, s != .refused else { return }
+            var param = sched_param()
+            // SCHED_IDLE is 5 in the kernel ABI; the C header defines it only under _GNU_SOURCE.
             // Refused (a seccomp profile, say): stay at the normal policy and stop asking.
-            state.withLock { $0 = .refused }
+            s = pthread_setschedparam(thread, policy == .idle ? 5 : Int32(SCHED_OTHER), &param) == 0 ? policy : .refused
         }
         #endif
     }
