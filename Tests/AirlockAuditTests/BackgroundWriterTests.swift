@@ -79,6 +79,24 @@ struct BackgroundWriterTests {
         await thread.shutdown()
     }
 
+    @Test(.enabled(if: Self.canSwitch, "needs /proc and the right to leave SCHED_IDLE"))
+    func boostedForFallingBehindItWritesSmallBatches() async throws {
+        let thread = try await BackgroundThread.start(idle: true)
+        let client = PostgresClient(configuration: .init(unixSocketPath: "/nonexistent", username: "x", password: nil, database: nil),
+                                    backgroundLogger: TestDatabase.logger)
+        let writer = Self.writer(client, thread: thread, chain: "small") { $0.boostQueueDepth = 40; $0.boostedBatch = 16 }
+        for i in 0..<39 { writer.record(sampleEvent(i: i)) }
+        // At the idle policy it only runs when nothing else wants the CPU: whole batches.
+        #expect(writer.batchLimit(stopping: false) == writer.configuration.maxBatch)
+        writer.record(sampleEvent(i: 39))
+        #expect(try await Self.kernelPolicy(thread.loop) == 0)
+        #expect(writer.batchLimit(stopping: false) == 16)
+        // Draining at shutdown is not held back.
+        #expect(writer.batchLimit(stopping: true) == writer.configuration.maxBatch)
+        #expect(writer.take(max: writer.batchLimit(stopping: false)).count == 16)
+        await thread.shutdown()
+    }
+
     @Test(.enabled(if: TestDatabase.available && Self.canSwitch))
     func writesOnItsThreadAndGoesBackToIdle() async throws {
         try await TestDatabase.withFreshDatabase { _, url in

@@ -1,8 +1,8 @@
-"""Issue #9: the audit writer runs on a thread of its own at the idle scheduling policy, so
-the kernel switches to a request as soon as one arrives instead of letting an audit batch
-(sealing, COPY encoding, PostgreSQL round trips, the findings' fingerprints) finish first.
-Every call is still audited, with its fingerprints, and the chain verifies;
-`AIRLOCK_AUDIT_THREAD=shared` keeps the writer on the request loops."""
+"""Issue #9: with `AIRLOCK_AUDIT_THREAD=idle` the audit writer runs on a thread of its own at
+the idle scheduling policy, so the kernel switches to a request as soon as one arrives instead
+of letting an audit batch (sealing, COPY encoding, PostgreSQL round trips, the findings'
+fingerprints) finish first. Every call is still audited, with its fingerprints, and the chain
+verifies. By default the writer stays on the request loops."""
 from __future__ import annotations
 
 import re
@@ -55,7 +55,8 @@ def test_the_writer_runs_at_the_idle_policy_and_audits_every_call(upstream, data
     if not may_leave_idle_policy():
         pytest.skip("this test run lacks CAP_SYS_NICE and RLIMIT_NICE >= 20: the gateway rightly shares its threads")
     tenant, key = new_tenant(database_url, "idle")
-    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream"))
+    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream",
+                              AIRLOCK_AUDIT_THREAD="idle"))
     gw.wait_ready()
     try:
         idle = [name for name, policy in thread_policies(gw.process.pid) if policy == SCHED_IDLE]
@@ -74,10 +75,9 @@ def test_the_writer_runs_at_the_idle_policy_and_audits_every_call(upstream, data
         assert gw.stop() == 0, gw.logs()[-3000:]
 
 
-def test_shared_keeps_the_writer_on_the_request_loops(upstream, database_url):
+def test_by_default_the_writer_stays_on_the_request_loops(upstream, database_url):
     tenant, key = new_tenant(database_url, "shared")
-    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream",
-                              AIRLOCK_AUDIT_THREAD="shared"))
+    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream"))
     gw.wait_ready()
     try:
         threads = thread_policies(gw.process.pid)
@@ -103,7 +103,8 @@ def test_without_the_right_to_boost_it_the_writer_shares_the_request_threads(ups
     wrapper.chmod(0o755)
     monkeypatch.setattr(conftest, "airlock_binary", lambda: str(wrapper))
     tenant, key = new_tenant(database_url, "nonice")
-    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream"))
+    gw = Gateway(upstream_env(upstream, database_url, AIRLOCK_UPSTREAM_MODELS="mock-chat,mock-echo-stream",
+                              AIRLOCK_AUDIT_THREAD="idle"))
     gw.wait_ready()
     try:
         status = Path(f"/proc/{gw.process.pid}/status").read_text()

@@ -21,6 +21,9 @@ public struct AuditWriterConfiguration: Sendable {
     /// queued, or the oldest has waited this long: it has fallen behind busy request threads.
     public var boostQueueDepth: Int = 256
     public var boostQueueAge: Duration = .milliseconds(50)
+    /// A writer boosted for falling behind writes batches of at most this many events, going
+    /// back to the idle policy after each (fail-closed callers waiting get whole batches).
+    public var boostedBatch: Int = 16
     /// A database write slower than this sends the batch to the spool instead.
     public var databaseTimeout: Duration = .seconds(3)
     /// Pause between attempts to replay the spool while the database is unavailable.

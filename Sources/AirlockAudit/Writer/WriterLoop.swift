@@ -33,13 +33,14 @@ struct WriterLoop {
         writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy }
     }
 
-    mutating func iterate(cancelled: Bool) async {
+    /// One round: maintenance when due, one batch of at most `maxBatch` events, a spool replay when due.
+    mutating func iterate(cancelled: Bool, maxBatch: Int) async {
         let now = ContinuousClock.now
         if !cancelled, now >= nextMaintenance {
             nextMaintenance = now + .seconds(3600)
             await createPartitionsAhead()
         }
-        let batch = writer.take(max: config.maxBatch)
+        let batch = writer.take(max: maxBatch)
         if !batch.isEmpty { await write(batch, cancelled: cancelled) }
         if !cancelled, !spool.isEmpty, ContinuousClock.now >= nextReplay { await replayOneSegment() }
         let pending = spool.pendingRecords
