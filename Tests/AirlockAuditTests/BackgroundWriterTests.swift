@@ -31,6 +31,12 @@ struct BackgroundWriterTests {
         }.get()
     }
 
+    /// A client for writers that are never run (their queue is only filled).
+    static func unconnectedClient() -> PostgresClient {
+        PostgresClient(configuration: .init(unixSocketPath: "/nonexistent", username: "x", password: nil, database: nil),
+                       backgroundLogger: TestDatabase.logger)
+    }
+
     static func writer(_ client: PostgresClient, thread: BackgroundThread, chain: String,
                        configure: (inout AuditWriterConfiguration) -> Void = { _ in }) -> AuditWriter {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
@@ -60,8 +66,7 @@ struct BackgroundWriterTests {
     func writerFallingBehindGetsTheNormalPolicy() async throws {
         let thread = try await BackgroundThread.start(idle: true)
         // Not running: nothing drains the queue, as when request threads keep the CPU busy.
-        let client = PostgresClient(configuration: .init(unixSocketPath: "/nonexistent", username: "x", password: nil, database: nil),
-                                    backgroundLogger: TestDatabase.logger)
+        let client = Self.unconnectedClient()
         let writer = Self.writer(client, thread: thread, chain: "behind") { $0.boostQueueDepth = 10; $0.boostQueueAge = .seconds(60) }
         for i in 0..<9 { writer.record(sampleEvent(i: i)) }
         #expect(try await Self.kernelPolicy(thread.loop) == 5)
@@ -82,8 +87,7 @@ struct BackgroundWriterTests {
     @Test(.enabled(if: Self.canSwitch, "needs /proc and the right to leave SCHED_IDLE"))
     func boostedForFallingBehindItWritesSmallBatches() async throws {
         let thread = try await BackgroundThread.start(idle: true)
-        let client = PostgresClient(configuration: .init(unixSocketPath: "/nonexistent", username: "x", password: nil, database: nil),
-                                    backgroundLogger: TestDatabase.logger)
+        let client = Self.unconnectedClient()
         let writer = Self.writer(client, thread: thread, chain: "small") { $0.boostQueueDepth = 40; $0.boostedBatch = 16 }
         for i in 0..<39 { writer.record(sampleEvent(i: i)) }
         // At the idle policy it only runs when nothing else wants the CPU: whole batches.
