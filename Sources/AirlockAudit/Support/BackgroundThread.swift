@@ -13,7 +13,7 @@ import NIOPosix
 ///
 /// An idle-policy thread gets almost no CPU while the request threads keep every CPU busy,
 /// so it is `boost`ed back to the normal policy while work waits on it (a fail-closed caller,
-/// or a queue past its bound) and `relax`ed again once it has caught up.
+/// or a queue past its bound) and `relax`ed again after each batch.
 public final class BackgroundThread: Sendable {
     public let group: MultiThreadedEventLoopGroup
     public let loop: any EventLoop

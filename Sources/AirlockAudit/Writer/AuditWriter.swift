@@ -67,13 +67,14 @@ public final class AuditWriter: Service, Sendable {
     /// Queues an event, to be finished by `completing` on the writer's thread; returns at once.
     public func record(_ event: AuditEvent, completing: Completion? = nil) {
         let now = ContinuousClock.now
-        shared.withLock { s in
+        let behind = shared.withLock { s -> Bool in
             s.queue.append(Pending(event: event, waiter: nil, enqueued: now, completion: completing))
             s.stats.accepted += 1
+            return isBehind(s, now: now)
         }
         // An idle-policy writer that falls behind (the request threads keep the CPUs busy)
-        // gets the normal policy until it has caught up.
-        if thread != nil, isBehind(now: now) { thread?.boost() }
+        // gets the normal policy for its next batch.
+        if behind { thread?.boost() }
         bell.ring()
     }
 
@@ -200,8 +201,7 @@ public final class AuditWriter: Service, Sendable {
     }
 
     /// A writer boosted because it fell behind writes small batches, so a request that arrives
-    /// meanwhile waits behind one small batch at most rather than a whole backlog (at c=1 with
-    /// personal data, a 50 ms backlog written in one go at the normal policy took p99 past 3 ms).
+    /// meanwhile waits behind one small batch at most rather than a whole backlog.
     func batchLimit(stopping: Bool) -> Int {
         guard let thread, thread.idleWhenQuiet, !thread.isIdlePolicy, !stopping,
               shared.withLock({ $0.waiters.isEmpty }) else { return configuration.maxBatch }
@@ -210,10 +210,12 @@ public final class AuditWriter: Service, Sendable {
 
     /// The queue is past the bound at which an idle-policy writer is boosted.
     func isBehind(now: ContinuousClock.Instant = .now) -> Bool {
-        shared.withLock { s in
-            guard let oldest = s.queue.first else { return false }
-            return s.queue.count >= configuration.boostQueueDepth || now - oldest.enqueued >= configuration.boostQueueAge
-        }
+        shared.withLock { isBehind($0, now: now) }
+    }
+
+    private func isBehind(_ s: Shared, now: ContinuousClock.Instant) -> Bool {
+        guard let oldest = s.queue.first else { return false }
+        return s.queue.count >= configuration.boostQueueDepth || now - oldest.enqueued >= configuration.boostQueueAge
     }
 
     /// How long the queue should wait for company before it is written, if at all. Never
