@@ -47,8 +47,8 @@ struct AwkwardTextChainTests {
             let signer = ChainSigner(key: Self.key)
             let entries = Self.entries(chainID: "awkward", count: 24, base: Date())
             try await store.ensurePartitions([UTCDay.day(ofMicros: entries[0].record.receivedAt)])
-            #expect(try await store.append(entries[..<10], chainID: "awkward", signer: signer, checkpointEvery: 0) == 10)
-            #expect(try await store.append(entries[10...], chainID: "awkward", signer: signer, checkpointEvery: 8) == 14)
+            #expect(try await store.append(entries[..<10], chainID: "awkward", signer: signer, checkpointEvery: 0).rows == 10)
+            #expect(try await store.append(entries[10...], chainID: "awkward", signer: signer, checkpointEvery: 8).rows == 14)
 
             let report = try await ChainVerifier(client: client, logger: TestDatabase.logger, checkpointKey: Self.key).verify()
             #expect(report.ok, "\(report)")

@@ -33,7 +33,7 @@ public struct AdminAuditLog: Sendable {
             var record = AuditRecord(event: event, chainID: chainID, seq: head.seq + 1, payloadDigest: nil)
             record.seal(prev: head.hash)
             do {
-                if try await store.append([SpoolEntry(record: record, payload: nil)], chainID: chainID, signer: signer, checkpointEvery: 0) == 1 {
+                if try await store.append([SpoolEntry(record: record, payload: nil)], chainID: chainID, signer: signer, checkpointEvery: 0).rows == 1 {
                     return record.seq
                 }
             } catch let error as AirlockError where error.code == .auditUnavailable {

@@ -8,9 +8,8 @@ extension AuditRecord {
         "error_code", "client_address", "actor", "target", "details", "payload_digest", "prev_hash", "hash",
     ]
 
-    func appendCopyRow(to out: inout [UInt8]) {
-        var c = CopyRow(out: out)
-        out = []
+    /// The row's values in `copyColumns` order, to either encoding (COPY text or JSON).
+    func writeColumns<Sink: AuditRowSink>(to c: inout Sink) {
         c.text(tenantID); c.timestamp(receivedAt); c.text(chainID); c.int(seq); c.text(eventID.uuidString.lowercased())
         c.int(Int64(kind)); c.text(keyID); c.text(requestID); c.text(endpoint); c.text(requestedModel); c.text(provider)
         c.text(region); c.text(routeReason); c.text(decision); c.textArray(ruleIDs); c.int(policyVersion)
@@ -19,9 +18,26 @@ extension AuditRecord {
         c.timestamp(firstByteAt); c.timestamp(completedAt); c.int(latencyMs); c.int(status); c.text(errorCode)
         c.text(clientAddress); c.text(actor); c.text(target); c.text(details); c.bytea(payloadDigest); c.bytea(prevHash)
         c.bytea(hash)
+    }
+
+    func appendCopyRow(to out: inout [UInt8]) {
+        var c = CopyRow(out: out)
+        out = []
+        writeColumns(to: &c)
         c.endRow()
         out = c.out
     }
+}
+
+/// Where an audit row's columns are written, one typed value at a time, in `copyColumns` order.
+protocol AuditRowSink {
+    mutating func text(_ s: String?)
+    mutating func int(_ v: Int64?)
+    mutating func double(_ v: Double?)
+    mutating func timestamp(_ micros: Int64?)
+    mutating func bytea(_ bytes: [UInt8]?)
+    mutating func textArray(_ items: [String])
+    mutating func intArray(_ items: [Int64])
 }
 
 extension SpoolEntry {
@@ -38,7 +54,7 @@ extension SpoolEntry {
     }
 }
 
-struct CopyRow {
+struct CopyRow: AuditRowSink {
     var out: [UInt8]
     var first = true
 

@@ -13,6 +13,11 @@ public struct AuditWriterConfiguration: Sendable {
     public var payloadKey: AuditKey?
     /// Largest batch per COPY.
     public var maxBatch: Int = 5_000
+    /// A batch that a fail-closed caller waits on (`recordDurably`), up to this size, is
+    /// written by one statement (one round trip) instead of a COPY in a five-round-trip
+    /// transaction; 0 turns that off. Batches nobody waits on, and larger ones, are COPYed.
+    public var oneStatementMaxBatch: Int = Self.defaultOneStatementMaxBatch
+    public static let defaultOneStatementMaxBatch = 64
     /// An event waits at most this long in memory for others to share its database
     /// transaction, so a busy gateway writes batches instead of one transaction per call
     /// (fail-closed callers waiting on the write are not made to wait).
@@ -64,6 +69,8 @@ public struct AuditWriterStats: Sendable, Equatable {
     public var written: Int = 0
     /// Database transactions that committed those events.
     public var batches: Int = 0
+    /// Of those, the ones written by a single statement (one round trip; a fail-closed caller waited).
+    public var oneStatementBatches: Int = 0
     /// Events appended to the spool.
     public var spooled: Int = 0
     /// Spooled events committed to PostgreSQL on replay.

@@ -106,11 +106,17 @@ struct WriterLoop {
         // would wait for a replay that never comes).
         if spool.isEmpty && (databaseHealthy || ContinuousClock.now >= nextReplay) && !cancelled {
             do {
-                try await appendToDatabase(entries[...])
+                // A batch a fail-closed caller waits on goes in one round trip; the others
+                // in the COPY transaction, whose pieces leave the CPU between round trips
+                // (one longer statement measured slower for the calls around it when
+                // PostgreSQL shares the host's CPUs: BENCHMARKS, fourteenth session).
+                let someoneWaits = batch.contains { $0.waiter != nil }
+                let appended = try await appendToDatabase(entries[...], oneStatement: someoneWaits)
                 stored = true
                 databaseHealthy = true
                 writer.complete(batch, error: nil) {
                     $0.written += entries.count; $0.batches += 1; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
+                    if appended.inOneStatement { $0.oneStatementBatches += 1 }
                 }
             } catch {
                 databaseHealthy = false
@@ -152,17 +158,20 @@ struct WriterLoop {
             response: try cipher.seal(payload.response, tenantID: tenantID, chainID: config.chainID, seq: seq, part: .response))
     }
 
-    private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>, chainID: String? = nil) async throws {
+    @discardableResult
+    private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>, chainID: String? = nil, oneStatement: Bool = false) async throws -> AuditStore.Appended {
         let days = Set(entries.map { UTCDay.day(ofMicros: $0.record.receivedAt) }).subtracting(knownDays)
         let store = writer.store
         let chainID = chainID ?? config.chainID
         let signer = writer.signer
         let every = config.checkpointEvery
-        try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) {
+        let oneStatementMaxBatch = oneStatement ? config.oneStatementMaxBatch : 0
+        let appended = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) {
             if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
-            try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every)
+            return try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every, oneStatementMaxBatch: oneStatementMaxBatch)
         }
         knownDays.formUnion(days)
+        return appended
     }
 
     /// Replays the oldest spool segment; on success deletes it, and once the spool is empty

@@ -70,6 +70,8 @@ struct AuditBench {
             queries.append(("total_rows", .int(queryRows + total)))
         }
 
+        let durable = try await durableLatency(rounds: 400, now: now, spool: spool)
+
         return .object(JSONObject([
             ("benchmark", .string("audit")),
             ("events", .int(total)),
@@ -82,6 +84,47 @@ struct AuditBench {
             ("verify_seconds", .double((verifySeconds * 1000).rounded() / 1000)),
             ("verify_events_per_second", .int(Int(Double(report.eventsChecked) / verifySeconds))),
             ("queries", .object(JSONObject(queries))),
+            ("durable_c1", durable),
+        ]))
+    }
+
+    /// What a fail-closed call waits for: `recordDurably` one event at a time, with a small
+    /// batch written by one statement (the default) and by the COPY transaction, alternated
+    /// call by call on two chains so both see the same machine.
+    func durableLatency(rounds: Int, now: Date, spool: String) async throws -> JSONValue {
+        func writer(_ chain: String, oneStatement: Bool) -> AuditWriter {
+            var config = AuditWriterConfiguration(chainID: chain, spoolDirectory: spool + "-" + chain)
+            config.oneStatementMaxBatch = oneStatement ? AuditWriterConfiguration.defaultOneStatementMaxBatch : 0
+            return AuditWriter(client: client, configuration: config, logger: logger)
+        }
+        let one = writer("durable-one", oneStatement: true), copy = writer("durable-copy", oneStatement: false)
+        defer {
+            try? FileManager.default.removeItem(atPath: spool + "-durable-one")
+            try? FileManager.default.removeItem(atPath: spool + "-durable-copy")
+        }
+        let (a, b) = try await withThrowingTaskGroup(of: Void.self) { group -> ([Double], [Double]) in
+            group.addTask { try await one.run() }
+            group.addTask { try await copy.run() }
+            defer { group.cancelAll() }
+            var a: [Double] = [], b: [Double] = []
+            for i in 0..<(rounds + 20) {
+                for (w, isOne) in (i % 2 == 0 ? [(one, true), (copy, false)] : [(copy, false), (one, true)]) {
+                    let start = ContinuousClock.now
+                    try await w.recordDurably(AuditBench.event(i, now: now))
+                    let ms = AuditBench.seconds(ContinuousClock.now - start) * 1000
+                    if i >= 20 { if isOne { a.append(ms) } else { b.append(ms) } }
+                }
+            }
+            return (a.sorted(), b.sorted())
+        }
+        func pct(_ v: [Double], _ p: Double) -> Double { (v[min(v.count - 1, Int(Double(v.count) * p))] * 1000).rounded() / 1000 }
+        return .object(JSONObject([
+            ("rounds", .int(rounds)),
+            ("one_statement_ms", .object(JSONObject([("p50", .double(pct(a, 0.5))), ("p99", .double(pct(a, 0.99)))]))),
+            ("transaction_ms", .object(JSONObject([("p50", .double(pct(b, 0.5))), ("p99", .double(pct(b, 0.99)))]))),
+            ("p50_ratio_one_statement_to_transaction", .double((pct(a, 0.5) / max(pct(b, 0.5), 0.001) * 100).rounded() / 100)),
+            ("one_statement_batches", .int(one.stats.oneStatementBatches)),
+            ("transaction_batches", .int(copy.stats.batches - copy.stats.oneStatementBatches)),
         ]))
     }
 

@@ -26,27 +26,27 @@ struct AuditBenchCommand: AsyncParsableCommand {
         var quiet = logger
         quiet.logLevel = .error
         let setup = try await DatabaseSetup.open(configuration: configuration.database, logger: quiet)
-        var url = setup.url
         let name = database
+        var url = setup.url
+        url.database = name
+        var config = url.clientConfiguration
+        config.options.maximumConnections = 8
+        let benchConfig = config, benchLogger = quiet
         let (events, producers, queryRows, keep) = (events, producers, queryRows, keep)
         do {
+            // One running admin client for the whole run: a PostgresClient runs only once.
             try await setup.withRunningClient { admin in
                 _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
                 _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            }
-            url.database = name
-            var config = url.clientConfiguration
-            config.options.maximumConnections = 8
-            let client = PostgresClient(configuration: config, backgroundLogger: quiet)
-            let result = try await withThrowingTaskGroup(of: Void.self) { group -> JSONValue in
-                group.addTask { await client.run() }
-                defer { group.cancelAll() }
-                try await Migrator(client: client, logger: quiet).migrate(Migration.load(from: Migration.defaultDirectory()))
-                return try await AuditBench(client: client, logger: logger).run(events: events, producers: producers, queryRows: queryRows)
-            }
-            print(result.serialized)
-            if !keep {
-                try await setup.withRunningClient { admin in
+                let client = PostgresClient(configuration: benchConfig, backgroundLogger: benchLogger)
+                let result = try await withThrowingTaskGroup(of: Void.self) { group -> JSONValue in
+                    group.addTask { await client.run() }
+                    defer { group.cancelAll() }
+                    try await Migrator(client: client, logger: benchLogger).migrate(Migration.load(from: Migration.defaultDirectory()))
+                    return try await AuditBench(client: client, logger: logger).run(events: events, producers: producers, queryRows: queryRows)
+                }
+                print(result.serialized)
+                if !keep {
                     _ = try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
                 }
             }
