@@ -22,14 +22,18 @@ struct OneStatementAppendTests {
         return out
     }
 
+    static func storeWithTodaysPartition(_ client: PostgresClient) async throws -> (AuditStore, ChainSigner) {
+        let store = AuditStore(client: client, logger: TestDatabase.logger)
+        try await store.ensurePartitions([UTCDay.day(ofMicros: Date().micros)])
+        return (store, ChainSigner(key: Self.key))
+    }
+
     @Test func rowsAreStoredExactlyAsCopyStoresThem() async throws {
         try await TestDatabase.withFreshDatabase { client, _ in
-            let store = AuditStore(client: client, logger: TestDatabase.logger)
-            let signer = ChainSigner(key: Self.key)
+            let (store, signer) = try await Self.storeWithTodaysPartition(client)
             let base = Date()
             let one = AwkwardTextChainTests.entries(chainID: "one", count: 24, base: base)
             let copied = AwkwardTextChainTests.entries(chainID: "copied", count: 24, base: base)
-            try await store.ensurePartitions([UTCDay.day(ofMicros: one[0].record.receivedAt)])
 
             // The first batch creates the head (general path); the next ones continue it.
             #expect(try await store.append(one[..<1], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 1, inOneStatement: false))
@@ -55,11 +59,9 @@ struct OneStatementAppendTests {
 
     @Test func declinesWhenTheHeadIsElsewhere() async throws {
         try await TestDatabase.withFreshDatabase { client, _ in
-            let store = AuditStore(client: client, logger: TestDatabase.logger)
-            let signer = ChainSigner(key: Self.key)
+            let (store, signer) = try await Self.storeWithTodaysPartition(client)
             let base = Date()
             let entries = AwkwardTextChainTests.entries(chainID: "c", count: 20, base: base)
-            try await store.ensurePartitions([UTCDay.day(ofMicros: entries[0].record.receivedAt)])
 
             // No head row yet: nothing written by the one statement.
             #expect(try await store.appendInOneStatement(entries[..<10], chainID: "c", signer: signer) == nil)

@@ -129,11 +129,18 @@ struct CopyRow: AuditRowSink {
 
     mutating func intArray(_ items: [Int64]) {
         sep()
-        out.append(UInt8(ascii: "{"))
+        out.appendIntegerList(items, open: UInt8(ascii: "{"), close: UInt8(ascii: "}"))
+    }
+}
+
+extension [UInt8] {
+    /// `open` 1,2,3 `close`: an integer array in either row encoding (`{…}` or `[…]`).
+    mutating func appendIntegerList(_ items: [Int64], open: UInt8, close: UInt8) {
+        append(open)
         for (i, v) in items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: String(v).utf8)
+            if i > 0 { append(UInt8(ascii: ",")) }
+            append(contentsOf: String(v).utf8)
         }
-        out.append(UInt8(ascii: "}"))
+        append(close)
     }
 }

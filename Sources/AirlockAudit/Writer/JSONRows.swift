@@ -111,11 +111,6 @@ struct JSONRows: AuditRowSink {
 
     mutating func intArray(_ items: [Int64]) {
         key()
-        out.append(UInt8(ascii: "["))
-        for (i, v) in items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: String(v).utf8)
-        }
-        out.append(UInt8(ascii: "]"))
+        out.appendIntegerList(items, open: UInt8(ascii: "["), close: UInt8(ascii: "]"))
     }
 }
