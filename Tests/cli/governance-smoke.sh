@@ -108,4 +108,15 @@ check "explain --json never prints the RRN" bash -c "! grep -qE '900101|1234568'
 check "explain falls back to the shipped default policy" bash -c "echo 'key AKIAIOSFODNN7EXAMPLE' | '$AIRLOCK' policy explain --tenant '$T-none' 2>&1 | grep -q 'not found' && '$AIRLOCK' tenant create '$T-none' >/dev/null && echo 'key AKIAIOSFODNN7EXAMPLE' | '$AIRLOCK' policy explain --tenant '$T-none' > '$WORK/default.txt' && grep -q 'default policy .*Policies/default.yaml' '$WORK/default.txt' && grep -q 'refused, 403 pii_blocked' '$WORK/default.txt' && ! grep -q AKIAIOSFODNN7EXAMPLE '$WORK/default.txt'"
 check "explain of an unknown tenant fails" bash -c "! '$AIRLOCK' policy explain --tenant '$T-missing' hello 2>/dev/null"
 
+# retention: legal holds only on tenants that exist; each step says what it did or fails in one line.
+check "hold on an unknown tenant fails with one line" bash -c "! '$AIRLOCK' retention hold --tenant '$T-missing' --reason 'case 1' 2>'$WORK/err' && [ \$(wc -l < '$WORK/err') -eq 1 ] && grep -q 'not found' '$WORK/err'"
+check "no hold was stored for it" bash -c "! '$AIRLOCK' retention status | grep -qE '^[0-9]+ +$T-missing '"
+check "hold placed" bash -c "'$AIRLOCK' retention hold --tenant '$T' --reason 'case 42' --from 2026-01-01 | grep -qE '^legal hold [0-9]+ placed on tenant $T\$'"
+check "status lists the hold" bash -c "'$AIRLOCK' retention status | grep -E '^[0-9]+ +$T ' | grep -q 'case 42'"
+check "a dry run names the held tenant" bash -c "'$AIRLOCK' retention run --dry-run | grep -q 'on legal hold:.*$T'"
+check "a run without the checkpoint key refuses in one line" bash -c "! env -u AIRLOCK_AUDIT_CHECKPOINT_KEY '$AIRLOCK' retention run 2>'$WORK/err' && [ \$(wc -l < '$WORK/err') -eq 1 ]"
+check "release" bash -c "'$AIRLOCK' retention release --tenant '$T' | grep -qx 'released 1 legal hold on tenant $T'"
+check "release again fails with one line" bash -c "! '$AIRLOCK' retention release --tenant '$T' 2>'$WORK/err' && [ \$(wc -l < '$WORK/err') -eq 1 ]"
+check "status no longer lists it" bash -c "! '$AIRLOCK' retention status | grep -qE '^[0-9]+ +$T '"
+
 echo "governance CLI smoke: $pass passed, 0 failed"

@@ -62,6 +62,8 @@ struct RetentionCommand: AsyncParsableCommand {
             let (tenant, reason, actor) = (tenant, reason, AdminOperator.name(by))
             let key = try keys.checkpointKey()
             try await admin.withStore { store, logger in
+                // A mistyped tenant id would otherwise give a hold that protects nothing.
+                guard try await store.tenants.get(tenant) != nil else { throw GovernanceError(.tenantNotFound, "tenant '\(tenant)' not found") }
                 let id = try await LegalHolds(client: store.client, logger: logger).place(tenantID: tenant, from: from, to: to, reason: reason, by: actor)
                 try await AdminAuditLog(client: store.client, logger: logger, checkpointKey: key).record(.admin(
                     action: "legal_hold.place", actor: actor, tenantID: tenant, target: "hold \(id)",
