@@ -193,3 +193,35 @@ def test_every_call_is_audited_without_personal_data(gateway, regions, database_
     assert decisions == ["blocked", "transformed"]
     verify = airlock_cli(database_url, "audit", "verify")
     assert verify.returncode == 0
+
+
+def test_compliance_question_which_resident_numbers_went_to_a_us_provider(gateway, regions, database_url):
+    """The compliance officer's question, answered from the audit trail with the region family
+    (`--region us` covers the `us-east` provider) and the log proven unedited."""
+    tenant, key = new_tenant(database_url, "ask")
+    # Under the default policy a resident number is pseudonymized and may go to the US provider.
+    to_us = [post(gateway, key, f"RRN {RRN}, number {i}") for i in range(2)]
+    assert all(r.status_code == 200 and r.headers["x-airlock-route"] == "a-us/us-east" for r in to_us)
+    assert post(gateway, key, "no personal data here").status_code == 200
+    pipa, pipa_key = new_tenant(database_url, "ask-kr")
+    airlock_cli(database_url, "policy", "apply", "--tenant", pipa, str(REPO / "Policies" / "kr-pipa.yaml"))
+    time.sleep(1.5)
+    assert post(gateway, pipa_key, f"RRN {RRN}").headers["x-airlock-route"] == "b-kr/kr"
+
+    def rows(*filters: str) -> list[dict]:
+        out = airlock_cli(database_url, "audit", "search", "--entity-type", "KR_RRN", *filters, "--json").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    # Every call of both tenants is on record before asking (the writer batches for a few ms).
+    deadline = time.time() + 10
+    while len(rows("--tenant", tenant)) < 2 or len(rows("--tenant", pipa)) < 1:
+        assert time.time() < deadline, "calls not audited"
+        time.sleep(0.3)
+    us = rows("--tenant", tenant, "--region", "us")
+    assert len(us) == 2 and {r["region"] for r in us} == {"us-east"} and {r["provider"] for r in us} == {"a-us"}
+    assert len(rows("--tenant", tenant, "--region", "us-east")) == 2
+    assert rows("--tenant", tenant, "--region", "kr") == []
+    assert rows("--tenant", pipa, "--region", "us") == []
+    assert [r["region"] for r in rows("--tenant", pipa, "--region", "kr")] == ["kr"]
+    assert RRN not in json.dumps(us)
+    assert airlock_cli(database_url, "audit", "verify").returncode == 0

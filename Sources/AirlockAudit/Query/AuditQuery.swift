@@ -29,6 +29,16 @@ public struct AuditQuery: Sendable, Equatable {
         self.limit = limit
     }
 
+    /// A region filter means what it means in a policy's `destinations`: a country or bloc
+    /// (`us`, `kr`, `eu`, also written `us-*`) covers its regions (`us-east`, `us-west`); an
+    /// exact region (`us-east`) and `local` match only themselves. Case does not matter. So
+    /// "which calls went to a US provider" is `--region us`, whatever the regions are called.
+    static func regionFilter(_ raw: String) -> (value: String, family: Bool) {
+        var value = raw.lowercased()
+        if value.hasSuffix("-*") { value.removeLast(2); return (value, true) }
+        return (value, !value.contains("-") && value != "local")
+    }
+
     /// `WHERE …` with bound parameters; each unset filter collapses to nothing in the plan
     /// (literal predicates only for the filters given, so indexes stay usable).
     func whereClause(_ binds: inout PostgresBindings, alias: String = "") -> String {
@@ -42,7 +52,10 @@ public struct AuditQuery: Sendable, Equatable {
         if let decision { parts.append("\(a)decision = \(bind(decision))") }
         if let entityType { parts.append("\(a)entity_types @> ARRAY[\(bind(entityType))]::text[] AND \(a)entity_types <> '{}'") }
         if let provider { parts.append("\(a)provider = \(bind(provider))") }
-        if let region { parts.append("\(a)region = \(bind(region))") }
+        if let region {
+            let (value, family) = Self.regionFilter(region)
+            parts.append(family ? "(\(a)region = \(bind(value)) OR starts_with(\(a)region, \(bind(value + "-"))))" : "\(a)region = \(bind(value))")
+        }
         if let model { parts.append("\(a)requested_model = \(bind(model))") }
         if let chainID { parts.append("\(a)chain_id = \(bind(chainID))") }
         return parts.isEmpty ? "" : "WHERE " + parts.joined(separator: " AND ")

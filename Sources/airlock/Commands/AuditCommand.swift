@@ -29,7 +29,7 @@ struct AuditFilterOptions: ParsableArguments {
     @Option(help: "Decision: allowed, transformed, blocked, failed, admin.") var decision: String?
     @Option(help: "Entity type found, e.g. KR_RRN.") var entityType: String?
     @Option(help: "Provider name.") var provider: String?
-    @Option(help: "Destination region (local for the in-process engine).") var region: String?
+    @Option(help: "Destination region: a country or bloc (us, kr, eu) covers its regions (us-east, …); an exact region only itself; local for the in-process engine.") var region: String?
     @Option(help: "Requested model.") var model: String?
 
     func query(limit: Int? = nil) throws -> AuditQuery {
