@@ -24,8 +24,12 @@ public struct AuditWriterConfiguration: Sendable {
     public var batchLinger: Duration = .milliseconds(5)
     /// A writer on an idle-policy thread is given the normal policy once this many events are
     /// queued, or the oldest has waited this long: it has fallen behind busy request threads.
+    /// The age is short on purpose: when requests keep the CPU busy the idle writer runs only
+    /// when boosted, and at 50 ms each boosted batch was big enough to hold up the one or two
+    /// calls that met it by 1–2 ms (personal-data p99 1.7–1.9 ms vs 0.74–0.81 at 10 ms in the
+    /// lab; BENCHMARKS, fourteenth session).
     public var boostQueueDepth: Int = 256
-    public var boostQueueAge: Duration = .milliseconds(50)
+    public var boostQueueAge: Duration = .milliseconds(10)
     /// A writer boosted for falling behind writes batches of at most this many events, going
     /// back to the idle policy after each (fail-closed callers waiting get whole batches).
     public var boostedBatch: Int = 16
