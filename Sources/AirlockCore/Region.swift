@@ -10,12 +10,35 @@ public struct Region: Sendable, Hashable, Codable, CustomStringConvertible, Comp
     /// The country or bloc part (`us` for `us-east`).
     public var country: String { String(value.split(separator: "-", maxSplits: 1).first ?? "") }
 
+    /// What a region pattern names, the one grammar for policies and audit filters: `*` any
+    /// region; a country or bloc (`kr`, also written `kr-*`) itself and its regions (`kr-seoul`);
+    /// an exact region (`us-east`) or `local` only itself.
+    public enum Pattern: Sendable, Equatable {
+        case any
+        case exact(String)
+        case family(String)
+
+        public init(_ raw: String) {
+            let p = raw.lowercased()
+            if p == "*" {
+                self = .any
+            } else if p.hasSuffix("-*") {
+                self = .family(String(p.dropLast(2)))
+            } else if p.contains("-") || p == "local" {
+                self = .exact(p)
+            } else {
+                self = .family(p)
+            }
+        }
+    }
+
     /// `eu-*` style patterns; `*` matches anything, `kr` matches `kr` and `kr-*`.
     public func matches(_ pattern: String) -> Bool {
-        let p = pattern.lowercased()
-        if p == "*" { return true }
-        if p.hasSuffix("-*") { return country == String(p.dropLast(2)) }
-        return value == p || country == p && value.hasPrefix(p + "-")
+        switch Pattern(pattern) {
+        case .any: return true
+        case .exact(let p): return value == p
+        case .family(let c): return country == c
+        }
     }
 
     public var description: String { value }

@@ -104,10 +104,11 @@ public enum GatewayServer {
     /// Where the audit writer runs (`AIRLOCK_AUDIT_THREAD`). By default on the request loops.
     /// `idle`: on a thread of its own at the idle policy, with its own connections on that
     /// thread's loop, so requests preempt its batches; that needs the right to boost the thread
-    /// back when it falls behind, and without it the writer stays on the request loops. In the
-    /// benchmark it cut the clean call's p50 and p99 and the personal-data call's p50, but raised
-    /// the personal-data call's p99 past 2 ms split (BENCHMARKS.md, thirteenth session), so it
-    /// is not the default. `normal`: its own thread at the normal policy (measured slower).
+    /// back when it falls behind, and without it the writer stays on the request loops. With a
+    /// 50 ms boost age it raised the personal-data call's p99 past 2 ms split (thirteenth
+    /// session); at 10 ms it beat the default in the lab but not in one full comparison run
+    /// (fourteenth session, BENCHMARKS.md), so it is not the default yet. `normal`: its own
+    /// thread at the normal policy (measured slower).
     static func auditWriterThread(environment: [String: String], logger: Logger) async throws -> BackgroundThread? {
         switch environment["AIRLOCK_AUDIT_THREAD"] {
         case "idle":

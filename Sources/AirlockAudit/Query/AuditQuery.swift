@@ -29,14 +29,16 @@ public struct AuditQuery: Sendable, Equatable {
         self.limit = limit
     }
 
-    /// A region filter means what it means in a policy's `destinations`: a country or bloc
-    /// (`us`, `kr`, `eu`, also written `us-*`) covers its regions (`us-east`, `us-west`); an
-    /// exact region (`us-east`) and `local` match only themselves. Case does not matter. So
-    /// "which calls went to a US provider" is `--region us`, whatever the regions are called.
+    /// A region filter means what it means in a policy's `destinations` (`Region.Pattern`): a
+    /// country or bloc (`us`, `kr`, `eu`, also written `us-*`) covers its regions (`us-east`,
+    /// `us-west`); an exact region (`us-east`) and `local` match only themselves. So "which calls
+    /// went to a US provider" is `--region us`, whatever the regions are called.
     static func regionFilter(_ raw: String) -> (value: String, family: Bool) {
-        var value = raw.lowercased()
-        if value.hasSuffix("-*") { value.removeLast(2); return (value, true) }
-        return (value, !value.contains("-") && value != "local")
+        switch Region.Pattern(raw) {
+        case .any: return ("*", true)  // as written: no region is called `*`
+        case .exact(let region): return (region, false)
+        case .family(let country): return (country, true)
+        }
     }
 
     /// `WHERE …` with bound parameters; each unset filter collapses to nothing in the plan

@@ -11,7 +11,6 @@ struct JSONRows: AuditRowSink {
 
     /// `"tenant_id":` and so on, made once.
     private static let keys: [[UInt8]] = AuditRecord.copyColumns.map { Array("\"\($0)\":".utf8) }
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     init(reservingRows count: Int = 0) {
         out.reserveCapacity(64 + count * 1_600)
@@ -51,7 +50,7 @@ struct JSONRows: AuditRowSink {
             case 0x00: continue
             case 0x01..<0x20:
                 out.append(contentsOf: "\\u00".utf8)
-                out.append(Self.hexDigits[Int(b >> 4)]); out.append(Self.hexDigits[Int(b & 0xF)])
+                out.append(Hex.digits[Int(b >> 4)]); out.append(Hex.digits[Int(b & 0xF)])
             default: out.append(b)
             }
         }
