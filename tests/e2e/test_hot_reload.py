@@ -102,3 +102,20 @@ def test_shadow_policy_keeps_the_previous_enforced_version(pair, database_url, t
     explained = airlock_cli(database_url, "policy", "explain", "--tenant", tenant, "--json", f"mail {EMAIL}").stdout
     assert '"enforced_policy":{"kind":"database","version":1}' in explained.replace(" ", "")
     assert EMAIL not in explained
+
+
+def test_a_new_key_works_on_every_instance_as_soon_as_it_is_created(pair, database_url):
+    """No sleep between `airlock key create` and the first call: an instance that has the
+    change notification but not yet the reloaded keys waits for the reload (at most 2 s)
+    instead of answering 401. A key nobody created is still refused, and without waiting."""
+    for round_ in range(3):
+        tenant = f"fresh-{round_}-{time.monotonic_ns()}"
+        airlock_cli(database_url, "tenant", "create", tenant, "--name", tenant)
+        key = airlock_cli(database_url, "key", "create", "--tenant", tenant).stdout.strip().splitlines()[-1]
+        answers = [httpx.post(gw.base_url + "/v1/chat/completions", timeout=30, headers={"authorization": f"Bearer {key}"},
+                              json={"model": "mock-chat", "messages": [{"role": "user", "content": "hello"}]}) for gw in pair]
+        assert [r.status_code for r in answers] == [200, 200], [r.text[:200] for r in answers]
+    started = time.monotonic()
+    refused = status(pair[0], "ak_live_" + "x" * 43)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+    assert time.monotonic() - started < 1.0

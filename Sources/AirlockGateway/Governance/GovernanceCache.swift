@@ -18,6 +18,10 @@ public final class GovernanceCache: Service, Sendable {
         var compiled: [String: PolicyEvaluator] = [:]
         var lastSuccess: ContinuousClock.Instant?
         var dirty = true
+        /// The last reload attempt failed (the database is unreachable): nothing is on its way.
+        var lastAttemptFailed = false
+        /// Reloads that finished and were applied.
+        var applied = 0
         /// Bumped by each reload; an abandoned (timed-out) reload that finishes late must not
         /// overwrite what a newer one loaded.
         var generation = 0
@@ -58,6 +62,24 @@ public final class GovernanceCache: Service, Sendable {
 
     public var isFresh: Bool { (try? current()) != nil }
 
+    /// Waits, at most `limit`, for a reload that is due (a change was notified) to be applied;
+    /// true when one was. A key created a moment ago is then found instead of refused: the
+    /// notification reaches every instance at once, the reload takes a little longer. Returns
+    /// false at once when nothing is due or the database is failing, so unknown keys are
+    /// normally refused without waiting.
+    public func waitForPendingReload(upTo limit: Duration) async -> Bool {
+        guard store != nil else { return false }
+        let start = ContinuousClock.now
+        let appliedBefore = state.withLock { $0.applied }
+        while ContinuousClock.now - start < limit {
+            let (dirty, failed, applied) = state.withLock { ($0.dirty, $0.lastAttemptFailed, $0.applied) }
+            if applied != appliedBefore { return true }
+            guard dirty, !failed else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
     /// Compiled evaluator for a tenant's active policy (compiled once per version).
     public func evaluator(for policy: GovernanceSnapshot.ActivePolicy) -> PolicyEvaluator {
         let key = "\(policy.tenantID)#\(policy.sha256)"
@@ -86,6 +108,8 @@ public final class GovernanceCache: Service, Sendable {
             $0.snapshot = snapshot
             $0.lastSuccess = .now
             $0.dirty = false
+            $0.lastAttemptFailed = false
+            $0.applied += 1
             $0.compiled = $0.compiled.filter { key, _ in snapshot.policies.values.contains { "\($0.tenantID)#\($0.sha256)" == key } }
         }
     }
@@ -109,6 +133,7 @@ public final class GovernanceCache: Service, Sendable {
                         // later reloads nor shutdown (which waits for this loop).
                         try await withTimeout(.seconds(10)) { try await self.reload() }
                     } catch {
+                        self.state.withLock { $0.lastAttemptFailed = true }
                         self.logger.warning("policy reload failed; enforcing the last known good snapshot")
                         try? await Task.sleep(for: .milliseconds(500))
                         self.wake.continuation.yield()

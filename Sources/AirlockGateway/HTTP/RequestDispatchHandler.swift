@@ -50,6 +50,8 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Reading is paused while the stream holds more than its high watermark.
     private var paused = false
     private var readHeld = false
+    /// Parts that waited behind an answer are being fed again (from inside that answer's write).
+    private var replaying = false
 
     init(respond: @escaping DirectHTTP1Channel.Respond, logger: Logger) {
         self.respond = respond
@@ -151,9 +153,20 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         let channel = context.channel
         let respond = self.respond
         let logger = self.logger
-        Task {
+        let answer: @Sendable () async -> Void = {
             let response = await respond(Request(head: head, body: requestBody), wholeBody, channel, logger)
             await ChannelResponseWriter.write(response, to: channel)
+        }
+        // The handler starts at once on this loop, up to its first real wait (the provider's
+        // answer, or a body still arriving): the provider request leaves in this read's turn
+        // instead of after a scheduling hop (~10 µs of a c=1 call, more with personal data).
+        // A request replayed from the queue is answered from inside the previous answer's
+        // write; it gets its own task, so a long pipelined queue of answers that need no wait
+        // (refusals) is not answered by ever deeper recursion.
+        if replaying {
+            Task(operation: answer)
+        } else {
+            Task.immediate(operation: answer)
         }
     }
 
@@ -189,6 +202,8 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// has to wait in turn.
     private func replayQueued(context: ChannelHandlerContext) {
         guard !queued.isEmpty else { return }
+        replaying = true
+        defer { replaying = false }
         while let part = queued.first, !mustWait(part) {
             queued.removeFirst()
             take(part, context: context)

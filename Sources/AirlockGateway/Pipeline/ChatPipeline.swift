@@ -40,8 +40,7 @@ struct ChatPipeline: Sendable {
     }
 
     private func run(_ request: Request, context: AirlockRequestContext, record: inout CallRecord, headers: inout HTTPFields) async throws -> Response {
-        let snapshot = try services.governance.current()
-        let principal = try authenticate(request, snapshot: snapshot)
+        let (principal, snapshot) = try await authenticate(request)
         record.tenantID = principal.tenantID
         record.keyID = principal.keyID
 
@@ -189,6 +188,22 @@ struct ChatPipeline: Sendable {
         throw lastError
     }
 
+    static let unknownKeyMessage = "Incorrect API key provided"
+
+    /// The caller and the snapshot to enforce. A key this instance does not know yet while a
+    /// notified change is being loaded (e.g. `airlock key create` just returned) waits for
+    /// that reload, at most 2 s, instead of being refused.
+    func authenticate(_ request: Request) async throws(AirlockError) -> (Principal, GovernanceSnapshot) {
+        let snapshot = try services.governance.current()
+        do {
+            return (try authenticate(request, snapshot: snapshot), snapshot)
+        } catch where error.code == .invalidAPIKey && error.message == Self.unknownKeyMessage {
+            guard await services.governance.waitForPendingReload(upTo: .seconds(2)) else { throw error }
+            let reloaded = try services.governance.current()
+            return (try authenticate(request, snapshot: reloaded), reloaded)
+        }
+    }
+
     func authenticate(_ request: Request, snapshot: GovernanceSnapshot) throws(AirlockError) -> Principal {
         let header = request.headers[.authorization]
         guard let header, header.utf8.count > 7, header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) else {
@@ -201,7 +216,7 @@ struct ChatPipeline: Sendable {
         while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
         let key = String(Substring(token))
         guard let auth = snapshot.authenticate(presentedKey: key) else {
-            throw AirlockError(.invalidAPIKey, "Incorrect API key provided")
+            throw AirlockError(.invalidAPIKey, Self.unknownKeyMessage)
         }
         guard !auth.revoked else { throw AirlockError(.invalidAPIKey, "This API key has been revoked") }
         guard !auth.tenantDisabled else { throw AirlockError(.invalidAPIKey, "This API key's tenant is disabled") }

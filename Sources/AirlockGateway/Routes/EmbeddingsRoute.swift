@@ -9,8 +9,7 @@ struct EmbeddingsRoute: Sendable {
     let services: GatewayServices
 
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
-        let snapshot = try services.governance.current()
-        let principal = try ChatPipeline(services: services).authenticate(request, snapshot: snapshot)
+        let (principal, snapshot) = try await ChatPipeline(services: services).authenticate(request)
         let bytes = try await RequestBody.collect(request, context: context, limits: services.configuration.limits)
         let body = try JSONBody.parseObject(bytes)
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
