@@ -15,13 +15,16 @@ public struct RegionSet: Sendable, Hashable, Codable, CustomStringConvertible {
 
     private init(normalized: [String]) { patterns = normalized }
 
-    /// Accepts YAML spellings; unknown shapes are the loader's business (`isValidPattern`).
+    /// Accepts YAML spellings, read with the one region-pattern grammar (`Region.Pattern`);
+    /// unknown shapes are the loader's business (`isValidPattern`).
     public init<S: Sequence>(_ items: S) where S.Element == String {
         var raw = Set<String>()
         for item in items {
-            let p = item.lowercased()
-            if p == Region.local.value { continue }
-            raw.insert(p.hasSuffix("-*") ? String(p.dropLast(2)) : p)
+            switch Region.Pattern(item) {
+            case .any: raw.insert("*")
+            case .family(let country): raw.insert(country)
+            case .exact(let region): if region != Region.local.value { raw.insert(region) }
+            }
         }
         self.init(normalized: RegionSet.normalize(raw))
     }
@@ -29,7 +32,9 @@ public struct RegionSet: Sendable, Hashable, Codable, CustomStringConvertible {
     public var isAll: Bool { patterns.first == "*" }
     public var isEmpty: Bool { patterns.isEmpty }
 
-    /// Same meaning as `Region.matches`, without allocating (it runs per rule per request).
+    /// Same meaning as `Region.matches` (each stored pattern is a `Region.Pattern` in its
+    /// normal spelling: `*`, a country, or an exact region), without allocating: it runs per
+    /// rule per request.
     public func contains(_ region: Region) -> Bool {
         let v = region.value
         if v == Region.local.value { return false }
