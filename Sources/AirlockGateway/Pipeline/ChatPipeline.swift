@@ -188,36 +188,36 @@ struct ChatPipeline: Sendable {
         throw lastError
     }
 
-    static let unknownKeyMessage = "Incorrect API key provided"
-
     /// The caller and the snapshot to enforce. A key this instance does not know yet while a
     /// notified change is being loaded (e.g. `airlock key create` just returned) waits for
     /// that reload, at most 2 s, instead of being refused.
     func authenticate(_ request: Request) async throws(AirlockError) -> (Principal, GovernanceSnapshot) {
-        let snapshot = try services.governance.current()
-        do {
-            return (try authenticate(request, snapshot: snapshot), snapshot)
-        } catch where error.code == .invalidAPIKey && error.message == Self.unknownKeyMessage {
-            guard await services.governance.waitForPendingReload(upTo: .seconds(2)) else { throw error }
-            let reloaded = try services.governance.current()
-            return (try authenticate(request, snapshot: reloaded), reloaded)
+        var snapshot = try services.governance.current()
+        guard let key = try presentedKey(request) else { return (Principal(tenantID: "default", keyID: nil), snapshot) }
+        var auth = snapshot.authenticate(presentedKey: key)
+        if auth == nil, await services.governance.waitForPendingReload(upTo: .seconds(2)) {
+            snapshot = try services.governance.current()
+            auth = snapshot.authenticate(presentedKey: key)
         }
+        return (try principal(auth), snapshot)
     }
 
-    func authenticate(_ request: Request, snapshot: GovernanceSnapshot) throws(AirlockError) -> Principal {
+    /// The bearer token; nil when there is none and the configuration does not require one.
+    private func presentedKey(_ request: Request) throws(AirlockError) -> String? {
         let header = request.headers[.authorization]
         guard let header, header.utf8.count > 7, header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) else {
-            if !services.configuration.auth.required { return Principal(tenantID: "default", keyID: nil) }
+            if !services.configuration.auth.required { return nil }
             throw AirlockError(.invalidAPIKey, "Missing API key: send 'Authorization: Bearer <key>'")
         }
         // ASCII work on the UTF-8 view: this runs for every call (Foundation's trimming was ~1% of a clean call).
         var token = header.utf8.dropFirst(7)
         while let first = token.first, first == 0x20 || first == 0x09 { token.removeFirst() }
         while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
-        let key = String(Substring(token))
-        guard let auth = snapshot.authenticate(presentedKey: key) else {
-            throw AirlockError(.invalidAPIKey, Self.unknownKeyMessage)
-        }
+        return String(Substring(token))
+    }
+
+    private func principal(_ auth: AuthenticatedKey?) throws(AirlockError) -> Principal {
+        guard let auth else { throw AirlockError(.invalidAPIKey, "Incorrect API key provided") }
         guard !auth.revoked else { throw AirlockError(.invalidAPIKey, "This API key has been revoked") }
         guard !auth.tenantDisabled else { throw AirlockError(.invalidAPIKey, "This API key's tenant is disabled") }
         return Principal(tenantID: auth.tenantID, keyID: auth.keyID)

@@ -90,7 +90,7 @@ public struct RegionSet: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     private static func isExact(_ p: String) -> Bool { p.contains("-") }
-    private static func country(of p: String) -> String { String(p.split(separator: "-", maxSplits: 1).first ?? "") }
+    private static func country(of p: String) -> String { Region(p).country }
 
     private static func normalize(_ raw: Set<String>) -> [String] {
         if raw.contains("*") { return ["*"] }
