@@ -30,10 +30,13 @@ struct KeyedSHA256MAC: @unchecked Sendable {
         self.outer = outer
     }
 
-    /// Lowercase hex of HMAC(key, the parts concatenated).
-    func hexDigest(_ parts: UnsafeRawBufferPointer...) -> String {
+    /// Lowercase hex of HMAC(key, the three parts concatenated). A fixed number of parts, not
+    /// a variadic list: that allocated an array for every fingerprint.
+    func hexDigest(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer) -> String {
         var inner = self.inner
-        for part in parts { inner.update(bufferPointer: part) }
+        inner.update(bufferPointer: a)
+        inner.update(bufferPointer: b)
+        inner.update(bufferPointer: c)
         var outer = self.outer
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
         return outer.finalize().withUnsafeBytes { KeyedSHA256MAC.hex($0) }

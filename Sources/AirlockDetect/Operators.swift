@@ -46,12 +46,17 @@ public struct Operators: Sendable {
 
     /// HMAC-SHA256(key, type ":" value) as lowercase hex: a stable audit fingerprint.
     public func fingerprint(_ value: String, type: EntityType) -> String {
-        var typeName = type.rawValue, value = value
+        var value = value
+        return value.withUTF8 { fingerprint(utf8: UnsafeRawBufferPointer($0), type: type) }
+    }
+
+    /// `fingerprint` of a value given as its UTF-8 bytes (a slice of a scanned string), so
+    /// no String is made for it.
+    func fingerprint(utf8 value: UnsafeRawBufferPointer, type: EntityType) -> String {
+        var typeName = type.rawValue
         return typeName.withUTF8 { name in
-            value.withUTF8 { text in
-                withUnsafeBytes(of: UInt8(ascii: ":")) { colon in
-                    keyedMAC.hexDigest(UnsafeRawBufferPointer(name), colon, UnsafeRawBufferPointer(text))
-                }
+            withUnsafeBytes(of: UInt8(ascii: ":")) { colon in
+                keyedMAC.hexDigest(UnsafeRawBufferPointer(name), colon, value)
             }
         }
     }
@@ -91,7 +96,11 @@ public struct Operators: Sendable {
             case .redact, .block: replacement = redact(f.type)
             case .mask: replacement = mask(value, type: f.type)
             case .hash: replacement = hash(value, type: f.type)
-            case .pseudonymize: replacement = vault.placeholder(for: value, type: f.type)
+            case .pseudonymize:
+                out.append(contentsOf: bytes[pos..<f.start])
+                vault.appendPlaceholder(for: value, type: f.type, to: &out)
+                pos = f.end
+                continue
             }
             out.append(contentsOf: bytes[pos..<f.start])
             out.append(contentsOf: replacement.utf8)

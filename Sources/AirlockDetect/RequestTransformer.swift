@@ -1,4 +1,9 @@
 import AirlockCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A finding inside a JSON request: which string (a path such as `messages[2].content[0].text`)
 /// and where in it (UTF-8 byte offsets into that string).
@@ -164,7 +169,7 @@ public struct RequestTransformer: Sendable {
     /// audit row needs them.
     public func transform(request: JSONValue, located: [LocatedFinding]? = nil, actions: (EntityType) -> Action,
                           vault: inout Vault, fingerprints: Bool = true) -> TransformResult {
-        let known: [String: [Finding]]? = located.map { Dictionary(grouping: $0, by: \.path).mapValues { $0.map(\.finding) } }
+        let known = located.map(FindingsByPath.init)
         var req = request
         var summary = ScanSummary()
         // Reserve placeholder numbers the user typed literally.
@@ -172,7 +177,7 @@ public struct RequestTransformer: Sendable {
         var v = vault
         if let located { v.reserveCapacity(located.count) }
         RequestTransformer.rewriteUserStrings(in: &req) { path, s in
-            let findings = known.map { $0[path] ?? [] } ?? scanner.scan(s)
+            let findings = known.map { $0.findings(at: path) } ?? scanner.scan(s)
             guard !findings.isEmpty else { return nil }
             let r = operators.apply(s, findings: findings, action: actions, vault: &v, fingerprints: fingerprints)
             for a in r.applied {
@@ -194,12 +199,15 @@ public struct RequestTransformer: Sendable {
         forEachUserString(in: request) { path, s in
             // Findings come in walk order, so the ones for this string are the next ones.
             guard next < located.count, located[next].path == path else { return }
-            let utf8 = Array(s.utf8)
-            while next < located.count, located[next].path == path {
-                let f = located[next].finding
-                let value = f.start >= 0 && f.start < f.end && f.end <= utf8.count ? String(decoding: utf8[f.start..<f.end], as: UTF8.self) : ""
-                out.append(operators.fingerprint(value, type: f.type))
-                next += 1
+            var s = s
+            s.withUTF8 { utf8 in
+                while next < located.count, located[next].path == path {
+                    let f = located[next].finding
+                    let valid = f.start >= 0 && f.start < f.end && f.end <= utf8.count
+                    out.append(operators.fingerprint(utf8: UnsafeRawBufferPointer(valid ? UnsafeBufferPointer(rebasing: utf8[f.start..<f.end]) : UnsafeBufferPointer(start: nil, count: 0)),
+                                                     type: f.type))
+                    next += 1
+                }
             }
         }
         // Findings that did not come from this request (never the case for `scan`'s output)
@@ -209,18 +217,57 @@ public struct RequestTransformer: Sendable {
     }
 }
 
+/// `scan(request:)`'s findings by string. They come in walk order, so each string's findings
+/// are one run: a few runs looked up by comparing paths, instead of a dictionary hashing every
+/// finding's path. Findings given in another order are grouped with a dictionary.
+struct FindingsByPath {
+    private var runs: [(path: String, findings: ArraySlice<LocatedFinding>)] = []
+    private var grouped: [String: [LocatedFinding]]?
+
+    init(_ located: [LocatedFinding]) {
+        var start = located.startIndex
+        while start < located.endIndex {
+            let path = located[start].path
+            var end = start + 1
+            while end < located.endIndex, located[end].path == path { end += 1 }
+            if runs.contains(where: { $0.path == path }) {
+                grouped = Dictionary(grouping: located, by: \.path)
+                runs = []
+                return
+            }
+            runs.append((path, located[start..<end]))
+            start = end
+        }
+    }
+
+    func findings(at path: String) -> [Finding] {
+        if let grouped { return grouped[path]?.map(\.finding) ?? [] }
+        return runs.first { $0.path == path }?.findings.map(\.finding) ?? []
+    }
+}
+
 extension Vault {
     /// Finds placeholders written literally in user text and reserves their numbers. Every
     /// shape the restorer accepts counts (`<TYPE_N>`, but also `TYPE_N>` or `type_n`, which
     /// need an underscore), else restoring would turn such user text into another value.
     static func reserveLiterals(in s: String, vault: inout Vault) {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: "_") }) else { return }
+        guard Vault.mayHoldLiteral(s) else { return }
         let matcher = PlaceholderMatcher.allTypes
         let bytes = Array(s.utf8)
         bytes.withUnsafeBufferPointer { b in
             for i in 0..<b.count where matcher.mayStart(b[i]) {
                 if case .full(_, let type, let number) = matcher.match(b, at: i, atEnd: true) { vault.reserve(type: type, number: number) }
             }
+        }
+    }
+
+    /// Whether `s` has a `<` or `_` at all (memchr over the UTF-8 bytes: this runs over every
+    /// scanned string of every call that found something).
+    static func mayHoldLiteral(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { b in
+            guard let base = b.baseAddress, !b.isEmpty else { return false }
+            return memchr(base, Int32(UInt8(ascii: "<")), b.count) != nil || memchr(base, Int32(UInt8(ascii: "_")), b.count) != nil
         }
     }
 }

@@ -12,13 +12,13 @@ public struct Vault: Sendable, Equatable {
     private var byValue: [Key: Int] = [:]
     private var byNumber: [Slot: String] = [:]
     private var nextNumber: [EntityType: Int] = [:]
+    /// Kept as values are added, so a restorer's matcher does not walk every slot to find them.
+    public private(set) var types: Set<EntityType> = []
 
     public init() {}
 
     public var isEmpty: Bool { byValue.isEmpty }
     public var count: Int { byValue.count }
-    /// Types that have at least one placeholder (the restorer only looks for these).
-    public var types: Set<EntityType> { Set(byNumber.keys.lazy.map(\.type)) }
 
     /// Room for `count` more values without rehashing (the transformer knows how many it found).
     public mutating func reserveCapacity(_ count: Int) {
@@ -28,14 +28,44 @@ public struct Vault: Sendable, Equatable {
 
     /// `<EMAIL_ADDRESS_1>`-style placeholder for `value`, allocating a new number on first use.
     public mutating func placeholder(for value: String, type: EntityType) -> String {
-        let key = Key(type: type, value: value)
-        if let n = byValue[key] { return Vault.format(type, n) }
+        Vault.format(type, number(for: value, type: type))
+    }
+
+    /// Appends the placeholder's bytes to `out`: what the transformer writes, with no String
+    /// made per finding.
+    mutating func appendPlaceholder(for value: String, type: EntityType, to out: inout [UInt8]) {
+        let n = number(for: value, type: type)
+        out.append(UInt8(ascii: "<"))
+        out.append(contentsOf: type.rawValue.utf8)
+        out.append(UInt8(ascii: "_"))
+        Vault.appendDecimal(n, to: &out)
+        out.append(UInt8(ascii: ">"))
+    }
+
+    /// The value's number, allocated on first use. One hash lookup for the value (through the
+    /// dictionary's in-place accessor), which a look-up-then-insert would make twice.
+    private mutating func number(for value: String, type: EntityType) -> Int {
         // Numbers only grow (`reserve` too moves `nextNumber` up), so the next one is free.
-        let n = nextNumber[type, default: 1]
-        nextNumber[type] = n + 1
-        byValue[key] = n
-        byNumber[Slot(type: type, number: n)] = value
-        return Vault.format(type, n)
+        let candidate = nextNumber[type, default: 1]
+        let (n, isNew) = Vault.existingOrInsert(&byValue[Key(type: type, value: value)], candidate)
+        if isNew {
+            nextNumber[type] = n + 1
+            byNumber[Slot(type: type, number: n)] = value
+            types.insert(type)
+        }
+        return n
+    }
+
+    private static func existingOrInsert(_ slot: inout Int?, _ candidate: Int) -> (Int, Bool) {
+        if let n = slot { return (n, false) }
+        slot = candidate
+        return (candidate, true)
+    }
+
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        guard n >= 10 else { out.append(UInt8(48 + n)); return }
+        appendDecimal(n / 10, to: &out)
+        out.append(UInt8(48 + n % 10))
     }
 
     /// Numbers the user's own text already uses literally (e.g. they pasted "<PERSON_1>"):

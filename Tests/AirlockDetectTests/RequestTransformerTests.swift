@@ -34,6 +34,41 @@ struct RequestTransformerTests {
         #expect(b.summary.entries.count == 7)
     }
 
+    @Test("findings passed in another order than the walk's still rewrite every value")
+    func transformWithFindingsOutOfOrder() throws {
+        let json = try JSONValue(parsing: request)
+        let located = transformer.scan(request: json)
+        var inOrder = Vault()
+        var shuffled = Vault()
+        let a = transformer.transform(request: json, located: located, actions: { _ in .pseudonymize }, vault: &inOrder)
+        // Reversed: every string's findings come back in two non-adjacent runs' worth of order.
+        let b = transformer.transform(request: json, located: Array(located.reversed()), actions: { _ in .pseudonymize }, vault: &shuffled)
+        #expect(a.request == b.request)
+        #expect(a.summary == b.summary)
+        #expect(!b.request.serialized.contains("jane@example.com") && !b.request.serialized.contains("010-1234-5678"))
+        // Two runs for one string (its findings split around another string's): nothing is lost.
+        let two = try JSONValue(parsing: #"{"messages":[{"role":"user","content":"a1@example.com b2@example.com"},{"role":"user","content":"c3@example.com"}]}"#)
+        let found = transformer.scan(request: two)
+        #expect(found.count == 3)
+        var vault = Vault()
+        let split = transformer.transform(request: two, located: [found[0], found[2], found[1]], actions: { _ in .pseudonymize }, vault: &vault)
+        #expect(split.summary.entries.count == 3)
+        #expect(!split.request.serialized.contains("@example.com"))
+    }
+
+    @Test("placeholder numbers past 9 are written whole, and restore")
+    func manyPlaceholders() throws {
+        let addresses = (1...23).map { "user\($0)@example.com" }
+        let json = JSONValue.object(["messages": .array([.object(["role": "user", "content": .string(addresses.joined(separator: ", "))])])])
+        var vault = Vault()
+        let r = transformer.transform(request: json, actions: { _ in .pseudonymize }, vault: &vault)
+        let sent = r.request.serialized
+        #expect(sent.contains("<EMAIL_ADDRESS_9>, <EMAIL_ADDRESS_10>") && sent.contains("<EMAIL_ADDRESS_23>"))
+        #expect(vault.count == 23 && vault.types == [.emailAddress])
+        #expect(vault.original(for: "<EMAIL_ADDRESS_10>") == "user10@example.com")
+        #expect(vault.restore("<EMAIL_ADDRESS_20> and <EMAIL_ADDRESS_3>") == "user20@example.com and user3@example.com")
+    }
+
     /// Every place the transformer rewrites, each holding a value.
     let everywhere = #"""
     {"model":"m","messages":[
