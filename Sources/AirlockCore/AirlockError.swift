@@ -16,6 +16,8 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
         case upstreamTimeout = "upstream_timeout"
         case notReady = "not_ready"
         case auditUnavailable = "audit_unavailable"
+        /// The listener holds `limits.max_connections` connections already.
+        case serverOverloaded = "server_overloaded"
         case contextLengthExceeded = "context_length_exceeded"
         case internalError = "internal_error"
     }
@@ -46,7 +48,7 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
         case .residencyViolation: return 451
         case .internalError: return 500
         case .upstreamError: return 502
-        case .notReady, .auditUnavailable: return 503
+        case .notReady, .auditUnavailable, .serverOverloaded: return 503
         case .upstreamTimeout: return 504
         }
     }
@@ -59,7 +61,7 @@ public struct AirlockError: Error, Sendable, Equatable, CustomStringConvertible 
         case .piiBlocked, .residencyViolation: return "policy_violation"
         case .rateLimited: return "rate_limit_error"
         case .upstreamError, .upstreamTimeout: return "upstream_error"
-        case .notReady, .auditUnavailable, .internalError: return "server_error"
+        case .notReady, .auditUnavailable, .serverOverloaded, .internalError: return "server_error"
         }
     }
 

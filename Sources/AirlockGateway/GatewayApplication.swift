@@ -37,7 +37,7 @@ public enum GatewayApplication {
         // Hummingbird's own per-connection loop stays available for comparison (BENCHMARKS.md).
         let http1 = services.environment["AIRLOCK_HTTP_SERVER"] == "hummingbird"
             ? HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(idleTimeout)))
-            : DirectHTTP1Channel.builder(responder: responder, idleTimeout: idleTimeout, serverName: serverName)
+            : DirectHTTP1Channel.builder(responder: responder, idleTimeout: idleTimeout, connections: services.connections, serverName: serverName)
         return Application(
             responder: responder,
             server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,

@@ -45,6 +45,33 @@ import Testing
         #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "limits:\n  idle_timeout_seconds: 0\n").validate() }
     }
 
+    @Test func theConnectionCapIsConfigurableAndLeavesDescriptorsForTheGateway() throws {
+        let c = try GatewayConfiguration.parse(yaml: "limits:\n  max_connections: 300\n")
+        #expect(c.limits.maxConnections == 300)
+        #expect(GatewayConfiguration().limits.maxConnections == nil)
+        #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "limits:\n  max_connections: 0\n").validate() }
+        // Default: the open-files limit less max(256, a tenth) for the gateway's own descriptors.
+        #expect(ConnectionLimiter.defaultLimit(openFilesLimit: 1024) == 768)
+        #expect(ConnectionLimiter.defaultLimit(openFilesLimit: 20000) == 18000)
+        #expect(ConnectionLimiter.defaultLimit(openFilesLimit: 100) == 16)
+        #expect(ConnectionLimiter.defaultLimit(openFilesLimit: nil) == 1024)
+        let e = AirlockError(.serverOverloaded, "full")
+        #expect(e.httpStatus == 503 && e.openAIType == "server_error")
+    }
+
+    @Test func theLimiterHandsOutExactlyItsPlaces() async {
+        let limiter = ConnectionLimiter(limit: 50)
+        // 200 concurrent acquisitions: exactly 50 succeed.
+        let granted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<200 { group.addTask { limiter.tryAcquire() } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(granted == 50 && limiter.openConnections == 50 && limiter.refusedConnections == 150)
+        limiter.release()
+        #expect(limiter.tryAcquire() && !limiter.tryAcquire())
+        #expect(limiter.refusedConnections == 151)
+    }
+
     @Test func requestTimeoutIs408() {
         let e = AirlockError(.requestTimeout, "slow")
         #expect(e.httpStatus == 408 && e.openAIType == "invalid_request_error")

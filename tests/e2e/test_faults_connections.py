@@ -5,6 +5,7 @@ trickles in past `limits.body_timeout_seconds` with 408 and drops the connection
 descriptors return to where they were."""
 from __future__ import annotations
 
+import json
 import os
 import resource
 import socket
@@ -156,3 +157,117 @@ def test_slowloris_bodies_are_cut_and_others_are_served(guarded, tenant_key, aut
         # Without the fix the gateway read all 2000 bytes (10 minutes at this pace).
         assert seconds < BODY_TIMEOUT + 5, f"connection held for {seconds:.1f}s"
     wait_for(lambda: open_fds(gw) <= baseline + 10, 10, step=0.5)
+
+
+CAP = 20
+
+
+@pytest.fixture(scope="module")
+def capped(upstream, database_url, tmp_path_factory):
+    cfg = tmp_path_factory.mktemp("cap") / "airlock.yaml"
+    cfg.write_text(f"limits:\n  max_connections: {CAP}\n  idle_timeout_seconds: 30\n")
+    gw = Gateway(upstream_env(upstream, database_url), args=["--config", str(cfg)])
+    gw.wait_ready()
+    yield gw
+    assert gw.stop() == 0, gw.logs()[-3000:]
+
+
+def raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
+    """Sends one request on a fresh connection and reads until the server closes it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+        return received
+    finally:
+        s.close()
+
+
+def test_connections_over_the_cap_get_503_and_the_gateway_keeps_its_descriptors(capped, tenant_key):
+    gw = capped
+    assert timed_chat(gw, tenant_key) < 2
+    # Only the scrape's own connection is open before the test takes every place.
+    wait_for(lambda: metric(gw, "airlock_http_connections_open") == 1, 5, step=0.1)
+    baseline = open_fds(gw)
+    holders = [socket.create_connection(("127.0.0.1", gw.port), timeout=5) for _ in range(CAP)]
+    try:
+        # Every place is taken (the listener takes them on asynchronously).
+        time.sleep(0.5)
+        # One more connection: its request is answered 503 in OpenAI's error format and closed.
+        body = b'{"model": "mock-chat", "messages": [{"role": "user", "content": "hi"}]}'
+        answer = raw_request(gw.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tenant_key.encode()
+                             + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503"), answer[:300]
+        assert b"connection: close" in head.lower() and b"retry-after: 1" in head.lower()
+        error = json.loads(payload)["error"]
+        assert error["code"] == "server_overloaded" and error["type"] == "server_error"
+        # The official client sees the same (no retries, so the 503 is what comes back).
+        r = chat(gw, tenant_key)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "server_overloaded"
+        # A refused client that sends nothing is closed by the gateway within seconds.
+        silent = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        started = time.monotonic()
+        assert closed_by_server(silent, 6)
+        assert time.monotonic() - started < 5
+        silent.close()
+        # The held connections still work: one of them is served.
+        held = holders[0]
+        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.settimeout(5)
+        assert held.recv(65536).startswith(b"HTTP/1.1 200")
+        assert open_fds(gw) <= baseline + CAP + 10
+    finally:
+        for s in holders[:5]:
+            s.close()
+    # Closing five of them frees five places: calls are answered again.
+    wait_for(lambda: chat(gw, tenant_key).status_code == 200, 10, step=0.2)
+    assert metric(gw, "airlock_http_connections_limit") == CAP
+    assert metric(gw, "airlock_http_connections_refused_total") >= 3
+    for s in holders[5:]:
+        s.close()
+    # Every place comes back once the clients have gone (the scrape's own connection is open).
+    wait_for(lambda: metric(gw, "airlock_http_connections_open") == 1, 10, step=0.3)
+
+
+def metric(gw, name: str) -> float:
+    text = httpx.get(gw.base_url + "/metrics", timeout=5).text
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.split(" ")[0] == name]
+    assert len(values) == 1, f"{name} not exposed once: {values}"
+    return values[0]
+
+
+def test_connections_the_client_closes_are_let_go_at_once(guarded, tenant_key):
+    """Keep-alive connections closed by their clients are closed by the gateway right away,
+    not held (half-closed) until the idle timeout; a client that half-closes after sending its
+    request still gets the whole answer."""
+    gw = guarded
+    assert timed_chat(gw, tenant_key) < 2
+    baseline = open_fds(gw)
+    socks = []
+    for _ in range(50):
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        socks.append(s)
+    assert open_fds(gw) >= baseline + 40
+    for s in socks:
+        s.close()
+    # Well inside the 8 s idle timeout.
+    assert wait_for(lambda: open_fds(gw) <= baseline + 5, IDLE_TIMEOUT / 2, step=0.1) < IDLE_TIMEOUT / 2
+
+    body = json.dumps({"model": "mock-chat", "messages": [{"role": "user", "content": "half closed"}]}).encode()
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tenant_key.encode()
+              + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    s.shutdown(socket.SHUT_WR)
+    received = b""
+    s.settimeout(5)
+    while chunk := s.recv(65536):
+        received += chunk
+    s.close()
+    head, _, payload = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), received[:300]
+    assert json.loads(payload)["choices"][0]["message"]["content"]

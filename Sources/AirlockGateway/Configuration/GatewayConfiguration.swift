@@ -40,8 +40,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Connections with no request in flight are closed after this much silence, so idle
         /// or half-sent connections cannot pile up (each holds a file descriptor).
         public var idleTimeoutSeconds: Double = 60
+        /// Client connections held at once; more are answered 503 and closed. Nil: the
+        /// open-files limit less a reserve for the gateway's own descriptors.
+        public var maxConnections: Int?
         enum CodingKeys: String, CodingKey {
             case maxBodyBytes = "max_body_bytes", bodyTimeoutSeconds = "body_timeout_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
+            case maxConnections = "max_connections"
         }
         public init() {}
     }
@@ -161,6 +165,7 @@ extension GatewayConfiguration.Limits {
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? (4 << 20)
         bodyTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? 30
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? 60
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections)
     }
 }
 extension GatewayConfiguration.Upstream {

@@ -15,7 +15,8 @@ import NIOHTTPTypesHTTP1
 /// handler: 0.063 ms added, through Hummingbird's loop: 0.118 ms; see BENCHMARKS.md). Here
 /// `RequestDispatchHandler` assembles the request on the event loop and hands it to the same
 /// router responder once, and the response is written straight to the channel. Listener,
-/// TLS, idle timeout, graceful quiescing, router, middlewares and routes are Hummingbird's.
+/// TLS, idle timeout, graceful quiescing, router, middlewares and routes are Hummingbird's;
+/// the connection cap (`limits.max_connections`) is this server's.
 /// `AIRLOCK_HTTP_SERVER=hummingbird` switches back to `HTTP1Channel`.
 struct DirectHTTP1Channel: ServerChildChannel {
     struct Connection: ServerChildChannelValue {
@@ -27,6 +28,7 @@ struct DirectHTTP1Channel: ServerChildChannel {
     typealias Respond = @Sendable (Request, _ wholeBody: ByteBuffer?, any Channel, Logger) async -> Response
 
     let idleTimeout: Duration?
+    let connections: ConnectionLimiter
     let respond: Respond
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
@@ -36,6 +38,16 @@ struct DirectHTTP1Channel: ServerChildChannel {
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024
             limits.maxHeaderFieldCount = 1000
+            guard connections.tryAcquire() else {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false,
+                    withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                try channel.pipeline.syncOperations.addHandler(OverCapacityHandler())
+                logger.debug("connection refused: at limits.max_connections", metadata: ["limit": "\(connections.limit)"])
+                return Connection(channel: channel)
+            }
+            let connections = self.connections
+            channel.closeFuture.whenComplete { _ in connections.release() }
             // Pipelined requests wait in the dispatcher (as in Hummingbird's own server, NIO's
             // pipelining handler is left out; see RequestDispatchHandler). The protocol error
             // handler answers unparseable input with 400 and closes.
@@ -64,7 +76,8 @@ extension DirectHTTP1Channel {
     /// A server builder for `Application(server:)`. Hummingbird hands the builder its own
     /// responder, which writes through an async channel writer; this server calls `responder`
     /// (the router's) itself and adds the headers Hummingbird's application would.
-    static func builder(responder: some HTTPResponder<AirlockRequestContext>, idleTimeout: Duration?, serverName: String) -> HTTPServerBuilder {
+    static func builder(responder: some HTTPResponder<AirlockRequestContext>, idleTimeout: Duration?, connections: ConnectionLimiter,
+                        serverName: String) -> HTTPServerBuilder {
         let dates = HTTPDateHeader()
         let respond: Respond = { request, wholeBody, channel, logger in
             var context = AirlockRequestContext(source: .init(channel: channel, logger: logger))
@@ -81,6 +94,6 @@ extension DirectHTTP1Channel {
             response.headers[.server] = serverName
             return response
         }
-        return HTTPServerBuilder { _ in DirectHTTP1Channel(idleTimeout: idleTimeout, respond: respond) }
+        return HTTPServerBuilder { _ in DirectHTTP1Channel(idleTimeout: idleTimeout, connections: connections, respond: respond) }
     }
 }

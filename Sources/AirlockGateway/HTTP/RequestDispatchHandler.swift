@@ -52,6 +52,9 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readHeld = false
     /// Parts that waited behind an answer are being fed again (from inside that answer's write).
     private var replaying = false
+    /// The client has closed its side (the listener allows half-closure): nothing more will
+    /// arrive, so the connection closes once what it asked for is answered.
+    private var clientDone = false
 
     init(respond: @escaping DirectHTTP1Channel.Respond, logger: Logger) {
         self.respond = respond
@@ -139,6 +142,21 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
+    /// A client that closes its end of an idle keep-alive connection would otherwise leave it
+    /// open here, a descriptor and a `limits.max_connections` place held until the idle
+    /// timeout. A request in flight (or queued behind one) is still answered first.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            clientDone = true
+            if case .streaming(let source) = state {
+                source.finish(ChannelError.inputClosed)
+                state = .discarding
+            }
+            if !answering && queued.isEmpty { context.close(promise: nil) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if case .streaming(let source) = state { source.finish(error) }
         state = .discarding
@@ -185,7 +203,7 @@ final class RequestDispatchHandler: ChannelDuplexHandler, RemovableChannelHandle
             state = .discarding
             resumeReading(context: context)
         }
-        if closeAfterAnswer {
+        if closeAfterAnswer || (clientDone && queued.isEmpty) {
             queued.removeAll()
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             let written = context.eventLoop.makePromise(of: Void.self)

@@ -24,6 +24,7 @@ public final class GatewayMetrics: Sendable {
         var spoolPendingSince: ContinuousClock.Instant?
         var policyTenants: Set<String> = []
         var circuitProviders: Set<String> = []
+        var connectionsRefused = 0
     }
     private let sampled = Mutex(Sampled())
     private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
@@ -84,6 +85,12 @@ public final class GatewayMetrics: Sendable {
                                                     helpText: "Per-call generation speed of the in-process engine") }
         static var localInFlight: MetricNameDescriptor { .init(namespace: "airlock", metricName: "local_engine_requests_in_flight", unitName: "",
                                                         helpText: "Calls queued or running on the in-process engine") }
+        static var connectionsOpen: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_open", unitName: "",
+                                                                   helpText: "Client connections held by the listener") }
+        static var connectionsLimit: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_limit", unitName: "",
+                                                                    helpText: "limits.max_connections in force") }
+        static var connectionsRefused: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_refused", unitName: "total",
+                                                                      helpText: "Connections answered 503 and closed at the connection limit") }
         static var policyVersion: MetricNameDescriptor { .init(namespace: "airlock", metricName: "policy_version", unitName: "",
                                                         helpText: "Active policy version in force per tenant") }
     }
@@ -228,6 +235,20 @@ public final class GatewayMetrics: Sendable {
             return gone
         }
         for t in gone { registry.unregisterGauge(registry.makeGauge(descriptor: Name.policyVersion, labels: [("tenant", t)])) }
+    }
+
+    /// The listener's connections: open now, the cap, and those refused at it so far.
+    func sample(connections: ConnectionLimiter) {
+        registry.makeGauge(descriptor: Name.connectionsOpen, labels: []).set(to: Double(connections.openConnections))
+        registry.makeGauge(descriptor: Name.connectionsLimit, labels: []).set(to: Double(connections.limit))
+        let refused = connections.refusedConnections
+        let counter = registry.makeCounter(descriptor: Name.connectionsRefused, labels: [])
+        let before = sampled.withLock { s in
+            let before = s.connectionsRefused
+            s.connectionsRefused = refused
+            return before
+        }
+        if refused > before { counter.increment(by: Int64(refused - before)) }
     }
 
     /// The exposition text (format 0.0.4).

@@ -10,6 +10,7 @@ struct MetricsRoute: Sendable {
     func handle(_ request: Request, context: AirlockRequestContext) -> Response {
         let metrics = services.metrics
         if let audit = services.audit { metrics.sample(audit: audit.stats) }
+        metrics.sample(connections: services.connections)
         // Without a fresh snapshot (database gone too long) only configured providers are known.
         if let snapshot = try? services.governance.current() {
             metrics.sample(providers: services.catalog(snapshot).map(\.name), health: services.health.snapshot)

@@ -30,6 +30,8 @@ public struct GatewayServices: Sendable {
     let configuredProviders: [ProviderConfig]
     let environment: [String: String]
     let fingerprintKey: [UInt8]
+    /// The listener's connection cap (`limits.max_connections`), shared by every connection.
+    let connections: ConnectionLimiter
     /// Deriving a tenant's key and HMAC schedule per call was ~1% of a small call's CPU.
     let tenantOperators = BoundedCache<Operators>(capacity: 10_000)
 
@@ -50,6 +52,7 @@ public struct GatewayServices: Sendable {
         self.configuredProviders = configuration.providers.map(\.providerConfig)
         self.environment = environment
         self.fingerprintKey = fingerprintKey
+        self.connections = ConnectionLimiter(limit: configuration.limits.maxConnections ?? ConnectionLimiter.defaultLimit())
     }
 
     /// Every provider this instance can route to: configuration, then database (which wins
