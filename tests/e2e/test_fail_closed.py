@@ -4,6 +4,7 @@ answer, while a tenant without it is still served (its event waits in memory). R
 PostgreSQL and puts the spool on a tiny tmpfs it can fill."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -97,6 +98,80 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
                 break
             time.sleep(0.5)
         assert len(rows) == 1
+        assert gw.stop() == 0
+    finally:
+        gw.stop()
+        managed_db("start", data_dir)  # the fixture stops it again
+
+
+def stream_events(gw, key, model: str, after_first=None) -> list[str]:
+    """The `data:` payloads of one streamed call, calling `after_first` once the first arrived."""
+    events: list[str] = []
+    with httpx.stream("POST", gw.base_url + "/v1/chat/completions", timeout=60, headers={"authorization": f"Bearer {key}"},
+                      json={"model": model, "stream": True, "messages": [{"role": "user", "content": "hello"}]}) as r:
+        assert r.status_code == 200, r.read()
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[len("data: "):])
+                if len(events) == 1 and after_first:
+                    after_first()
+    return events
+
+
+def strict_rows(url: str, tenant: str) -> list[str]:
+    out = airlock_cli(url, "audit", "search", "--tenant", tenant, "--json").stdout
+    return [line for line in out.splitlines() if line.strip() and '"admin"' not in line]
+
+
+def test_a_fail_closed_stream_ends_with_done_only_once_its_event_is_durable(upstream, spool_mount, private_db, tmp_path):
+    """A stream cannot be withheld, but its end can: `[DONE]` goes out only once the call's
+    event is durable. When the event cannot be made durable mid-stream (PostgreSQL stops and
+    the spool's disk fills while the answer streams), the stream ends with an
+    `audit_unavailable` error event instead, and the event is written once the database is back."""
+    url, data_dir = private_db
+    config = tmp_path / "airlock.yaml"
+    config.write_text(f"audit:\n  spool_dir: {spool_mount}\n")
+    gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
+    try:
+        gw.wait_ready()
+        tenant, key = new_tenant(url, "strict")
+        policy = tmp_path / "strict.yaml"
+        policy.write_text(POLICY)
+        airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
+        time.sleep(1.0)
+
+        events = stream_events(gw, key, "mock-chat")
+        assert events[-1] == "[DONE]" and len(events) > 2
+        assert len(strict_rows(url, tenant)) == 1
+
+        def lose_both_stores() -> None:
+            managed_db("stop", data_dir)
+            with open(spool_mount / "filler", "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+
+        events = stream_events(gw, key, "mock-slow-stream", after_first=lose_both_stores)
+        assert "[DONE]" not in events, events[-3:]
+        error = json.loads(events[-1])["error"]
+        assert error["code"] == "audit_unavailable" and error["type"] == "server_error"
+        # The answer itself had been relayed (it cannot be withheld once streaming).
+        assert any("mock" in e for e in events[:-1])
+
+        # Database back: the call's event is written after all, exactly once.
+        managed_db("start", data_dir)
+        deadline = time.time() + 120
+        rows = []
+        while time.time() < deadline:
+            rows = strict_rows(url, tenant)
+            if len(rows) >= 2:
+                break
+            time.sleep(0.5)
+        assert len(rows) == 2, rows
+        assert any("audit_unavailable" in row for row in rows), rows
         assert gw.stop() == 0
     finally:
         gw.stop()

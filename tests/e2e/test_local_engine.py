@@ -1,11 +1,14 @@
 """The in-process engine answering through the gateway with the real SmolLM2 model."""
 from __future__ import annotations
 
+import json
+import time
+
 import httpx
 import openai
 import pytest
 
-from conftest import MODEL, Gateway, upstream_env
+from conftest import MODEL, Gateway, airlock_cli, new_tenant, upstream_env
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +54,33 @@ def test_provider_failure_fails_over_to_local(local_gateway, tenant_key):
                    json={"model": "mock-500", "max_tokens": 8, "messages": [{"role": "user", "content": "Say hi"}]})
     assert r.status_code == 200
     assert r.headers["x-airlock-route"] == "local/local"
+
+
+FAIL_CLOSED = """apiVersion: airlock/v1
+kind: Policy
+name: local-and-audited
+mode: enforce
+defaults: { action: allow, destinations: ["*"], local: required }
+rules: []
+retention: { audit_days: 30, payload_days: 0, capture_payloads: false, fail_closed: true }
+"""
+
+
+def test_a_fail_closed_local_stream_is_on_record_when_it_ends(local_gateway, database_url, tmp_path):
+    tenant, key = new_tenant(database_url, "local-strict")
+    policy = tmp_path / "strict.yaml"
+    policy.write_text(FAIL_CLOSED)
+    airlock_cli(database_url, "policy", "apply", "--tenant", tenant, str(policy))
+    time.sleep(1.0)
+    c = openai.OpenAI(base_url=local_gateway.base_url + "/v1", api_key=key, max_retries=0)
+    raw = c.chat.completions.with_raw_response.create(model="airlock-local", stream=True, max_tokens=12,
+                                                      messages=[{"role": "user", "content": "What is the capital of France?"}])
+    assert raw.headers["x-airlock-route"] == "local/local"
+    events = list(raw.parse())
+    assert "Paris" in "".join(e.choices[0].delta.content or "" for e in events if e.choices)
+    # `[DONE]` was sent only after the event was durable: it is in the database now.
+    out = airlock_cli(database_url, "audit", "search", "--tenant", tenant, "--json").stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip() and '"admin"' not in line]
+    assert len(rows) == 1, rows
+    assert rows[0]["provider"] == "local" and rows[0]["route_reason"] == "policy requires local"
+    assert rows[0]["status"] == 200 and rows[0]["error_code"] is None and rows[0]["completion_tokens"] > 0

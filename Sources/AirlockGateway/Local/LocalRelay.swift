@@ -25,11 +25,14 @@ struct LocalRelay: Sendable {
             let includeUsage = chat.includeUsage
             let initial = record
             let metrics = services.metrics
+            let gate = AuditGate(services: services)
+            let requestID = context.requestID
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var record = initial
                 record.status = 200
                 var rewriter = makeRewriter()
                 let started = ContinuousClock.now
+                var recorded = false
                 metrics.localInFlight(1)
                 defer { metrics.localInFlight(-1) }
                 do {
@@ -39,9 +42,22 @@ struct LocalRelay: Sendable {
                         let bytes = RemoteRelay.process(event, rewriter: &rewriter, record: &record, includeUsage: includeUsage)
                         if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
                     }
+                    if record.failClosed {
+                        // `[DONE]` only once the event is durable (see `AuditGate.endFailClosedStream`).
+                        try await writer.write(ByteBuffer(bytes: RemoteRelay.finishRewriting(&rewriter)))
+                        record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
+                        if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
+                        metrics.localGeneration(tokens: record.usage?.completionTokens ?? 0, seconds: GatewayMetrics.seconds(.now - started))
+                        recorded = true
+                        let last = await gate.endFailClosedStream(&record, done: true, requestID: requestID)
+                        try await writer.write(ByteBuffer(bytes: last))
+                        try await writer.finish(nil)
+                        return
+                    }
                     try await writer.write(ByteBuffer(bytes: RemoteRelay.process(.init(data: "[DONE]"), rewriter: &rewriter, record: &record, includeUsage: includeUsage)))
                     try await writer.finish(nil)
                 } catch {
+                    guard !recorded else { throw error }
                     record.errorCode = (error as? AirlockError)?.code.rawValue ?? "stream_interrupted"
                     record.price(servedBy: nil, servedModel: nil, requested: chat.model, catalog: providers, local: true)
                     audit?.record(record)

@@ -36,14 +36,26 @@ struct RemoteRelay: Sendable {
             let capture = record.capturePayload
             let initial = record
             let requestID = context.requestID
+            let gate = AuditGate(services: services)
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var record = initial
                 var parser = SSEParser()
                 var rewriter = makeRewriter()
                 var captured: [UInt8] = []
+                // A fail-closed call's `[DONE]` waits until its event is durable.
+                var heldDone = false
+                var recorded = false
                 func emit(_ bytes: [UInt8], _ writer: inout any ResponseBodyWriter) async throws {
                     if capture && captured.count < 1 << 20 { captured += bytes }
                     try await writer.write(ByteBuffer(bytes: bytes))
+                }
+                func relay(_ event: SSEParser.Event, _ writer: inout any ResponseBodyWriter) async throws {
+                    if record.failClosed, event.data == "[DONE]" {
+                        heldDone = true
+                        try await emit(Self.finishRewriting(&rewriter), &writer)
+                    } else {
+                        try await emit(Self.process(event, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
+                    }
                 }
                 do {
                     var chunks = body.makeAsyncIterator()
@@ -55,18 +67,25 @@ struct RemoteRelay: Sendable {
                             guard let chunk = try await chunks.next() else { break }
                             events = try parser.feed(chunk.readableBytesView)
                         } catch { throw ProviderStreamFailure() }
-                        for event in events {
-                            try await emit(Self.process(event, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
-                        }
+                        for event in events { try await relay(event, &writer) }
                     }
-                    if let tail = parser.finish() {
-                        try await emit(Self.process(tail, rewriter: &rewriter, record: &record, includeUsage: includeUsage), &writer)
+                    if let tail = parser.finish() { try await relay(tail, &writer) }
+                    if record.failClosed {
+                        record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
+                        if let u = record.usage { limiter.consume(tenant: record.tenantID, tokens: u.promptTokens + u.completionTokens) }
+                        record.responseBody = captured
+                        recorded = true
+                        let last = await gate.endFailClosedStream(&record, done: heldDone, requestID: requestID)
+                        try await writer.write(ByteBuffer(bytes: last))
+                        try await writer.finish(nil)
+                        return
                     }
                     try await writer.finish(nil)
                 } catch {
                     // The client went away (dropping `body` cancels the provider request) or
                     // the provider broke off mid-stream.
                     logger.info("stream ended early", metadata: ["provider": .string(candidate.provider)])
+                    guard !recorded else { throw error }
                     record.errorCode = "stream_interrupted"
                     record.price(servedBy: provider, servedModel: candidate.model, requested: chat.model, catalog: providers, local: false)
                     record.responseBody = captured
@@ -117,11 +136,7 @@ struct RemoteRelay: Sendable {
     /// One SSE event: JSON chunks are restored and scanned; the usage-only chunk Airlock asked
     /// for is kept for audit and passed on only if the client asked too.
     static func process(_ event: SSEParser.Event, rewriter: inout ChatStreamRewriter, record: inout CallRecord, includeUsage: Bool) -> [UInt8] {
-        if event.data == "[DONE]" {
-            var out: [UInt8] = []
-            for extra in rewriter.finish() { out += SSEParser.Event(data: extra.serialized).encoded }
-            return out + event.encoded
-        }
+        if event.data == "[DONE]" { return finishRewriting(&rewriter) + event.encoded }
         // Anything but a JSON object (noise, truncated JSON) was never restored or output-scanned: dropped.
         guard let json = try? JSONValue(parsing: event.data), json.objectValue != nil else { return [] }
         if let usage = json["usage"], usage.objectValue != nil {
@@ -132,6 +147,16 @@ struct RemoteRelay: Sendable {
         var out = event
         out.data = rewritten.serialized
         return out.encoded
+    }
+}
+
+extension RemoteRelay {
+    /// The events the rewriter still holds back (text that could have been the start of a
+    /// placeholder), sent before `[DONE]`.
+    static func finishRewriting(_ rewriter: inout ChatStreamRewriter) -> [UInt8] {
+        var out: [UInt8] = []
+        for extra in rewriter.finish() { out += SSEParser.Event(data: extra.serialized).encoded }
+        return out
     }
 }
 
@@ -150,6 +175,26 @@ struct AuditGate: Sendable {
             }
         } else {
             audit.record(record)
+        }
+    }
+
+    /// The end of a fail-closed stream: the event is made durable before the stream's last
+    /// bytes go out, so a client that has read `[DONE]` (`done`) knows the call is on record.
+    /// When it cannot be made durable the stream ends with an `audit_unavailable` error event
+    /// instead (the OpenAI SDKs raise it), and the event stays queued until the database or
+    /// the spool takes it: the call still gets its one event. Returns the bytes to send last.
+    func endFailClosedStream(_ record: inout CallRecord, done: Bool, requestID: String) async -> [UInt8] {
+        let doneEvent = done ? SSEParser.Event(data: "[DONE]").encoded : []
+        guard let audit = services.audit else { return doneEvent }
+        do {
+            try await audit.recordDurably(record.event)
+            return doneEvent
+        } catch {
+            record.errorCode = AirlockError.Code.auditUnavailable.rawValue
+            audit.record(record)
+            let failure = AirlockError(.auditUnavailable,
+                                       "The call could not be audited and the policy requires audit; the stream was not completed (request id \(requestID))")
+            return SSEParser.Event(data: failure.openAIBody.serialized).encoded
         }
     }
 
