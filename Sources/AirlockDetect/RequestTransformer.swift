@@ -204,8 +204,8 @@ public struct RequestTransformer: Sendable {
                 while next < located.count, located[next].path == path {
                     let f = located[next].finding
                     let valid = f.start >= 0 && f.start < f.end && f.end <= utf8.count
-                    out.append(operators.fingerprint(utf8: UnsafeRawBufferPointer(valid ? UnsafeBufferPointer(rebasing: utf8[f.start..<f.end]) : UnsafeBufferPointer(start: nil, count: 0)),
-                                                     type: f.type))
+                    let value = valid ? UnsafeBufferPointer(rebasing: utf8[f.start..<f.end]) : UnsafeBufferPointer(start: nil, count: 0)
+                    out.append(operators.fingerprint(utf8: UnsafeRawBufferPointer(value), type: f.type))
                     next += 1
                 }
             }

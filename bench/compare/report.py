@@ -68,6 +68,11 @@ for name in ("plain", "pii"):
         # The hop alone (nginx reverse proxy), against the direct calls of its own phase.
         pt, pd = proxy["proxy"]["total_us"], proxy["direct"]["total_us"]
         sec["reference_proxy_added_ms"] = {"p50": ms(pt["p50"] - pd["p50"]), "p99": ms(pt["p99"] - pd["p99"])}
+    # CPU per call at c=1 (the process tree's user + system time over the phase, warm-up included).
+    for who, key in (("airlock", "airlock_cpu_ms_per_call"), ("proxy", "reference_proxy_cpu_ms_per_call")):
+        cpu = load(f"c1cpu-{name}-{who}.json")
+        if cpu and cpu.get("calls"):
+            sec[key] = round(cpu["cpu_seconds"] * 1000 / cpu["calls"], 3)
     result[f"c1_{name}"] = sec
 
 # c=1 with every process on one CPU (no cross-CPU wake-ups): Airlock and, for the clean
@@ -184,6 +189,12 @@ if ref:
     L.append("")
     L.append(f"Reference for the hop alone: nginx as a keep-alive reverse proxy on the gateways' CPU adds {ref['p50']} / {ref['p99']} ms "
              f"(p50 / p99, clean prompt, same run) with no scanning, policy or audit.")
+cpu_plain, cpu_pii = (result.get(f"c1_{n}", {}).get("airlock_cpu_ms_per_call") for n in ("plain", "pii"))
+if cpu_plain is not None or cpu_pii is not None:
+    proxy_cpu = result.get("c1_plain", {}).get("reference_proxy_cpu_ms_per_call")
+    L.append("")
+    L.append(f"CPU per c=1 call (process tree, user + system): Airlock {cpu_plain} ms clean, {cpu_pii} ms with personal data"
+             + (f"; the reference proxy {proxy_cpu} ms." if proxy_cpu is not None else "."))
 one_cpu = [(label, result.get(f"c1_one_cpu_{name}")) for name, label in (("plain", "clean prompt"), ("pii", "personal-data prompt"))]
 if any(sec for _, sec in one_cpu):
     L.append("")

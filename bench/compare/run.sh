@@ -12,6 +12,7 @@
 # Installs what it needs: nginx + echo module, wrk and gcc with apt-get, LiteLLM
 # (`litellm[proxy]`, LITELLM_SPEC) into bench/.venv with pip; measures the release build of
 # this tree (`swift build -c release --product airlock` first), or AIRLOCK_BIN.
+# The gateway's CPU time per c=1 call is read from /proc around the c=1 phases too.
 # Environment: REQUESTS (2000 c=1 rounds), STREAM_REQUESTS (300), WARMUP (200), SECONDS_LOAD
 # (10 per throughput run), CONCURRENCY (32), AIRLOCK_COMMIT (label for AIRLOCK_BIN's build), GAP (0.002 s between the mock's SSE events),
 # PIN (1: Airlock and LiteLLM each on CPU 1, nginx, PostgreSQL and the load drivers on CPU 0;
@@ -127,19 +128,27 @@ peak_sampler() { # peak_sampler PID FILE: highest RSS (MiB) until killed
 # Each gateway is measured alternating with direct calls, one gateway at a time: LiteLLM keeps
 # working after it has answered (its success handlers), which would otherwise land on the next
 # request of whichever gateway shares its core.
+c1_cpu() { # c1_cpu PID TICKS_BEFORE CALLS: the process tree's CPU since TICKS_BEFORE, as JSON
+    awk -v t=$(( $(cpu_ticks "$1") - $2 )) -v hz="$(getconf CLK_TCK)" -v n="$3" \
+        'BEGIN { printf "{\"cpu_seconds\": %.2f, \"calls\": %d}\n", t / hz, n }'
+}
 run_c1() { # run_c1 NAME BODY DIRECT_PATH EXPECT_DIRECT EXPECT_AIRLOCK [--stream]
     local name=$1 body=$2 dpath=$3 ed=$4 ea=$5 mode=${6:-} n=$REQUESTS
     [ "$mode" = --stream ] && n=$STREAM_REQUESTS
     say "c=1 $name: $n rounds of direct / airlock, then direct / litellm"
+    local ticks; ticks=$(cpu_ticks "$AIRLOCK_PID")
     side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
         "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" >"$OUT/c1-$name-airlock.json"
+    c1_cpu "$AIRLOCK_PID" "$ticks" $((n + WARMUP)) >"$OUT/c1cpu-$name-airlock.json"
     side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
         "direct=$D$dpath||$ed" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name-litellm.json"
 }
 run_c1 plain plain.json /v1/chat/completions 'fixed answer' 'fixed answer'
 say "c=1 plain: $REQUESTS rounds of direct / reference nginx proxy"
+proxy_ticks=$(cpu_ticks "$PROXY_PID")
 side "$CLIENT" --requests "$REQUESTS" --warmup "$WARMUP" --body "$BODIES/plain.json" \
     "direct=$D/v1/chat/completions||fixed answer" "proxy=127.0.0.1:$PROXY_PORT/v1/chat/completions||fixed answer" >"$OUT/c1-plain-proxy.json"
+c1_cpu "$PROXY_PID" "$proxy_ticks" $((REQUESTS + WARMUP)) >"$OUT/c1cpu-plain-proxy.json"
 run_c1 pii pii.json /pii/v1/chat/completions '<EMAIL_ADDRESS_1>' 'jane.doe@example.com'
 run_c1 stream stream.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream
 run_c1 stream-pii stream-pii.json /stream/v1/chat/completions '[DONE]' '[DONE]' --stream

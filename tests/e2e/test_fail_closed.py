@@ -50,30 +50,59 @@ def spool_mount():
     shutil.rmtree(path, ignore_errors=True)
 
 
+def gateway_spooling_to(upstream, url: str, spool: Path, tmp_path: Path) -> Gateway:
+    config = tmp_path / "airlock.yaml"
+    config.write_text(f"audit:\n  spool_dir: {spool}\n")
+    return Gateway(upstream_env(upstream, url), args=["--config", str(config)])
+
+
+def fail_closed_tenant(url: str, tmp_path: Path) -> tuple[str, str]:
+    tenant, key = new_tenant(url, "strict")
+    policy = tmp_path / "strict.yaml"
+    policy.write_text(POLICY)
+    airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
+    return tenant, key
+
+
+def fill_file_system(directory: Path) -> None:
+    """Fills the spool's file system so the fallback cannot take an event either."""
+    with open(directory / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def call_rows(url: str, tenant: str) -> list[str]:
+    out = airlock_cli(url, "audit", "search", "--tenant", tenant, "--json").stdout
+    return [line for line in out.splitlines() if line.strip() and '"admin"' not in line]
+
+
+def rows_once_written(url: str, tenant: str, count: int) -> list[str]:
+    """The tenant's call rows once there are `count` (the connection pool reconnects with
+    backoff after an outage, which can take a while)."""
+    deadline = time.time() + 120
+    rows = call_rows(url, tenant)
+    while len(rows) < count and time.time() < deadline:
+        time.sleep(0.5)
+        rows = call_rows(url, tenant)
+    return rows
+
+
 def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_mount, private_db, tmp_path):
     url, data_dir = private_db
-    config = tmp_path / "airlock.yaml"
-    config.write_text(f"audit:\n  spool_dir: {spool_mount}\n")
-    gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
+    gw = gateway_spooling_to(upstream, url, spool_mount, tmp_path)
     try:
         gw.wait_ready()
-        strict_tenant, strict_key = new_tenant(url, "strict")
-        policy = tmp_path / "strict.yaml"
-        policy.write_text(POLICY)
-        airlock_cli(url, "policy", "apply", "--tenant", strict_tenant, str(policy))
+        strict_tenant, strict_key = fail_closed_tenant(url, tmp_path)
         relaxed_tenant, relaxed_key = new_tenant(url, "relaxed")
         time.sleep(1.0)
         assert chat(gw, strict_key).status_code == 200  # audited normally
 
         managed_db("stop", data_dir)
-        # Fill the spool's file system so the fallback cannot take the event either.
-        with open(spool_mount / "filler", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fill_file_system(spool_mount)
         refused = chat(gw, strict_key)
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "audit_unavailable"
@@ -87,17 +116,8 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         assert chat(gw, relaxed_key).status_code == 200
 
         # Database back: the waiting event is written, nothing lost; shutdown drains cleanly.
-        # (The connection pool reconnects with backoff after the outage, which can take a while.)
         managed_db("start", data_dir)
-        deadline = time.time() + 120
-        rows = []
-        while time.time() < deadline:
-            out = airlock_cli(url, "audit", "search", "--tenant", relaxed_tenant, "--json").stdout
-            rows = [line for line in out.splitlines() if line.strip() and '"admin"' not in line]
-            if rows:
-                break
-            time.sleep(0.5)
-        assert len(rows) == 1
+        assert len(rows_once_written(url, relaxed_tenant, 1)) == 1
         assert gw.stop() == 0
     finally:
         gw.stop()
@@ -118,41 +138,25 @@ def stream_events(gw, key, model: str, after_first=None) -> list[str]:
     return events
 
 
-def strict_rows(url: str, tenant: str) -> list[str]:
-    out = airlock_cli(url, "audit", "search", "--tenant", tenant, "--json").stdout
-    return [line for line in out.splitlines() if line.strip() and '"admin"' not in line]
-
-
 def test_a_fail_closed_stream_ends_with_done_only_once_its_event_is_durable(upstream, spool_mount, private_db, tmp_path):
     """A stream cannot be withheld, but its end can: `[DONE]` goes out only once the call's
     event is durable. When the event cannot be made durable mid-stream (PostgreSQL stops and
     the spool's disk fills while the answer streams), the stream ends with an
     `audit_unavailable` error event instead, and the event is written once the database is back."""
     url, data_dir = private_db
-    config = tmp_path / "airlock.yaml"
-    config.write_text(f"audit:\n  spool_dir: {spool_mount}\n")
-    gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
+    gw = gateway_spooling_to(upstream, url, spool_mount, tmp_path)
     try:
         gw.wait_ready()
-        tenant, key = new_tenant(url, "strict")
-        policy = tmp_path / "strict.yaml"
-        policy.write_text(POLICY)
-        airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
+        tenant, key = fail_closed_tenant(url, tmp_path)
         time.sleep(1.0)
 
         events = stream_events(gw, key, "mock-chat")
         assert events[-1] == "[DONE]" and len(events) > 2
-        assert len(strict_rows(url, tenant)) == 1
+        assert len(call_rows(url, tenant)) == 1
 
         def lose_both_stores() -> None:
             managed_db("stop", data_dir)
-            with open(spool_mount / "filler", "wb") as f:
-                try:
-                    while True:
-                        f.write(b"\0" * 65536)
-                        f.flush()
-                except OSError:
-                    pass
+            fill_file_system(spool_mount)
 
         events = stream_events(gw, key, "mock-slow-stream", after_first=lose_both_stores)
         assert "[DONE]" not in events, events[-3:]
@@ -163,13 +167,7 @@ def test_a_fail_closed_stream_ends_with_done_only_once_its_event_is_durable(upst
 
         # Database back: the call's event is written after all, exactly once.
         managed_db("start", data_dir)
-        deadline = time.time() + 120
-        rows = []
-        while time.time() < deadline:
-            rows = strict_rows(url, tenant)
-            if len(rows) >= 2:
-                break
-            time.sleep(0.5)
+        rows = rows_once_written(url, tenant, 2)
         assert len(rows) == 2, rows
         assert any("audit_unavailable" in row for row in rows), rows
         assert gw.stop() == 0

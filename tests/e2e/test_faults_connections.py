@@ -27,14 +27,20 @@ if _soft < IDLE_CONNECTIONS + 1000 and _hard > _soft:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(_hard, IDLE_CONNECTIONS + 1000), _hard))
 
 
-@pytest.fixture(scope="module")
-def guarded(upstream, database_url, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("conn") / "airlock.yaml"
-    cfg.write_text(f"limits:\n  idle_timeout_seconds: {IDLE_TIMEOUT}\n  body_timeout_seconds: {BODY_TIMEOUT}\n")
+def gateway_with_limits(upstream, database_url, folder, limits: str):
+    """A gateway whose configuration file has these `limits:` lines; stopped cleanly after."""
+    cfg = folder / "airlock.yaml"
+    cfg.write_text("limits:\n" + limits)
     gw = Gateway(upstream_env(upstream, database_url), args=["--config", str(cfg)])
     gw.wait_ready()
     yield gw
     assert gw.stop() == 0, gw.logs()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def guarded(upstream, database_url, tmp_path_factory):
+    yield from gateway_with_limits(upstream, database_url, tmp_path_factory.mktemp("conn"),
+                                   f"  idle_timeout_seconds: {IDLE_TIMEOUT}\n  body_timeout_seconds: {BODY_TIMEOUT}\n")
 
 
 def open_fds(gw) -> int:
@@ -164,12 +170,8 @@ CAP = 20
 
 @pytest.fixture(scope="module")
 def capped(upstream, database_url, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cap") / "airlock.yaml"
-    cfg.write_text(f"limits:\n  max_connections: {CAP}\n  idle_timeout_seconds: 30\n")
-    gw = Gateway(upstream_env(upstream, database_url), args=["--config", str(cfg)])
-    gw.wait_ready()
-    yield gw
-    assert gw.stop() == 0, gw.logs()[-3000:]
+    yield from gateway_with_limits(upstream, database_url, tmp_path_factory.mktemp("cap"),
+                                   f"  max_connections: {CAP}\n  idle_timeout_seconds: 30\n")
 
 
 def raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
