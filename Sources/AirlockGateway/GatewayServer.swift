@@ -86,7 +86,8 @@ public enum GatewayServer {
             groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
             groupConfig.maximumCancellationDuration = .seconds(5)
             logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)"),
-                                                        "tls": .stringConvertible(configuration.listen.usesTLS)])
+                                                        "tls": .stringConvertible(configuration.listen.usesTLS),
+                                                        "max_connections": .stringConvertible(services.connections.limit)])
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
             await close(pool: pool, logger: logger)

@@ -189,6 +189,8 @@ def raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
 
 def test_connections_over_the_cap_get_503_and_the_gateway_keeps_its_descriptors(capped, tenant_key):
     gw = capped
+    listening = [line for line in gw.logs().splitlines() if "airlock listening" in line]
+    assert listening and "max_connections" in listening[0] and str(CAP) in listening[0], listening
     assert timed_chat(gw, tenant_key) < 2
     # Only the scrape's own connection is open before the test takes every place.
     wait_for(lambda: metric(gw, "airlock_http_connections_open") == 1, 5, step=0.1)
