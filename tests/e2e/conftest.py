@@ -189,6 +189,18 @@ def wait_for(predicate, timeout: float, step: float = 0.1) -> float:
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def fail_closed_policy(name: str, local: str = "allowed") -> str:
+    """A policy that allows everything and requires every call to be on record (`fail_closed`)."""
+    return f"""apiVersion: airlock/v1
+kind: Policy
+name: {name}
+mode: enforce
+defaults: {{ action: allow, destinations: ["*"], local: {local} }}
+rules: []
+retention: {{ audit_days: 30, payload_days: 0, capture_payloads: false, fail_closed: true }}
+"""
+
+
 def audit_call_rows(database_url: str, tenant: str, limit: int = 100000) -> list[dict]:
     """The tenant's call rows from `airlock audit search` (creating the tenant and its key are
     audited too, as admin events; those are left out)."""

@@ -1,14 +1,13 @@
 """The in-process engine answering through the gateway with the real SmolLM2 model."""
 from __future__ import annotations
 
-import json
 import time
 
 import httpx
 import openai
 import pytest
 
-from conftest import MODEL, Gateway, airlock_cli, new_tenant, upstream_env
+from conftest import MODEL, Gateway, airlock_cli, audit_call_rows, fail_closed_policy, new_tenant, upstream_env
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +55,7 @@ def test_provider_failure_fails_over_to_local(local_gateway, tenant_key):
     assert r.headers["x-airlock-route"] == "local/local"
 
 
-FAIL_CLOSED = """apiVersion: airlock/v1
-kind: Policy
-name: local-and-audited
-mode: enforce
-defaults: { action: allow, destinations: ["*"], local: required }
-rules: []
-retention: { audit_days: 30, payload_days: 0, capture_payloads: false, fail_closed: true }
-"""
+FAIL_CLOSED = fail_closed_policy("local-and-audited", local="required")
 
 
 def test_a_fail_closed_local_stream_is_on_record_when_it_ends(local_gateway, database_url, tmp_path):
@@ -79,8 +71,7 @@ def test_a_fail_closed_local_stream_is_on_record_when_it_ends(local_gateway, dat
     events = list(raw.parse())
     assert "Paris" in "".join(e.choices[0].delta.content or "" for e in events if e.choices)
     # `[DONE]` was sent only after the event was durable: it is in the database now.
-    out = airlock_cli(database_url, "audit", "search", "--tenant", tenant, "--json").stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.strip() and '"admin"' not in line]
+    rows = audit_call_rows(database_url, tenant)
     assert len(rows) == 1, rows
     assert rows[0]["provider"] == "local" and rows[0]["route_reason"] == "policy requires local"
     assert rows[0]["status"] == 200 and rows[0]["error_code"] is None and rows[0]["completion_tokens"] > 0
