@@ -48,8 +48,9 @@ public enum GatewayServer {
         let chainID = configuration.audit.chainID ?? "\(AuditWriterConfiguration.defaultChainID())-\(configuration.listen.port)"
         let auditThread = try await auditWriterThread(environment: environment, logger: logger)
         let auditClient = auditThread.map { DatabaseSetup.makeClient(database.url, poolSize: 2, eventLoopGroup: $0.group, logger: logger) } ?? client
-        let audit = AuditWriter(client: auditClient, configuration: auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys),
-                                logger: logger, thread: auditThread)
+        var auditConfiguration = auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys)
+        auditConfiguration.serverGone = { [url = database.url] in await url.refusesConnections(within: .seconds(1), logger: logger) }
+        let audit = AuditWriter(client: auditClient, configuration: auditConfiguration, logger: logger, thread: auditThread)
         let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let defaultRetention = RetentionRules.Days(defaultPolicy.retention)
         let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,

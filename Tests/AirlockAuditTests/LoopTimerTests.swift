@@ -1,4 +1,4 @@
-import AirlockAudit
+@testable import AirlockAudit
 import Foundation
 import Testing
 
@@ -60,5 +60,30 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(60))
     }
-}
 
+    @Test func withTimeoutGivesUpEarlyWhenItsCheckSaysSo() async {
+        let start = ContinuousClock.now
+        await #expect(throws: GivenUpError.self) {
+            try await withTimeout(.seconds(3600), unless: (.milliseconds(20), { true })) { () async throws -> Int in
+                try await Task.detached { try await Task.sleep(for: .seconds(3600)) }.value
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
+    @Test func withTimeoutKeepsWaitingWhenItsCheckFindsNothingWrong() async throws {
+        let checks = LockedBox(0)
+        let value = try await withTimeout(.seconds(600), unless: (.milliseconds(10), { checks.withLock { $0 += 1 }; return false })) {
+            try await Task.sleep(for: .milliseconds(300))
+            return 7
+        }
+        #expect(value == 7)
+        #expect(checks.withLock { $0 } == 1)
+        // A quick operation finishes before its check is due, so the check never runs.
+        let quick = try await withTimeout(.seconds(600), unless: (.seconds(5), { checks.withLock { $0 += 1 }; return true })) { 8 }
+        #expect(quick == 8)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(checks.withLock { $0 } == 1)
+    }
+}

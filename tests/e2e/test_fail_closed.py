@@ -112,6 +112,41 @@ def test_fail_closed_tenant_is_refused_when_nothing_can_persist(upstream, spool_
         managed_db("start", data_dir)  # the fixture stops it again
 
 
+def test_a_fail_closed_call_goes_to_the_spool_at_once_when_postgresql_dies(upstream, private_db, tmp_path):
+    """When PostgreSQL stops, a fail-closed call does not sit out the writer's 3 s database
+    timeout before its event goes to the spool: the writer sees that no connection can be
+    made and spools at once. Every call is on record once the database is back."""
+    url, data_dir = private_db
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    gw = gateway_spooling_to(upstream, url, spool, tmp_path)
+    try:
+        gw.wait_ready()
+        tenant, key = fail_closed_tenant(url, tmp_path)
+        time.sleep(1.0)
+        assert chat(gw, key).status_code == 200
+
+        managed_db("stop", data_dir)
+        timings = []
+        for _ in range(5):
+            started = time.monotonic()
+            answer = chat(gw, key)
+            timings.append(time.monotonic() - started)
+            assert answer.status_code == 200, answer.text
+        print("fail-closed call times with PostgreSQL stopped:", [round(t, 3) for t in timings])
+        assert timings[0] < 1.0, timings
+        assert max(timings) < 1.0, timings
+
+        managed_db("start", data_dir)
+        assert len(rows_once_written(url, tenant, 6)) == 6
+        assert gw.stop() == 0
+        verified = airlock_cli(url, "audit", "verify")
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        gw.stop()
+        managed_db("start", data_dir)  # the fixture stops it again
+
+
 def stream_events(gw, key, model: str, after_first=None) -> list[str]:
     """The `data:` payloads of one streamed call, calling `after_first` once the first arrived."""
     events: list[str] = []

@@ -35,6 +35,14 @@ public struct AuditWriterConfiguration: Sendable {
     public var boostedBatch: Int = 16
     /// A database write slower than this sends the batch to the spool instead.
     public var databaseTimeout: Duration = .seconds(3)
+    /// A database write still unfinished after `suspectAfter` has the server checked with
+    /// `serverGone` (a fresh connection, outside the pool): when that says the server is
+    /// gone, the write is abandoned and the batch spooled at once. Without it the first batch
+    /// after PostgreSQL died sat out the whole `databaseTimeout`, a fail-closed caller with it
+    /// (the pool waits for its own reconnects instead of failing the query). Asked at most
+    /// once a second while the server is there. Nil: no check.
+    public var serverGone: (@Sendable () async -> Bool)?
+    public var suspectAfter: Duration = .milliseconds(100)
     /// Pause between attempts to replay the spool while the database is unavailable.
     public var replayRetryInterval: Duration = .seconds(1)
     /// Before a replay attempt the database is asked `SELECT 1` with this deadline: while it

@@ -15,12 +15,24 @@ struct WriterLoop {
     var knownDays: Set<Int64> = []
     var nextMaintenance = ContinuousClock.now
     var headUnknownSince: ContinuousClock.Instant?
+    /// `config.serverGone`, asked at most once a second while the server is there: a slow
+    /// database must not also get a fresh connection per slow batch.
+    let serverGone: (@Sendable () async -> Bool)?
     var config: AuditWriterConfiguration { writer.configuration }
     var logger: Logger { writer.logger }
 
     init(writer: AuditWriter) throws {
         self.writer = writer
         spool = try AuditSpool(directory: writer.configuration.spoolDirectory)
+        serverGone = writer.configuration.serverGone.map { check in
+            let lastSeen = LockedBox<ContinuousClock.Instant?>(nil)
+            return {
+                if let seen = lastSeen.withLock({ $0 }), ContinuousClock.now - seen < .seconds(1) { return false }
+                let gone = await check()
+                if !gone { lastSeen.withLock { $0 = .now } }
+                return gone
+            }
+        }
         if let last = try spool.recover() {
             // The spool only ever holds the newest part of the chain, so its tail is the head
             // (unless the chain id changed since: then that old chain is only replayed).
@@ -166,7 +178,8 @@ struct WriterLoop {
         let signer = writer.signer
         let every = config.checkpointEvery
         let oneStatementMaxBatch = oneStatement ? config.oneStatementMaxBatch : 0
-        let appended = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) {
+        let appended = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor,
+                                             unless: serverGone.map { (config.suspectAfter, $0) }) {
             if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
             return try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every, oneStatementMaxBatch: oneStatementMaxBatch)
         }
@@ -232,12 +245,17 @@ struct WriterLoop {
     /// Error text for logs: codes and server messages only, never row content.
     static func describe(_ error: any Error) -> String {
         if let e = error as? AirlockError { return e.description }
+        if error is GivenUpError { return "database unreachable" }
+        if error is TimeoutError { return "database timeout" }
         if let e = error as? PSQLError { return "\(e.code)" + (e.serverInfo?[.sqlState].map { " sqlstate=\($0)" } ?? "") }
         return String(describing: type(of: error))
     }
 }
 
 public struct TimeoutError: Error {}
+
+/// `withTimeout(_:on:unless:_:)` gave up early: its check said waiting longer is pointless.
+public struct GivenUpError: Error {}
 
 /// Runs `operation`, abandoning it (cancelled, not awaited) after `timeout`. A task group
 /// would wait for a cancelled child, and a query stuck on a dead connection may not notice
@@ -247,7 +265,10 @@ public struct TimeoutError: Error {}
 /// event-loop timer (`LoopTimer`), not a Dispatch one.
 /// With `executor`, the operation and its deadline run on that executor's loop (an
 /// unstructured task does not inherit the caller's executor preference).
+/// With `unless` (a delay and a check), an operation still running after the delay has the
+/// check run beside it, and is abandoned with `GivenUpError` when the check says so.
 public func withTimeout<T: Sendable>(_ timeout: Duration, on executor: LoopTaskExecutor? = nil,
+                                     unless check: (after: Duration, giveUp: @Sendable () async -> Bool)? = nil,
                                      _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     let race = FirstResult<T>()
     let work = Task(executorPreference: executor) {
@@ -256,7 +277,17 @@ public func withTimeout<T: Sendable>(_ timeout: Duration, on executor: LoopTaskE
     let timer = LoopTimer.schedule(after: timeout, on: executor?.loop) {
         if race.finish(.failure(TimeoutError())) { work.cancel() }
     }
-    defer { timer.cancel() }
+    let checkTimer = check.map { check in
+        LoopTimer.schedule(after: check.after, on: executor?.loop) {
+            Task(executorPreference: executor) {
+                if await check.giveUp(), race.finish(.failure(GivenUpError())) { work.cancel() }
+            }
+        }
+    }
+    defer {
+        timer.cancel()
+        checkTimer?.cancel()
+    }
     return try await withCheckedThrowingContinuation { race.install($0) }
 }
 

@@ -1,0 +1,41 @@
+import AirlockStore
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `refusesConnections` decides whether the audit writer stops waiting for the database and
+/// spools at once, so it must say "gone" only for a server that is not there.
+struct DatabaseReachabilityTests {
+    @Test(.enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
+    func aRunningServerIsThere() async throws {
+        let url = try DatabaseURL(parsing: TestDatabase.urlText!)
+        #expect(await !url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
+    }
+
+    @Test(.enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
+    func aServerThatAnswersWithAnErrorIsThere() async throws {
+        var url = try DatabaseURL(parsing: TestDatabase.urlText!)
+        url.database = "no_such_database_\(UInt32.random(in: 0...UInt32.max))"
+        #expect(await !url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
+    }
+
+    @Test func aSocketFolderWithoutAServerIsGone() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("airlock-no-pg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let url = try DatabaseURL(parsing: "postgres://airlock@/airlock?host=\(folder)&port=5432")
+        let start = ContinuousClock.now
+        #expect(await url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
+        #expect(ContinuousClock.now - start < .seconds(4))
+    }
+
+    @Test func aClosedTCPPortIsGone() async throws {
+        // A port that was just listening and is closed again: nothing answers there.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        let url = try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(port)/airlock")
+        #expect(await url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
+    }
+}
