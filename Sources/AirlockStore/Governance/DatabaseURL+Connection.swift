@@ -17,7 +17,7 @@ extension DatabaseURL {
     /// server is gone, not merely slow. A pool waits for its own reconnects with backoff, so a
     /// query sent to it after the server died just waits; this tells the caller at once. A
     /// server that answers, even with an error (wrong password, too many connections), is
-    /// there.
+    /// there, unless the error is that it is starting or shutting down.
     public func refusesConnections(within timeout: Duration, logger: Logger) async -> Bool {
         guard var configuration = try? connectionConfiguration() else { return false }  // no verdict without TLS settings
         configuration.options.connectTimeout = TimeAmount(timeout)
@@ -27,7 +27,8 @@ extension DatabaseURL {
             try? await connection.close()
             return false
         } catch let error as PSQLError where error.serverInfo != nil {
-            return false
+            // 57P03: starting up, shutting down or in recovery, so not taking connections.
+            return error.serverInfo?[.sqlState] == "57P03"
         } catch {
             return true
         }
