@@ -88,7 +88,8 @@ public enum GatewayServer {
             groupConfig.maximumCancellationDuration = .seconds(5)
             logger.info("airlock listening", metadata: ["address": .string("\(configuration.listen.host):\(configuration.listen.port)"),
                                                         "tls": .stringConvertible(configuration.listen.usesTLS),
-                                                        "max_connections": .stringConvertible(services.connections.limit)])
+                                                        "max_connections": .stringConvertible(services.connections.limit),
+                                                        "max_connections_per_client": .string(services.connections.perClient.map(String.init) ?? "none")])
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
             await close(pool: pool, logger: logger)

@@ -50,6 +50,11 @@ import Testing
         #expect(c.limits.maxConnections == 300)
         #expect(GatewayConfiguration().limits.maxConnections == nil)
         #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "limits:\n  max_connections: 0\n").validate() }
+        let perClient = try GatewayConfiguration.parse(yaml: "limits:\n  max_connections_per_client: 64\n")
+        #expect(perClient.limits.maxConnectionsPerClient == 64 && GatewayConfiguration().limits.maxConnectionsPerClient == nil)
+        #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "limits:\n  max_connections_per_client: -1\n").validate() }
+        let fromEnvironment = try GatewayConfiguration.load(path: nil, environment: ["AIRLOCK_MAX_CONNECTIONS_PER_CLIENT": "12"])
+        #expect(fromEnvironment.limits.maxConnectionsPerClient == 12)
         // Default: the open-files limit less max(256, a tenth) for the gateway's own descriptors.
         #expect(ConnectionLimiter.defaultLimit(openFilesLimit: 1024) == 768)
         #expect(ConnectionLimiter.defaultLimit(openFilesLimit: 20000) == 18000)
@@ -63,13 +68,34 @@ import Testing
         let limiter = ConnectionLimiter(limit: 50)
         // 200 concurrent acquisitions: exactly 50 succeed.
         let granted = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<200 { group.addTask { limiter.tryAcquire() } }
+            for _ in 0..<200 { group.addTask { limiter.acquire(client: nil) == nil } }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(granted == 50 && limiter.openConnections == 50 && limiter.refusedConnections == 150)
-        limiter.release()
-        #expect(limiter.tryAcquire() && !limiter.tryAcquire())
+        limiter.release(client: nil)
+        #expect(limiter.acquire(client: nil) == nil && limiter.acquire(client: nil) == .listenerFull)
         #expect(limiter.refusedConnections == 151)
+    }
+
+    @Test func theLimiterKeepsPlacesForOtherClients() async {
+        let limiter = ConnectionLimiter(limit: 10, perClient: 3)
+        // 40 concurrent acquisitions from one address: exactly 3 succeed.
+        let granted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<40 { group.addTask { limiter.acquire(client: "10.0.0.1") == nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(granted == 3 && limiter.openConnections == 3 && limiter.refusedForClientConnections == 37)
+        #expect(limiter.acquire(client: "10.0.0.1") == .clientFull)
+        // Other clients still get places, up to the listener's cap.
+        for n in 2...8 { #expect(limiter.acquire(client: "10.0.0.\(n)") == nil) }
+        #expect(limiter.openConnections == 10 && limiter.clientsHoldingPlaces == 8)
+        #expect(limiter.acquire(client: "10.0.0.9") == .listenerFull)
+        // A closed connection gives its client's place back, and a client with none left is forgotten.
+        limiter.release(client: "10.0.0.1")
+        #expect(limiter.acquire(client: "10.0.0.1") == nil)
+        limiter.release(client: "10.0.0.8")
+        #expect(limiter.clientsHoldingPlaces == 7 && limiter.openConnections == 9)
+        #expect(limiter.refusedConnections == 39 && limiter.refusedForClientConnections == 38)
     }
 
     @Test func requestTimeoutIs408() {

@@ -236,6 +236,71 @@ def test_connections_over_the_cap_get_503_and_the_gateway_keeps_its_descriptors(
     wait_for(lambda: metric(gw, "airlock_http_connections_open") == 1, 10, step=0.3)
 
 
+PER_CLIENT = 5
+
+
+@pytest.fixture(scope="module")
+def capped_per_client(upstream, database_url, tmp_path_factory):
+    yield from gateway_with_limits(upstream, database_url, tmp_path_factory.mktemp("cap-client"),
+                                   f"  max_connections_per_client: {PER_CLIENT}\n  idle_timeout_seconds: 30\n")
+
+
+def connect_from(source: str, port: int) -> socket.socket:
+    """A connection from another loopback address (Linux routes all of 127/8 to lo), so one
+    machine can play several clients."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def ask_health(s: socket.socket) -> bytes:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    return s.recv(65536)
+
+
+def test_one_client_cannot_take_every_connection_place(capped_per_client):
+    """With `limits.max_connections_per_client`, a client address holding its share of
+    connections gets 503 `server_overloaded` for one more, while other clients are served."""
+    gw = capped_per_client
+    listening = [json.loads(line) for line in gw.logs().splitlines() if "airlock listening" in line]
+    assert listening and listening[0]["max_connections_per_client"] == str(PER_CLIENT), listening
+    hog = [connect_from("127.0.0.2", gw.port) for _ in range(PER_CLIENT)]
+    try:
+        for s in hog:
+            assert ask_health(s).startswith(b"HTTP/1.1 200")
+        extra = connect_from("127.0.0.2", gw.port)
+        answer = ask_health(extra)
+        extra.close()
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503"), answer[:300]
+        assert b"retry-after: 1" in head.lower() and b"connection: close" in head.lower()
+        error = json.loads(payload)["error"]
+        assert error["code"] == "server_overloaded" and "client" in error["message"]
+        assert "127.0.0.2" not in gw.logs()
+        # Another client is not affected.
+        others = [connect_from("127.0.0.3", gw.port) for _ in range(PER_CLIENT)]
+        for s in others:
+            assert ask_health(s).startswith(b"HTTP/1.1 200")
+            s.close()
+        assert metric(gw, "airlock_http_connections_per_client_limit") == PER_CLIENT
+        assert metric(gw, "airlock_http_connections_refused_per_client_total") == 1
+    finally:
+        for s in hog[:1]:
+            s.close()
+    # A place the client gives back is its own again.
+    def served_again() -> bool:
+        s = connect_from("127.0.0.2", gw.port)
+        try:
+            return ask_health(s).startswith(b"HTTP/1.1 200")
+        finally:
+            s.close()
+    wait_for(served_again, 10, step=0.2)
+    for s in hog[1:]:
+        s.close()
+
+
 def metric(gw, name: str) -> float:
     text = httpx.get(gw.base_url + "/metrics", timeout=5).text
     values = [float(line.split()[-1]) for line in text.splitlines() if line.split(" ")[0] == name]

@@ -15,7 +15,7 @@ extension GatewayConfiguration {
         "governance": ["reload_seconds", "max_stale_seconds", "fingerprint_key_env"],
         "listen": ["host", "port", "tls_certificate_file", "tls_key_file"],
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
-        "limits": ["max_body_bytes", "body_timeout_seconds", "idle_timeout_seconds", "max_connections"],
+        "limits": ["max_body_bytes", "body_timeout_seconds", "idle_timeout_seconds", "max_connections", "max_connections_per_client"],
         "upstream": ["connect_timeout_seconds", "read_timeout_seconds", "request_timeout_seconds", "max_response_bytes"],
         "providers[]": ["name", "kind", "base_url", "region", "api_key_env", "models", "azure_api_version", "priority", "weight"],
     ]
@@ -90,6 +90,7 @@ extension GatewayConfiguration {
         guard limits.maxBodyBytes > 0 else { throw bad("limits.max_body_bytes must be positive") }
         guard limits.bodyTimeoutSeconds > 0, limits.idleTimeoutSeconds > 0 else { throw bad("limits timeouts must be positive") }
         if let max = limits.maxConnections, max < 1 { throw bad("limits.max_connections must be positive") }
+        if let max = limits.maxConnectionsPerClient, max < 1 { throw bad("limits.max_connections_per_client must be positive") }
         guard upstream.connectTimeoutSeconds > 0, upstream.readTimeoutSeconds > 0, upstream.requestTimeoutSeconds > 0 else {
             throw bad("upstream timeouts must be positive")
         }
@@ -106,7 +107,7 @@ extension GatewayConfiguration {
     }
 
     /// File (explicit path, `AIRLOCK_CONFIG`, or `./airlock.yaml` when present), then the
-    /// environment: `AIRLOCK_LISTEN_HOST/PORT`, `AIRLOCK_DATABASE_URL`, `AIRLOCK_MAX_BODY_BYTES`, `AIRLOCK_MAX_CONNECTIONS`,
+    /// environment: `AIRLOCK_LISTEN_HOST/PORT`, `AIRLOCK_DATABASE_URL`, `AIRLOCK_MAX_BODY_BYTES`, `AIRLOCK_MAX_CONNECTIONS`, `AIRLOCK_MAX_CONNECTIONS_PER_CLIENT`,
     /// and a single upstream from `AIRLOCK_UPSTREAM_BASE_URL` (+ `_MODELS`, `_REGION`,
     /// `_API_KEY_ENV`, `_NAME`, `_KIND`).
     public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(AirlockError) -> GatewayConfiguration {
@@ -137,6 +138,7 @@ extension GatewayConfiguration {
         if let dir = env["AIRLOCK_DATA_DIR"] { database.managedDirectory = dir }
         if let max = try int("AIRLOCK_MAX_BODY_BYTES") { limits.maxBodyBytes = max }
         if let max = try int("AIRLOCK_MAX_CONNECTIONS") { limits.maxConnections = max }
+        if let max = try int("AIRLOCK_MAX_CONNECTIONS_PER_CLIENT") { limits.maxConnectionsPerClient = max }
         if let level = env["AIRLOCK_LOG_LEVEL"] { logLevel = level }
         if let auth = env["AIRLOCK_AUTH_REQUIRED"] { self.auth.required = !["0", "false", "no", "off"].contains(auth.lowercased()) }
         if let model = env["AIRLOCK_LOCAL_MODEL"] { local.modelPath = model }

@@ -43,9 +43,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
         /// Client connections held at once; more are answered 503 and closed. Nil: the
         /// open-files limit less a reserve for the gateway's own descriptors.
         public var maxConnections: Int?
+        /// Connections one client address may hold at once; more are answered 503 and closed.
+        /// Nil: no such cap (behind a proxy every connection has the proxy's address).
+        public var maxConnectionsPerClient: Int?
         enum CodingKeys: String, CodingKey {
             case maxBodyBytes = "max_body_bytes", bodyTimeoutSeconds = "body_timeout_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
-            case maxConnections = "max_connections"
+            case maxConnections = "max_connections", maxConnectionsPerClient = "max_connections_per_client"
         }
         public init() {}
     }
@@ -166,6 +169,7 @@ extension GatewayConfiguration.Limits {
         bodyTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? 30
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? 60
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections)
+        maxConnectionsPerClient = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerClient)
     }
 }
 extension GatewayConfiguration.Upstream {

@@ -16,7 +16,7 @@ import NIOHTTPTypesHTTP1
 /// `RequestDispatchHandler` assembles the request on the event loop and hands it to the same
 /// router responder once, and the response is written straight to the channel. Listener,
 /// TLS, idle timeout, graceful quiescing, router, middlewares and routes are Hummingbird's;
-/// the connection cap (`limits.max_connections`) is this server's.
+/// the connection caps (`limits.max_connections`, `max_connections_per_client`) are this server's.
 /// `AIRLOCK_HTTP_SERVER=hummingbird` switches back to `HTTP1Channel`.
 struct DirectHTTP1Channel: ServerChildChannel {
     struct Connection: ServerChildChannelValue {
@@ -38,16 +38,19 @@ struct DirectHTTP1Channel: ServerChildChannel {
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024
             limits.maxHeaderFieldCount = 1000
-            guard connections.tryAcquire() else {
+            // Only the address: a client's connections come from many ports. Never logged.
+            let client = connections.perClient == nil ? nil : channel.remoteAddress?.ipAddress
+            if let refusal = connections.acquire(client: client) {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                     withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false,
                     withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                try channel.pipeline.syncOperations.addHandler(OverCapacityHandler())
-                logger.debug("connection refused: at limits.max_connections", metadata: ["limit": "\(connections.limit)"])
+                try channel.pipeline.syncOperations.addHandler(OverCapacityHandler(refusal: refusal))
+                logger.debug("connection refused at its limit", metadata: [
+                    "limit": refusal == .clientFull ? "limits.max_connections_per_client" : "limits.max_connections"])
                 return Connection(channel: channel)
             }
             let connections = self.connections
-            channel.closeFuture.whenComplete { _ in connections.release() }
+            channel.closeFuture.whenComplete { _ in connections.release(client: client) }
             // Pipelined requests wait in the dispatcher (as in Hummingbird's own server, NIO's
             // pipelining handler is left out; see RequestDispatchHandler). The protocol error
             // handler answers unparseable input with 400 and closes.

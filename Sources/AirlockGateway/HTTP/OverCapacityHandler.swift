@@ -2,7 +2,8 @@ import AirlockCore
 import NIOCore
 import NIOHTTP1
 
-/// The whole pipeline of a connection over `limits.max_connections`: its first request is
+/// The whole pipeline of a connection over `limits.max_connections` (or its client's
+/// `max_connections_per_client`): its first request is
 /// answered 503 (OpenAI error JSON, `connection: close`) and the connection is closed. One
 /// that sends nothing is closed after `grace`, so refused clients cannot hold descriptors.
 final class OverCapacityHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -10,9 +11,11 @@ final class OverCapacityHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPServerResponsePart
 
     private let grace: TimeAmount
+    private let refusal: ConnectionLimiter.Refusal
     private var answered = false
 
-    init(grace: TimeAmount = .seconds(2)) {
+    init(refusal: ConnectionLimiter.Refusal = .listenerFull, grace: TimeAmount = .seconds(2)) {
+        self.refusal = refusal
         self.grace = grace
     }
 
@@ -29,7 +32,10 @@ final class OverCapacityHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head = unwrapInboundIn(data), !answered else { return }
         answered = true
-        let error = AirlockError(.serverOverloaded, "The gateway is at its connection limit; retry shortly")
+        let error = switch refusal {
+        case .listenerFull: AirlockError(.serverOverloaded, "The gateway is at its connection limit; retry shortly")
+        case .clientFull: AirlockError(.serverOverloaded, "This client holds as many connections as the gateway allows one client; reuse them or close some")
+        }
         var body = context.channel.allocator.buffer(capacity: 256)
         body.writeBytes(error.openAIBody.serializedBytes)
         var headers = HTTPHeaders()

@@ -25,6 +25,7 @@ public final class GatewayMetrics: Sendable {
         var policyTenants: Set<String> = []
         var circuitProviders: Set<String> = []
         var connectionsRefused = 0
+        var connectionsRefusedForClient = 0
     }
     private let sampled = Mutex(Sampled())
     private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
@@ -90,7 +91,11 @@ public final class GatewayMetrics: Sendable {
         static var connectionsLimit: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_limit", unitName: "",
                                                                     helpText: "limits.max_connections in force") }
         static var connectionsRefused: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_refused", unitName: "total",
-                                                                      helpText: "Connections answered 503 and closed at the connection limit") }
+                                                                      helpText: "Connections answered 503 and closed at a connection limit") }
+        static var connectionsPerClientLimit: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_per_client_limit", unitName: "",
+                                                                             helpText: "limits.max_connections_per_client in force (0: none)") }
+        static var connectionsRefusedForClient: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_refused_per_client", unitName: "total",
+                                                                               helpText: "Connections refused because their client address held its limit") }
         static var policyVersion: MetricNameDescriptor { .init(namespace: "airlock", metricName: "policy_version", unitName: "",
                                                         helpText: "Active policy version in force per tenant") }
     }
@@ -241,14 +246,18 @@ public final class GatewayMetrics: Sendable {
     func sample(connections: ConnectionLimiter) {
         registry.makeGauge(descriptor: Name.connectionsOpen, labels: []).set(to: Double(connections.openConnections))
         registry.makeGauge(descriptor: Name.connectionsLimit, labels: []).set(to: Double(connections.limit))
-        let refused = connections.refusedConnections
+        registry.makeGauge(descriptor: Name.connectionsPerClientLimit, labels: []).set(to: Double(connections.perClient ?? 0))
+        let refused = connections.refusedConnections, refusedForClient = connections.refusedForClientConnections
         let counter = registry.makeCounter(descriptor: Name.connectionsRefused, labels: [])
-        let before = sampled.withLock { s in
-            let before = s.connectionsRefused
+        let clientCounter = registry.makeCounter(descriptor: Name.connectionsRefusedForClient, labels: [])
+        let (before, beforeForClient) = sampled.withLock { s in
+            let before = (s.connectionsRefused, s.connectionsRefusedForClient)
             s.connectionsRefused = refused
+            s.connectionsRefusedForClient = refusedForClient
             return before
         }
         if refused > before { counter.increment(by: Int64(refused - before)) }
+        if refusedForClient > beforeForClient { clientCounter.increment(by: Int64(refusedForClient - beforeForClient)) }
     }
 
     /// The exposition text (format 0.0.4).

@@ -52,7 +52,8 @@ public struct GatewayServices: Sendable {
         self.configuredProviders = configuration.providers.map(\.providerConfig)
         self.environment = environment
         self.fingerprintKey = fingerprintKey
-        self.connections = ConnectionLimiter(limit: configuration.limits.maxConnections ?? ConnectionLimiter.defaultLimit())
+        self.connections = ConnectionLimiter(limit: configuration.limits.maxConnections ?? ConnectionLimiter.defaultLimit(),
+                                             perClient: configuration.limits.maxConnectionsPerClient)
     }
 
     /// Every provider this instance can route to: configuration, then database (which wins
