@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -145,6 +146,55 @@ def test_a_fail_closed_call_goes_to_the_spool_at_once_when_postgresql_dies(upstr
     finally:
         gw.stop()
         managed_db("start", data_dir)  # the fixture stops it again
+
+
+def test_a_fail_closed_call_does_not_wait_out_a_frozen_postgresql(upstream, private_db, tmp_path):
+    """PostgreSQL frozen (every process stopped, connections open but silent): the writer's
+    check cannot open a connection within 1 s, so the event goes to the spool well before the
+    3 s database timeout."""
+    url, data_dir = private_db
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    gw = gateway_spooling_to(upstream, url, spool, tmp_path)
+    frozen: list[int] = []
+    try:
+        gw.wait_ready()
+        tenant, key = fail_closed_tenant(url, tmp_path)
+        time.sleep(1.0)
+        assert chat(gw, key).status_code == 200
+
+        frozen = postgres_processes(data_dir)
+        assert frozen
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        answer = chat(gw, key)
+        took = time.monotonic() - started
+        assert answer.status_code == 200, answer.text
+        print(f"fail-closed call with PostgreSQL frozen: {took:.3f} s")
+        assert took < 2.5, took
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    try:
+        assert len(rows_once_written(url, tenant, 2)) == 2
+        assert gw.stop() == 0
+    finally:
+        gw.stop()
+
+
+def postgres_processes(data_dir: Path) -> list[int]:
+    """The postmaster of this data folder and its children."""
+    postmaster = int((data_dir / "data" / "postmaster.pid").read_text().splitlines()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:  # the field after the state is the parent's pid
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
 
 
 def stream_events(gw, key, model: str, after_first=None) -> list[str]:
