@@ -25,9 +25,10 @@ struct DatabaseReachabilityTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let url = try DatabaseURL(parsing: "postgres://airlock@/airlock?host=\(folder)&port=5432")
+        // Refused at once, not judged by the deadline (generous: the suite runs beside others).
         let start = ContinuousClock.now
-        #expect(await url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(await url.refusesConnections(within: .seconds(60), logger: TestDatabase.logger))
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test func aClosedTCPPortIsGone() async throws {
