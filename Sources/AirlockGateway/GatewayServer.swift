@@ -37,10 +37,13 @@ public enum GatewayServer {
         // (`AIRLOCK_UPSTREAM_PINNED=off` sends everything through AsyncHTTPClient, for A/B runs).
         let pinned = environment["AIRLOCK_UPSTREAM_PINNED"] == "off" ? nil : PinnedConnectionPool()
         defer { pinned?.shutdown() }
-        let readiness = Readiness(client: client, logger: logger)
+        let readiness = Readiness(client: client, logger: logger) { [url = database.url] in
+            await url.answersQueries(within: .seconds(1), logger: logger)
+        }
         let governance = GovernanceCache(store: GovernanceStore(client: client, logger: logger),
                                          reloadInterval: .milliseconds(Int64(configuration.governance.reloadSeconds * 1000)),
-                                         maxStale: .milliseconds(Int64(configuration.governance.maxStaleSeconds * 1000)), logger: logger)
+                                         maxStale: .milliseconds(Int64(configuration.governance.maxStaleSeconds * 1000)), logger: logger,
+                                         freshConnection: (database.url, { readiness.isPoolUp }))
         let listener = try PolicyChangeListener(url: database.url, logger: logger) { _ in governance.invalidate() }
         let keys = try GatewayKeys.load(configuration: configuration, environment: environment, logger: logger)
         // One chain (and spool) per instance: host and port tell instances on one machine apart

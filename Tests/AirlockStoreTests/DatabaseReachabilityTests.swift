@@ -2,6 +2,7 @@ import AirlockStore
 import Foundation
 import NIOCore
 import NIOPosix
+import PostgresNIO
 import Testing
 
 /// `refusesConnections` decides whether the audit writer stops waiting for the database and
@@ -38,5 +39,27 @@ struct DatabaseReachabilityTests {
         try await channel.close()
         let url = try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(port)/airlock")
         #expect(await url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
+    }
+
+    /// After a long outage the pool reconnects on its own backoff schedule; governance reloads
+    /// meanwhile read over a fresh connection. Here the pool can never connect (a closed port),
+    /// and the snapshot still loads, with what the database holds.
+    @Test(.enabled(if: TestDatabase.isConfigured, TestDatabase.skipReason))
+    func aSnapshotLoadsOverAFreshConnectionWhileThePoolCannotConnect() async throws {
+        try await TestDatabase.withFreshDatabase { store, url in
+            try await store.tenants.create(id: "acme", name: "Acme")
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+            let deadPort = channel.localAddress!.port!
+            try await channel.close()
+            let deadPool = PostgresClient(configuration: try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(deadPort)/airlock").clientConfiguration,
+                                          backgroundLogger: TestDatabase.logger)
+            let stranded = GovernanceStore(client: deadPool, logger: TestDatabase.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await deadPool.run() }
+                defer { group.cancelAll() }
+                let snapshot = try await stranded.loadSnapshot(overFreshConnectionTo: url)
+                #expect(snapshot.tenants["acme"]?.name == "Acme")
+            }
+        }
     }
 }

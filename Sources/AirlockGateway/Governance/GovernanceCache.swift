@@ -31,19 +31,26 @@ public final class GovernanceCache: Service, Sendable {
     let logger: Logger
     let reloadInterval: Duration
     let maxStale: Duration
+    /// Where to read from when the pool is not known to work (`Readiness.isPoolUp`): a fresh
+    /// connection fails at once while the database is down, and succeeds as soon as it is
+    /// back, where the pool would wait out its reconnect backoff (up to 60 s).
+    let freshConnection: (url: DatabaseURL, poolIsUp: @Sendable () -> Bool)?
     private let state = Mutex(State())
     private let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
-    public init(store: GovernanceStore?, reloadInterval: Duration, maxStale: Duration, logger: Logger) {
+    public init(store: GovernanceStore?, reloadInterval: Duration, maxStale: Duration, logger: Logger,
+                freshConnection: (url: DatabaseURL, poolIsUp: @Sendable () -> Bool)? = nil) {
         self.store = store
         self.reloadInterval = reloadInterval
         self.maxStale = maxStale
         self.logger = logger
+        self.freshConnection = freshConnection
     }
 
     /// For tests and database-less use: a fixed snapshot.
     public init(snapshot: GovernanceSnapshot, logger: Logger) {
         self.store = nil
+        self.freshConnection = nil
         self.reloadInterval = .seconds(3600)
         self.maxStale = .seconds(1 << 40)
         self.logger = logger
@@ -102,16 +109,19 @@ public final class GovernanceCache: Service, Sendable {
             s.generation += 1
             return (s.snapshot, s.generation)
         }
-        let snapshot = try await store.loadSnapshot(reusing: previous)
-        state.withLock {
-            guard $0.generation == generation else { return }
-            $0.snapshot = snapshot
-            $0.lastSuccess = .now
-            $0.dirty = false
-            $0.lastAttemptFailed = false
-            $0.applied += 1
-            $0.compiled = $0.compiled.filter { key, _ in snapshot.policies.values.contains { "\($0.tenantID)#\($0.sha256)" == key } }
+        let fresh = freshConnection.flatMap { $0.poolIsUp() ? nil : $0.url }
+        let snapshot = try await store.loadSnapshot(reusing: previous, overFreshConnectionTo: fresh)
+        let recovered = state.withLock { s -> Bool in
+            guard s.generation == generation else { return false }
+            defer { s.lastAttemptFailed = false }
+            s.snapshot = snapshot
+            s.lastSuccess = .now
+            s.dirty = false
+            s.applied += 1
+            s.compiled = s.compiled.filter { key, _ in snapshot.policies.values.contains { "\($0.tenantID)#\($0.sha256)" == key } }
+            return s.lastAttemptFailed
         }
+        if recovered { logger.notice("policies reloaded after failed attempts", metadata: ["fresh_connection": "\(fresh != nil)"]) }
     }
 
     public func run() async throws {
@@ -133,8 +143,13 @@ public final class GovernanceCache: Service, Sendable {
                         // later reloads nor shutdown (which waits for this loop).
                         try await withTimeout(.seconds(10)) { try await self.reload() }
                     } catch {
-                        self.state.withLock { $0.lastAttemptFailed = true }
-                        self.logger.warning("policy reload failed; enforcing the last known good snapshot")
+                        // Once per outage: while the database is down a fresh-connection
+                        // reload fails at once, every half second.
+                        let first = self.state.withLock { s in
+                            defer { s.lastAttemptFailed = true }
+                            return !s.lastAttemptFailed
+                        }
+                        if first { self.logger.warning("policy reload failed; enforcing the last known good snapshot") }
                         try? await Task.sleep(for: .milliseconds(500))
                         self.wake.continuation.yield()
                     }

@@ -33,4 +33,35 @@ extension DatabaseURL {
             return true
         }
     }
+
+    /// Runs `body` on a connection of its own (outside any pool), closed afterwards. Opening it
+    /// fails within `timeout` when the server is gone.
+    public func withFreshConnection<Result: Sendable>(timeout: Duration = .seconds(2), logger: Logger,
+                                                      _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        var configuration = try connectionConfiguration()
+        configuration.options.connectTimeout = TimeAmount(timeout)
+        let connection = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration,
+                                                              id: 0, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// True when a fresh connection answers `SELECT 1` (the readiness check while the pool
+    /// still waits out its reconnect backoff).
+    public func answersQueries(within timeout: Duration, logger: Logger) async -> Bool {
+        do {
+            return try await withFreshConnection(timeout: timeout, logger: logger) { connection in
+                for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                return true
+            }
+        } catch {
+            return false
+        }
+    }
 }

@@ -8,18 +8,29 @@ extension PostgresClient {
     func governanceTransaction<Result: Sendable>(
         _ begin: PostgresQuery = "BEGIN",
         logger: Logger,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await withConnection { connection in
-            try await connection.query(begin, logger: logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
+            try await connection.governanceTransaction(begin, logger: logger, body)
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// The same on this connection (one opened outside the pool).
+    func governanceTransaction<Result: Sendable>(
+        _ begin: PostgresQuery = "BEGIN",
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await query(begin, logger: logger)
+        do {
+            let result = try await body(self)
+            try await query("COMMIT", logger: logger)
+            return result
+        } catch {
+            _ = try? await query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 }

@@ -1,0 +1,84 @@
+import AirlockStore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+import Testing
+@testable import AirlockGateway
+
+/// After a long outage PostgresNIO's pool reconnects only on its backoff schedule (up to 60 s
+/// apart). Readiness tells that state apart with a fresh connection, and governance reloads
+/// then bypass the pool. Here the pool can never connect: it points at a closed port.
+@Suite struct PoolReconnectTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "pool-reconnect-tests")
+        logger.logLevel = .error  // the dead pool's connection failures are expected
+        return logger
+    }()
+
+    static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    static func deadPool(logger: Logger) async throws -> (PostgresClient, DatabaseURL) {
+        let url = try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(try await closedPort())/airlock")
+        return (PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger), url)
+    }
+
+    /// Runs `readiness` until `done` holds (at most 20 s); returns whether it did.
+    static func probe(_ readiness: Readiness, pool: PostgresClient, until done: @escaping @Sendable () -> Bool) async -> Bool {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            group.addTask { try? await readiness.run() }
+            defer { group.cancelAll() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if done() { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+    }
+
+    @Test func aDatabaseThatAnswersAFreshConnectionIsUpWhileThePoolReconnects() async throws {
+        let logger = Self.logger
+        let (pool, _) = try await Self.deadPool(logger: logger)
+        let checks = Atomic<Int>(0)
+        let readiness = Readiness(client: pool, logger: logger) { checks.add(1, ordering: .relaxed); return true }
+        readiness.markMigrated()
+        #expect(await Self.probe(readiness, pool: pool) { readiness.isReady })
+        #expect(!readiness.isPoolUp && readiness.isDatabaseUp)
+        #expect(checks.load(ordering: .relaxed) >= 1)
+    }
+
+    @Test func aDatabaseThatAnswersNeitherIsDown() async throws {
+        let logger = Self.logger
+        let (pool, _) = try await Self.deadPool(logger: logger)
+        let checks = Atomic<Int>(0)
+        let readiness = Readiness(client: pool, logger: logger) { checks.add(1, ordering: .relaxed); return false }
+        readiness.markMigrated()
+        #expect(await Self.probe(readiness, pool: pool) { checks.load(ordering: .relaxed) >= 2 })
+        #expect(!readiness.isReady && !readiness.isPoolUp && !readiness.isDatabaseUp)
+    }
+
+    /// With the pool not known to work, a reload goes over a fresh connection: against a server
+    /// that is gone it fails at once, where the pool would hold the query for its 60 s breaker.
+    @Test func aReloadBypassesAPoolThatIsNotUp() async throws {
+        let logger = Self.logger
+        let (pool, url) = try await Self.deadPool(logger: logger)
+        let cache = GovernanceCache(store: GovernanceStore(client: pool, logger: logger), reloadInterval: .seconds(60), maxStale: .seconds(60),
+                                    logger: logger, freshConnection: (url, { false }))
+        let started = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            defer { group.cancelAll() }
+            await #expect(throws: (any Error).self) { try await cache.reload() }
+        }
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+}
