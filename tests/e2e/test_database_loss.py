@@ -4,6 +4,7 @@ then refuses with 503 not_ready; once the database is back it becomes ready and 
 Runs its own private PostgreSQL so stopping it affects no other test."""
 from __future__ import annotations
 
+import contextlib
 import time
 
 import httpx
@@ -30,8 +31,10 @@ def chat(gw, key, content) -> httpx.Response:
                       json={"model": "mock-chat", "messages": [{"role": "user", "content": content}]})
 
 
-def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db, upstream, tmp_path):
-    url, data_dir = private_db
+@contextlib.contextmanager
+def gateway_blocking_email_for_a_tenant(url: str, upstream, tmp_path):
+    """A gateway with short governance staleness and a tenant whose policy blocks e-mail
+    addresses (in force before this yields (gateway, key)); stopped cleanly afterwards."""
     config = tmp_path / "airlock.yaml"
     config.write_text(f"governance:\n  max_stale_seconds: {MAX_STALE}\n  reload_seconds: 1\n")
     gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
@@ -42,6 +45,14 @@ def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db
         policy.write_text(POLICY)
         airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
         wait_for(lambda: chat(gw, key, f"mail {EMAIL}").status_code == 403, 5)
+        yield gw, key
+    finally:
+        assert gw.stop() == 0, gw.logs()[-4000:]
+
+
+def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db, upstream, tmp_path):
+    url, data_dir = private_db
+    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, key):
         assert chat(gw, key, "hello").status_code == 200
 
         managed_db("stop", data_dir)
@@ -70,8 +81,6 @@ def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db
         wait_for(lambda: ready_status(gw) == 200, 30, step=0.25)
         assert chat(gw, key, "hello").status_code == 200
         assert chat(gw, key, f"mail {EMAIL}").status_code == 403
-    finally:
-        assert gw.stop() == 0, gw.logs()[-4000:]
 
 
 OUTAGE = 45
@@ -83,17 +92,7 @@ def test_after_a_long_outage_the_gateway_serves_again_as_soon_as_postgresql_is_b
     45 s). Readiness and policy reloads use a fresh connection meanwhile: the gateway is ready
     and serving with the tenant's rules within seconds."""
     url, data_dir = private_db
-    config = tmp_path / "airlock.yaml"
-    config.write_text(f"governance:\n  max_stale_seconds: {MAX_STALE}\n  reload_seconds: 1\n")
-    gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
-    try:
-        gw.wait_ready()
-        tenant, key = new_tenant(url, "outage")
-        policy = tmp_path / "block-email.yaml"
-        policy.write_text(POLICY)
-        airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
-        wait_for(lambda: chat(gw, key, f"mail {EMAIL}").status_code == 403, 5)
-
+    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, key):
         managed_db("stop", data_dir)
         wait_for(lambda: chat(gw, key, "hello").status_code == 503, MAX_STALE + 10, step=0.25)
         time.sleep(OUTAGE)
@@ -106,6 +105,3 @@ def test_after_a_long_outage_the_gateway_serves_again_as_soon_as_postgresql_is_b
         # The pool catches up on its own schedule; then everything works through it again.
         wait_for(lambda: "database pool reconnected" in gw.logs(), 90, step=1)
         assert chat(gw, key, "hello").status_code == 200
-    finally:
-        assert gw.stop() == 0, gw.logs()[-4000:]
-
