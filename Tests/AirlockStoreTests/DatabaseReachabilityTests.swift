@@ -32,12 +32,16 @@ struct DatabaseReachabilityTests {
         #expect(ContinuousClock.now - start < .seconds(30))
     }
 
-    @Test func aClosedTCPPortIsGone() async throws {
-        // A port that was just listening and is closed again: nothing answers there.
+    /// A port that was just listening and is closed again: nothing answers there.
+    static func closedPortURL() async throws -> DatabaseURL {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress!.port!
         try await channel.close()
-        let url = try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(port)/airlock")
+        return try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(port)/airlock")
+    }
+
+    @Test func aClosedTCPPortIsGone() async throws {
+        let url = try await Self.closedPortURL()
         #expect(await url.refusesConnections(within: .seconds(5), logger: TestDatabase.logger))
     }
 
@@ -48,11 +52,7 @@ struct DatabaseReachabilityTests {
     func aSnapshotLoadsOverAFreshConnectionWhileThePoolCannotConnect() async throws {
         try await TestDatabase.withFreshDatabase { store, url in
             try await store.tenants.create(id: "acme", name: "Acme")
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-            let deadPort = channel.localAddress!.port!
-            try await channel.close()
-            let deadPool = PostgresClient(configuration: try DatabaseURL(parsing: "postgres://airlock@127.0.0.1:\(deadPort)/airlock").clientConfiguration,
-                                          backgroundLogger: TestDatabase.logger)
+            let deadPool = PostgresClient(configuration: try await Self.closedPortURL().clientConfiguration, backgroundLogger: TestDatabase.logger)
             let stranded = GovernanceStore(client: deadPool, logger: TestDatabase.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await deadPool.run() }

@@ -19,12 +19,9 @@ extension DatabaseURL {
     /// server that answers, even with an error (wrong password, too many connections), is
     /// there, unless the error is that it is starting or shutting down.
     public func refusesConnections(within timeout: Duration, logger: Logger) async -> Bool {
-        guard var configuration = try? connectionConfiguration() else { return false }  // no verdict without TLS settings
-        configuration.options.connectTimeout = TimeAmount(timeout)
+        guard let configuration = try? freshConfiguration(timeout: timeout) else { return false }  // no verdict without TLS settings
         do {
-            let connection = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration,
-                                                                  id: 0, logger: logger)
-            try? await connection.close()
+            try await Self.withConnection(configuration, logger: logger) { _ in }
             return false
         } catch let error as PSQLError where error.serverInfo != nil {
             // 57P03: starting up, shutting down or in recovery, so not taking connections.
@@ -38,8 +35,18 @@ extension DatabaseURL {
     /// fails within `timeout` when the server is gone.
     public func withFreshConnection<Result: Sendable>(timeout: Duration = .seconds(2), logger: Logger,
                                                       _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await Self.withConnection(freshConfiguration(timeout: timeout), logger: logger, body)
+    }
+
+    /// `connectionConfiguration()` with `timeout` for opening the connection, startup included.
+    private func freshConfiguration(timeout: Duration) throws -> PostgresConnection.Configuration {
         var configuration = try connectionConfiguration()
         configuration.options.connectTimeout = TimeAmount(timeout)
+        return configuration
+    }
+
+    private static func withConnection<Result: Sendable>(_ configuration: PostgresConnection.Configuration, logger: Logger,
+                                                         _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let connection = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration,
                                                               id: 0, logger: logger)
         do {
