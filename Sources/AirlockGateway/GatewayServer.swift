@@ -53,6 +53,9 @@ public enum GatewayServer {
         let auditClient = auditThread.map { DatabaseSetup.makeClient(database.url, poolSize: 2, eventLoopGroup: $0.group, logger: logger) } ?? client
         var auditConfiguration = auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys)
         auditConfiguration.serverGone = { [url = database.url] in await url.refusesConnections(within: .seconds(1), logger: logger) }
+        auditConfiguration.openConnection = { [url = database.url, loop = auditThread?.loop] in
+            try await url.openFreshConnection(timeout: .seconds(1), on: loop, logger: logger)
+        }
         let audit = AuditWriter(client: auditClient, configuration: auditConfiguration, logger: logger, thread: auditThread)
         let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let defaultRetention = RetentionRules.Days(defaultPolicy.retention)

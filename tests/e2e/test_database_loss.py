@@ -5,11 +5,13 @@ Runs its own private PostgreSQL so stopping it affects no other test."""
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+import uuid
 
 import httpx
 
-from conftest import managed_db, ready_status, wait_for, Gateway, airlock_cli, new_tenant, upstream_env
+from conftest import managed_db, ready_status, wait_for, wait_until_audited, Gateway, airlock_cli, new_tenant, upstream_env
 
 EMAIL = "minji.kim@example.co.kr"
 MAX_STALE = 4
@@ -31,10 +33,18 @@ def chat(gw, key, content) -> httpx.Response:
                       json={"model": "mock-chat", "messages": [{"role": "user", "content": content}]})
 
 
+def console_sign_in(gw, token: str, timeout: float) -> httpx.Response:
+    """Signs in to the web console with an operator token (form nonce and cookie included)."""
+    with httpx.Client(base_url=gw.base_url, timeout=timeout) as client:
+        form = client.get("/console/sign-in")
+        nonce = re.search(r'name="_csrf" value="([0-9a-f]+)"', form.text).group(1)
+        return client.post("/console/sign-in", data={"_csrf": nonce, "token": token})
+
+
 @contextlib.contextmanager
 def gateway_blocking_email_for_a_tenant(url: str, upstream, tmp_path):
     """A gateway with short governance staleness and a tenant whose policy blocks e-mail
-    addresses (in force before this yields (gateway, key)); stopped cleanly afterwards."""
+    addresses (in force before this yields (gateway, tenant, key)); stopped cleanly afterwards."""
     config = tmp_path / "airlock.yaml"
     config.write_text(f"governance:\n  max_stale_seconds: {MAX_STALE}\n  reload_seconds: 1\n")
     gw = Gateway(upstream_env(upstream, url), args=["--config", str(config)])
@@ -45,14 +55,14 @@ def gateway_blocking_email_for_a_tenant(url: str, upstream, tmp_path):
         policy.write_text(POLICY)
         airlock_cli(url, "policy", "apply", "--tenant", tenant, str(policy))
         wait_for(lambda: chat(gw, key, f"mail {EMAIL}").status_code == 403, 5)
-        yield gw, key
+        yield gw, tenant, key
     finally:
         assert gw.stop() == 0, gw.logs()[-4000:]
 
 
 def test_database_loss_keeps_enforcing_then_fails_closed_and_recovers(private_db, upstream, tmp_path):
     url, data_dir = private_db
-    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, key):
+    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, _, key):
         assert chat(gw, key, "hello").status_code == 200
 
         managed_db("stop", data_dir)
@@ -89,19 +99,42 @@ OUTAGE = 45
 def test_after_a_long_outage_the_gateway_serves_again_as_soon_as_postgresql_is_back(private_db, upstream, tmp_path):
     """PostgreSQL's client pool retries a lost server on a backoff that grows to 60 s, so after a
     long outage it may reconnect many seconds after the database is back (9.7 s measured after
-    45 s). Readiness and policy reloads use a fresh connection meanwhile: the gateway is ready
-    and serving with the tenant's rules within seconds."""
+    45 s). Readiness and policy reloads use a fresh connection meanwhile, and the audit writer
+    replays its spool over a connection of its own: the gateway is ready and serving with the
+    tenant's rules within seconds, and a call served during the outage is in the audit log."""
     url, data_dir = private_db
-    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, key):
+    with gateway_blocking_email_for_a_tenant(url, upstream, tmp_path) as (gw, tenant, key):
+        operator = airlock_cli(url, "operator", "create", "--name", "Outage Auditor", "--role", "auditor").stdout.strip()
         managed_db("stop", data_dir)
+        stopped = time.monotonic()
+        # Served on the last good snapshot; its audit event can only go to the spool.
+        spooled_id = f"outage-{uuid.uuid4()}"
+        served = httpx.post(gw.base_url + "/v1/chat/completions", timeout=30,
+                            headers={"authorization": f"Bearer {key}", "x-request-id": spooled_id},
+                            json={"model": "mock-chat", "messages": [{"role": "user", "content": "hello"}]})
+        assert served.status_code == 200 and time.monotonic() - stopped < MAX_STALE, served.text
         wait_for(lambda: chat(gw, key, "hello").status_code == 503, MAX_STALE + 10, step=0.25)
         time.sleep(OUTAGE)
         managed_db("start", data_dir)
+        back = time.monotonic()
         took = wait_for(lambda: ready_status(gw) == 200 and chat(gw, key, "hello").status_code == 200, 60, step=0.1)
         print(f"after a {OUTAGE} s outage: ready and serving {took:.2f} s after PostgreSQL was back")
         assert took < 5, took
         assert chat(gw, key, f"mail {EMAIL}").status_code == 403
         assert chat(gw, "sk-airlock-unknown-key-000000000000", "hello").status_code == 401
-        # The pool catches up on its own schedule; then everything works through it again.
-        wait_for(lambda: "database pool reconnected" in gw.logs(), 90, step=1)
+        _, missing = wait_until_audited(url, tenant, {spooled_id}, timeout=20)
+        replayed = time.monotonic() - back
+        print(f"the call served during the outage was in the audit log {replayed:.2f} s after PostgreSQL was back")
+        assert not missing and replayed < 8, replayed
+        assert "audit writer bypasses its database pool" in gw.logs()
+        # The console reads through the pool: until it has reconnected, pages are refused at
+        # once with the reason (never left waiting for the pool's backoff).
+        console = console_sign_in(gw, operator, timeout=3)
+        print(f"console sign-in {time.monotonic() - back:.2f} s after PostgreSQL was back: HTTP {console.status_code}")
+        assert console.status_code in (303, 503), console.text
+        if console.status_code == 503:
+            assert "reconnecting" in console.text and console.headers["retry-after"] == "5"
+        # The pools catch up on their own schedule; then everything works through them again.
+        wait_for(lambda: "database pool reconnected" in gw.logs() and "audit writer is back on its database pool" in gw.logs(), 90, step=1)
         assert chat(gw, key, "hello").status_code == 200
+        assert console_sign_in(gw, operator, timeout=10).status_code == 303

@@ -6,15 +6,46 @@ import PostgresNIO
 /// The writer's database operations: day partitions, and appending a batch of sealed events
 /// to a chain in one transaction that moves the chain head.
 struct AuditStore: Sendable {
-    let client: PostgresClient
+    /// Where statements go: a pool, or one connection of the caller's (the writer's own while
+    /// its pool waits out a reconnect backoff; see `BypassConnection`).
+    enum Route: Sendable {
+        case pool(PostgresClient)
+        case connection(PostgresConnection)
+    }
+
+    let route: Route
     let logger: Logger
+
+    init(client: PostgresClient, logger: Logger) {
+        route = .pool(client)
+        self.logger = logger
+    }
+
+    init(connection: PostgresConnection, logger: Logger) {
+        route = .connection(connection)
+        self.logger = logger
+    }
+
+    private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        switch route {
+        case .pool(let client): try await client.query(query, logger: logger)
+        case .connection(let connection): try await connection.query(query, logger: logger)
+        }
+    }
+
+    private func withConnection<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        switch route {
+        case .pool(let client): try await client.withConnection(body)
+        case .connection(let connection): try await body(connection)
+        }
+    }
 
     /// Creates the day partitions for `days` (days since 1970-01-01, UTC) when missing.
     func ensurePartitions(_ days: some Sequence<Int64>) async throws {
         for day in days {
             let sql = AuditPartition.createSQL(day)
             do {
-                _ = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                _ = try await query(PostgresQuery(unsafeSQL: sql))
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P07" || error.serverInfo?[.sqlState] == "23505" {
                 continue  // another instance created it at the same moment
             }
@@ -28,11 +59,11 @@ struct AuditStore: Sendable {
 
     /// Cheapest round trip that proves a pooled connection works.
     func ping() async throws {
-        for try await _ in try await client.query("SELECT 1", logger: logger) {}
+        for try await _ in try await query("SELECT 1") {}
     }
 
     func head(chainID: String) async throws -> Head? {
-        let rows = try await client.query("SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID)", logger: logger)
+        let rows = try await query("SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID)")
         for try await (seq, hash) in rows.decode((Int64, ByteBuffer).self) {
             return Head(seq: seq, hash: Array(buffer: hash))
         }
@@ -79,7 +110,11 @@ struct AuditStore: Sendable {
         let statement = OneStatementAppend(
             chainID: chainID, expectedSeq: first.seq - 1, expectedHash: first.prevHash, rows: String(decoding: rows.finish(), as: UTF8.self),
             lastSeq: last.seq, lastHash: last.hash, mac: signer?.headMAC(chainID: chainID, seq: last.seq, hash: last.hash))
-        for try await (inserted, moved) in try await client.execute(statement, logger: logger) {
+        let results = switch route {
+        case .pool(let client): try await client.execute(statement, logger: logger)
+        case .connection(let connection): try await connection.execute(statement, logger: logger)
+        }
+        for try await (inserted, moved) in results {
             if inserted == 0 && moved == 0 { return nil }
             guard inserted == Int64(entries.count), moved == 1 else {
                 // Cannot happen (both depend on the same locked head); never report success on it.
@@ -93,7 +128,7 @@ struct AuditStore: Sendable {
     /// The general path: BEGIN, lock or create the head, skip what is committed, COPY, move
     /// the head, checkpoints, COMMIT.
     func appendInTransaction(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?, checkpointEvery: Int64) async throws -> Int {
-        try await client.withConnection { conn in
+        try await withConnection { conn in
             _ = try await conn.query("BEGIN", logger: logger)
             do {
                 var head: Head?

@@ -188,6 +188,7 @@ public final class AuditWriter: Service, Sendable {
             return w
         }
         for c in late { c.resume(throwing: AirlockError(.auditUnavailable, "audit writer is stopped")) }
+        await loop.finish()
         logger.info("audit writer stopped", metadata: ["chain_id": .string(configuration.chainID), "spool_pending": "\(loop.spool.pendingRecords)"])
     }
 

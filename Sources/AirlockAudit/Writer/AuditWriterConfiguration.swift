@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresNIO
 
 public struct AuditWriterConfiguration: Sendable {
     /// This instance's hash chain. Must be unique per running gateway instance (two writers
@@ -43,6 +44,13 @@ public struct AuditWriterConfiguration: Sendable {
     /// once a second while the server is there. Nil: no check.
     public var serverGone: (@Sendable () async -> Bool)?
     public var suspectAfter: Duration = .milliseconds(100)
+    /// Opens a connection outside the writer's pool (the writer closes it). The pool retries a
+    /// lost server on a backoff growing to 60 s: after a long outage it may reconnect long
+    /// after PostgreSQL is back. Once a pool operation fails for want of a connection, the
+    /// writer replays its spool and writes over such a connection until the pool answers again
+    /// (`PoolBypass`). It should give up within about a second when the server is gone. Nil:
+    /// the pool only.
+    public var openConnection: (@Sendable () async throws -> PostgresConnection)?
     /// Pause between attempts to replay the spool while the database is unavailable.
     public var replayRetryInterval: Duration = .seconds(1)
     /// Before a replay attempt the database is asked `SELECT 1` with this deadline: while it
@@ -96,6 +104,8 @@ public struct AuditWriterStats: Sendable, Equatable {
     public var databaseHealthy: Bool = true
     /// The last spool append failed (disk full, I/O error); cleared by the next success.
     public var spoolFailing: Bool = false
+    /// The writer works over a connection of its own while its pool reconnects (`PoolBypass`).
+    public var poolBypassed: Bool = false
     public var lastSeq: Int64 = 0
     public init() {}
 }

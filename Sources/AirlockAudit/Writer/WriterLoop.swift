@@ -18,6 +18,8 @@ struct WriterLoop {
     /// `config.serverGone`, asked at most once a second while the server is there: a slow
     /// database must not also get a fresh connection per slow batch.
     let serverGone: (@Sendable () async -> Bool)?
+    /// Set when the configuration can open connections outside the pool.
+    var bypass: PoolBypass?
     var config: AuditWriterConfiguration { writer.configuration }
     var logger: Logger { writer.logger }
 
@@ -33,6 +35,11 @@ struct WriterLoop {
                 return gone
             }
         }
+        bypass = writer.configuration.openConnection.map { open in
+            PoolBypass(open: open, poolAnswers: { [store = writer.store, executor = writer.thread?.executor] in
+                (try? await withTimeout(.milliseconds(500), on: executor) { try await store.ping() }) != nil
+            }, executor: writer.thread?.executor, logger: writer.logger)
+        }
         if let last = try spool.recover() {
             // The spool only ever holds the newest part of the chain, so its tail is the head
             // (unless the chain id changed since: then that old chain is only replayed).
@@ -47,6 +54,7 @@ struct WriterLoop {
 
     /// One round: maintenance when due, one batch of at most `maxBatch` events, a spool replay when due.
     mutating func iterate(cancelled: Bool, maxBatch: Int) async {
+        bypass?.checkPool()
         let now = ContinuousClock.now
         if !cancelled, now >= nextMaintenance {
             nextMaintenance = now + .seconds(3600)
@@ -58,13 +66,42 @@ struct WriterLoop {
         let pending = spool.pendingRecords
         let healthy = databaseHealthy
         let seq = head?.seq ?? 0
-        writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy; $0.lastSeq = seq }
+        let bypassed = bypass?.active ?? false
+        writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy; $0.lastSeq = seq; $0.poolBypassed = bypassed }
+    }
+
+    /// The writer is stopping: its own connection, if any, is closed.
+    mutating func finish() async {
+        await bypass?.close()
+    }
+
+    /// Runs `operation` on the pool, or on the bypass connection while the pool is bypassed,
+    /// abandoning it after `timeout` (or, with `giveUpEarly`, once `serverGone` says so).
+    private mutating func onDatabase<T: Sendable>(within timeout: Duration, giveUpEarly: Bool = false,
+                                                  _ operation: @escaping @Sendable (AuditStore) async throws -> T) async throws -> T {
+        let unless = giveUpEarly ? serverGone.map { (after: config.suspectAfter, giveUp: $0) } : nil
+        let executor = writer.thread?.executor
+        if bypass?.active == true {
+            let store = AuditStore(connection: try await bypass!.openedConnection(), logger: logger)
+            do {
+                return try await withTimeout(timeout, on: executor, unless: unless) { try await operation(store) }
+            } catch {
+                bypass!.dropConnection()
+                throw error
+            }
+        }
+        do {
+            return try await withTimeout(timeout, on: executor, unless: unless) { [store = writer.store] in try await operation(store) }
+        } catch {
+            bypass?.poolFailed(with: error)
+            throw error
+        }
     }
 
     private mutating func write(_ batch: [AuditWriter.Pending], cancelled: Bool) async {
         if head == nil {
             do {
-                head = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) { [store = writer.store, chainID = config.chainID] in
+                head = try await onDatabase(within: config.databaseTimeout) { [chainID = config.chainID] store in
                     try await store.head(chainID: chainID) ?? .init(seq: 0, hash: AuditRecord.zeroHash)
                 }
                 headUnknownSince = nil
@@ -173,13 +210,11 @@ struct WriterLoop {
     @discardableResult
     private mutating func appendToDatabase(_ entries: ArraySlice<SpoolEntry>, chainID: String? = nil, oneStatement: Bool = false) async throws -> AuditStore.Appended {
         let days = Set(entries.map { UTCDay.day(ofMicros: $0.record.receivedAt) }).subtracting(knownDays)
-        let store = writer.store
         let chainID = chainID ?? config.chainID
         let signer = writer.signer
         let every = config.checkpointEvery
         let oneStatementMaxBatch = oneStatement ? config.oneStatementMaxBatch : 0
-        let appended = try await withTimeout(config.databaseTimeout, on: writer.thread?.executor,
-                                             unless: serverGone.map { (config.suspectAfter, $0) }) {
+        let appended = try await onDatabase(within: config.databaseTimeout, giveUpEarly: true) { store in
             if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
             return try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every, oneStatementMaxBatch: oneStatementMaxBatch)
         }
@@ -220,22 +255,20 @@ struct WriterLoop {
         }
     }
 
-    private func databaseAnswers() async -> Bool {
-        let store = writer.store
-        do {
-            try await withTimeout(config.probeTimeout, on: writer.thread?.executor) { try await store.ping() }
-            return true
-        } catch {
-            return false
-        }
+    /// Asked before a replay. A pool that fails to answer is bypassed at once (when the
+    /// configuration allows): the server may be back while the pool still waits out its backoff.
+    private mutating func databaseAnswers() async -> Bool {
+        let bypassedBefore = bypass?.active ?? false
+        if (try? await onDatabase(within: config.probeTimeout) { try await $0.ping() }) != nil { return true }
+        guard !bypassedBefore, bypass?.active == true else { return false }
+        return (try? await onDatabase(within: config.probeTimeout) { try await $0.ping() }) != nil
     }
 
     private mutating func createPartitionsAhead() async {
         let today = UTCDay.day(ofMicros: Date().micros)
         let days = (today - 1)...(today + Int64(config.partitionDaysAhead))
-        let store = writer.store
         do {
-            try await withTimeout(config.databaseTimeout, on: writer.thread?.executor) { try await store.ensurePartitions(days) }
+            try await onDatabase(within: config.databaseTimeout) { try await $0.ensurePartitions(days) }
             knownDays.formUnion(days)
         } catch {
             nextMaintenance = .now + .seconds(10)

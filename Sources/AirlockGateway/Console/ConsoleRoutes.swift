@@ -116,12 +116,27 @@ struct ConsoleRoutes: Sendable {
         return origin == "http://\(host)" || origin == "https://\(host)"
     }
 
+    /// Every console page reads the database through the pool, which after a long outage sits
+    /// out a reconnect backoff of up to a minute: a page would wait that long. While the
+    /// readiness probe (once a second) finds the pool without a working connection, pages are
+    /// refused at once, saying why.
+    func databaseUnavailable(session: ConsoleSession?) -> Response? {
+        let readiness = services.readiness
+        guard !readiness.isDatabaseUp || !readiness.isPoolUp else { return nil }
+        var response = ConsolePage.error(.serviceUnavailable, readiness.isDatabaseUp
+            ? "The database is back and the console is reconnecting to it (up to a minute after a long outage). Try again shortly."
+            : "The database is unreachable, so the console can neither show nor change anything. Try again shortly.", session: session)
+        response.headers[.retryAfter] = "5"
+        return response
+    }
+
     func authenticated(_ request: Request, _ context: AirlockRequestContext, adminOnly: Bool, view: String?, _ handler: Handler) async -> Response {
         let started = ContinuousClock.now
         let isPost = request.method == .post
         guard let cookie = request.cookies[Self.sessionCookie]?.value, var session = sessions.lookup(cookie) else {
             return isPost ? ConsolePage.error(.forbidden, "Your session has ended. Sign in again.", session: nil) : ConsolePage.redirect("/console/sign-in")
         }
+        if let refused = databaseUnavailable(session: session) { return refused }
         do {
             guard let current = try await operators.active(id: session.operatorID) else {
                 sessions.removeAll(operatorID: session.operatorID)
@@ -188,6 +203,7 @@ struct ConsoleRoutes: Sendable {
                   ConsoleSessionStore.tokensEqual(form.raw("_csrf"), nonce) else {
                 return signInForm(request, context: context, message: "The sign-in form expired. Try again.", status: .forbidden)
             }
+            if let refused = databaseUnavailable(session: nil) { return refused }
             let client = context.remoteAddress?.ipAddress ?? "unknown"
             guard throttle.allows(client) else {
                 return signInForm(request, context: context, message: "Too many failed sign-ins from this address; wait a few minutes.", status: .tooManyRequests)

@@ -38,6 +38,12 @@ extension DatabaseURL {
         try await Self.withConnection(freshConfiguration(timeout: timeout), logger: logger, body)
     }
 
+    /// Opens a connection of its own (outside any pool) on `eventLoop` (any of the default
+    /// group's when nil); the caller closes it. Fails within `timeout` when the server is gone.
+    public func openFreshConnection(timeout: Duration, on eventLoop: (any EventLoop)? = nil, logger: Logger) async throws -> PostgresConnection {
+        try await Self.open(freshConfiguration(timeout: timeout), on: eventLoop, logger: logger)
+    }
+
     /// `connectionConfiguration()` with `timeout` for opening the connection, startup included.
     private func freshConfiguration(timeout: Duration) throws -> PostgresConnection.Configuration {
         var configuration = try connectionConfiguration()
@@ -47,8 +53,7 @@ extension DatabaseURL {
 
     private static func withConnection<Result: Sendable>(_ configuration: PostgresConnection.Configuration, logger: Logger,
                                                          _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        let connection = try await PostgresConnection.connect(on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration,
-                                                              id: 0, logger: logger)
+        let connection = try await open(configuration, on: nil, logger: logger)
         do {
             let result = try await body(connection)
             try? await connection.close()
@@ -70,5 +75,9 @@ extension DatabaseURL {
         } catch {
             return false
         }
+    }
+
+    private static func open(_ configuration: PostgresConnection.Configuration, on eventLoop: (any EventLoop)?, logger: Logger) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(on: eventLoop ?? PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger)
     }
 }
