@@ -85,6 +85,26 @@ struct PoolBypassTests {
         }
     }
 
+    /// A connection that does not open within the caller's deadline (a frozen server) does not
+    /// hold the writer longer: the caller gets a timeout, and the next caller the same opening.
+    @Test func aSlowOpeningOutlivesItsCallerAndIsPickedUpByTheNext() async throws {
+        let opens = Atomic<Int>(0)
+        var bypass = PoolBypass(open: {
+            opens.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(600))
+            throw Refused()
+        }, poolAnswers: { false }, executor: nil, logger: TestDatabase.logger)
+        bypass.poolFailed(with: TimeoutError())
+        let start = ContinuousClock.now
+        await #expect(throws: TimeoutError.self) { _ = try await bypass.openedConnection(within: .milliseconds(100)) }
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+        await #expect(throws: Refused.self) { _ = try await bypass.openedConnection(within: .seconds(2)) }
+        #expect(opens.load(ordering: .relaxed) == 1)
+        await #expect(throws: Refused.self) { _ = try await bypass.openedConnection(within: .seconds(2)) }
+        #expect(opens.load(ordering: .relaxed) == 2, "a failed opening is not reused")
+        await bypass.close()
+    }
+
     /// Only a failure to reach the server starts the bypass, and it ends once the pool answers
     /// a background probe again (its connection closed).
     @Test func theBypassEndsWhenThePoolAnswersAgain() async throws {
@@ -98,7 +118,7 @@ struct PoolBypassTests {
         #expect(!bypass.active, "an error the server sent came through a working connection")
         bypass.poolFailed(with: TimeoutError())
         #expect(bypass.active)
-        await #expect(throws: Refused.self) { _ = try await bypass.openedConnection() }
+        await #expect(throws: Refused.self) { _ = try await bypass.openedConnection(within: .seconds(1)) }
 
         // Probed at most once a second while the pool does not answer.
         let start = ContinuousClock.now

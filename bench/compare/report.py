@@ -73,6 +73,12 @@ for name in ("plain", "pii"):
         cpu = load(f"c1cpu-{name}-{who}.json")
         if cpu and cpu.get("calls"):
             sec[key] = round(cpu["cpu_seconds"] * 1000 / cpu["calls"], 3)
+    # The same Airlock phase with LiteLLM awake beside it (run.sh stops the other gateway
+    # during each gateway's c=1 phase; this one it leaves running, for comparison).
+    awake = load(f"c1-{name}-airlock-litellm-awake.json")
+    if awake and awake.get("airlock", {}).get("total_us") and awake.get("direct", {}).get("total_us"):
+        at, ad = awake["airlock"]["total_us"], awake["direct"]["total_us"]
+        sec["airlock_added_with_litellm_awake_ms"] = {"p50": ms(at["p50"] - ad["p50"]), "p99": ms(at["p99"] - ad["p99"])}
     result[f"c1_{name}"] = sec
 
 # c=1 with every process on one CPU (no cross-CPU wake-ups): Airlock and, for the clean
@@ -184,6 +190,12 @@ for name, label in (("plain", "clean prompt (511 B)"), ("pii", "personal-data pr
     if sec:
         d, a, l, r = sec["direct_ms"], sec["airlock_added_ms"], sec["litellm_added_ms"], sec["added_ratio_airlock_over_litellm"]
         L.append(f"| {label} | {d['p50']} / {d['p99']} | {a['p50']} / {a['p99']} | {l['p50']} / {l['p99']} | {r['p50']} / {r['p99']} |")
+L.append("")
+L.append("Each gateway's c=1 phase ran with the other gateway stopped (SIGSTOP)." if (setup or {}).get("other_gateway_stopped_during_c1")
+         else "Both gateways stayed running through every c=1 phase (FREEZE=0).")
+awake = result.get("c1_plain", {}).get("airlock_added_with_litellm_awake_ms")
+if awake:
+    L[-1] += f" Airlock with LiteLLM awake beside it, clean prompt, same run: {awake['p50']} / {awake['p99']} ms added (p50 / p99)."
 ref = result.get("c1_plain", {}).get("reference_proxy_added_ms")
 if ref:
     L.append("")

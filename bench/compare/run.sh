@@ -132,16 +132,29 @@ c1_cpu() { # c1_cpu PID TICKS_BEFORE CALLS: the process tree's CPU since TICKS_B
     awk -v t=$(( $(cpu_ticks "$1") - $2 )) -v hz="$(getconf CLK_TCK)" -v n="$3" \
         'BEGIN { printf "{\"cpu_seconds\": %.2f, \"calls\": %d}\n", t / hz, n }'
 }
+# While one gateway is measured at c=1 the other is stopped (SIGSTOP): they share a CPU, and
+# an idle LiteLLM still wakes ~66 times a second (measured) — neither would run beside the
+# other in a deployment. FREEZE=0 leaves both running.
+FREEZE=${FREEZE:-1}
+freeze() { [ "$FREEZE" = 1 ] || return 0; for p in $(bench_tree "$2"); do kill -"$1" "$p"; done; }
 run_c1() { # run_c1 NAME BODY DIRECT_PATH EXPECT_DIRECT EXPECT_AIRLOCK [--stream]
     local name=$1 body=$2 dpath=$3 ed=$4 ea=$5 mode=${6:-} n=$REQUESTS
     [ "$mode" = --stream ] && n=$STREAM_REQUESTS
     say "c=1 $name: $n rounds of direct / airlock, then direct / litellm"
     local ticks; ticks=$(cpu_ticks "$AIRLOCK_PID")
+    freeze STOP "$LITELLM_PID"
     side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
         "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" >"$OUT/c1-$name-airlock.json"
     c1_cpu "$AIRLOCK_PID" "$ticks" $((n + WARMUP)) >"$OUT/c1cpu-$name-airlock.json"
+    freeze CONT "$LITELLM_PID"
+    if [ "$FREEZE" = 1 ] && [ "$name" = plain ]; then  # the same with LiteLLM awake beside it, for comparison
+        side "$CLIENT" --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
+            "direct=$D$dpath||$ed" "airlock=$A|$AIRLOCK_KEY|$ea" >"$OUT/c1-$name-airlock-litellm-awake.json"
+    fi
+    freeze STOP "$AIRLOCK_PID"
     side "$CLIENT" $mode --requests "$n" --warmup "$WARMUP" --body "$BODIES/$body" \
         "direct=$D$dpath||$ed" "litellm=$L|$LITELLM_KEY|$ed" >"$OUT/c1-$name-litellm.json"
+    freeze CONT "$AIRLOCK_PID"
 }
 run_c1 plain plain.json /v1/chat/completions 'fixed answer' 'fixed answer'
 say "c=1 plain: $REQUESTS rounds of direct / reference nginx proxy"
@@ -216,6 +229,7 @@ cat >"$OUT/setup.json" <<JSON
  "airlock_binary": "$BENCH_AIRLOCK", "litellm_version": "$LITELLM_VERSION", "nginx": "$(nginx -v 2>&1 | sed 's/.*nginx\///')",
  "cpus": $(nproc), "pinned": $([ "$PIN" = 1 ] && echo true || echo false), "gateway_cpus": "$GW_CPUS", "side_cpus": "$SIDE_CPUS",
  "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "requests_c1": $REQUESTS, "stream_requests": $STREAM_REQUESTS,
- "warmup": $WARMUP, "seconds_load": $SECONDS_LOAD, "concurrency": $CONCURRENCY, "sse_gap_s": $GAP}
+ "warmup": $WARMUP, "seconds_load": $SECONDS_LOAD, "concurrency": $CONCURRENCY, "sse_gap_s": $GAP,
+ "other_gateway_stopped_during_c1": $([ "$FREEZE" = 1 ] && echo true || echo false)}
 JSON
 python3 "$BENCH_ROOT/compare/report.py" "$OUT"

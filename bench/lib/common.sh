@@ -148,6 +148,7 @@ bench_cleanup() {
         # Descendants first (LiteLLM's workers), then the process; SIGKILL whatever lingers.
         local tree; tree=$(bench_tree "$pid")
         kill -TERM $tree 2>/dev/null
+        kill -CONT $tree 2>/dev/null  # one stopped for a measurement (compare/run.sh) acts on it now
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -KILL $tree 2>/dev/null
         wait "$pid" 2>/dev/null

@@ -16,6 +16,10 @@ struct PoolBypass {
     let logger: Logger
     private(set) var active = false
     private var connection: PostgresConnection?
+    /// An opening that outlived the caller's deadline: the next caller picks it up (so a
+    /// frozen server holds the writer no longer than its own deadline, and no late connection
+    /// is left unclosed).
+    private var opening: Task<PostgresConnection, any Error>?
     private var probe: (task: Task<Void, Never>, answered: LockedBox<Bool?>)?
     private var nextProbe = ContinuousClock.now
 
@@ -43,12 +47,22 @@ struct PoolBypass {
     }
 
     /// The connection to use while active, opened if need be; throws when it cannot be opened
-    /// (the server is gone).
-    mutating func openedConnection() async throws -> PostgresConnection {
+    /// (the server is gone) or is not open within `timeout` (`TimeoutError`; the opening goes on).
+    mutating func openedConnection(within timeout: Duration) async throws -> PostgresConnection {
         if let connection { return connection }
-        let opened = try await open()
-        connection = opened
-        return opened
+        let task = opening ?? Task(executorPreference: executor) { [open] in try await open() }
+        opening = task
+        do {
+            let opened = try await withTimeout(timeout, on: executor) { try await task.value }
+            opening = nil
+            connection = opened
+            return opened
+        } catch is TimeoutError {
+            throw TimeoutError()
+        } catch {
+            opening = nil
+            throw error
+        }
     }
 
     /// An operation on the connection failed or was abandoned: whatever it left half done
@@ -83,6 +97,8 @@ struct PoolBypass {
     mutating func close() async {
         probe?.task.cancel()
         probe = nil
+        if let opening, let late = try? await opening.value { try? await late.close() }
+        opening = nil
         if let connection { try? await connection.close() }
         connection = nil
     }

@@ -82,7 +82,7 @@ struct WriterLoop {
         let unless = giveUpEarly ? serverGone.map { (after: config.suspectAfter, giveUp: $0) } : nil
         let executor = writer.thread?.executor
         if bypass?.active == true {
-            let store = AuditStore(connection: try await bypass!.openedConnection(), logger: logger)
+            let store = AuditStore(connection: try await bypass!.openedConnection(within: timeout), logger: logger)
             do {
                 return try await withTimeout(timeout, on: executor, unless: unless) { try await operation(store) }
             } catch {
