@@ -88,7 +88,11 @@ struct BackgroundWriterTests {
     func boostedForFallingBehindItWritesSmallBatches() async throws {
         let thread = try await BackgroundThread.start(idle: true)
         let client = Self.unconnectedClient()
-        let writer = Self.writer(client, thread: thread, chain: "small") { $0.boostQueueDepth = 40; $0.boostedBatch = 16 }
+        // Boosted by depth only: recording 39 events took longer than the default 10 ms age
+        // bound once, in a fresh-clone CI run beside the other suites.
+        let writer = Self.writer(client, thread: thread, chain: "small") {
+            $0.boostQueueDepth = 40; $0.boostedBatch = 16; $0.boostQueueAge = .seconds(60)
+        }
         for i in 0..<39 { writer.record(sampleEvent(i: i)) }
         // At the idle policy it only runs when nothing else wants the CPU: whole batches.
         #expect(writer.batchLimit(stopping: false) == writer.configuration.maxBatch)
