@@ -7,7 +7,7 @@ import PostgresNIO
 /// to a chain in one transaction that moves the chain head.
 struct AuditStore: Sendable {
     /// Where statements go: a pool, or one connection of the caller's (the writer's own while
-    /// its pool waits out a reconnect backoff; see `BypassConnection`).
+    /// its pool waits out a reconnect backoff; see `PoolBypass`).
     enum Route: Sendable {
         case pool(PostgresClient)
         case connection(PostgresConnection)

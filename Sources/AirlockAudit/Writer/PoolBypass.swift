@@ -57,8 +57,8 @@ struct PoolBypass {
             opening = nil
             connection = opened
             return opened
-        } catch is TimeoutError {
-            throw TimeoutError()
+        } catch let timeout as TimeoutError {
+            throw timeout  // the opening goes on; the next caller picks it up
         } catch {
             opening = nil
             throw error
