@@ -26,7 +26,12 @@ public enum GatewayServer {
     }
 
     static func serve(configuration: GatewayConfiguration, database: DatabaseSetup, logger: Logger, environment: [String: String]) async throws {
-        let client = database.client
+        // The shared pool (readiness, policies, console, retention, rollups) is renewed when it
+        // waits out a reconnect backoff after an outage; the audit writer has a pool of its own
+        // and its own way around that wait (`PoolBypass`).
+        let pool = RenewablePool(client: database.client, renewWith: { [url = database.url, size = configuration.database.poolSize] in
+            DatabaseSetup.makeClient(url, poolSize: size, logger: logger)
+        }, logger: logger)
         let timeouts = UpstreamClient.Timeouts(
             connect: .milliseconds(Int64(configuration.upstream.connectTimeoutSeconds * 1000)),
             read: .milliseconds(Int64(configuration.upstream.readTimeoutSeconds * 1000)),
@@ -37,10 +42,10 @@ public enum GatewayServer {
         // (`AIRLOCK_UPSTREAM_PINNED=off` sends everything through AsyncHTTPClient, for A/B runs).
         let pinned = environment["AIRLOCK_UPSTREAM_PINNED"] == "off" ? nil : PinnedConnectionPool()
         defer { pinned?.shutdown() }
-        let readiness = Readiness(client: client, logger: logger) { [url = database.url] in
+        let readiness = Readiness(pool: pool, logger: logger) { [url = database.url] in
             await url.answersQueries(within: .seconds(1), logger: logger)
         }
-        let governance = GovernanceCache(store: GovernanceStore(client: client, logger: logger),
+        let governance = GovernanceCache(store: { GovernanceStore(client: pool.client, logger: logger) },
                                          reloadInterval: .milliseconds(Int64(configuration.governance.reloadSeconds * 1000)),
                                          maxStale: .milliseconds(Int64(configuration.governance.maxStaleSeconds * 1000)), logger: logger,
                                          freshConnection: (database.url, { readiness.isPoolUp }))
@@ -50,7 +55,8 @@ public enum GatewayServer {
         // and stay the same across restarts, so a spool is replayed onto its own chain.
         let chainID = configuration.audit.chainID ?? "\(AuditWriterConfiguration.defaultChainID())-\(configuration.listen.port)"
         let auditThread = try await auditWriterThread(environment: environment, logger: logger)
-        let auditClient = auditThread.map { DatabaseSetup.makeClient(database.url, poolSize: 2, eventLoopGroup: $0.group, logger: logger) } ?? client
+        let auditClient = DatabaseSetup.makeClient(database.url, poolSize: 2, eventLoopGroup: auditThread?.group ?? PostgresClient.defaultEventLoopGroup,
+                                                   logger: logger)
         var auditConfiguration = auditWriterConfiguration(configuration.audit, chainID: chainID, keys: keys)
         auditConfiguration.serverGone = { [url = database.url] in await url.refusesConnections(within: .seconds(1), logger: logger) }
         auditConfiguration.openConnection = { [url = database.url, loop = auditThread?.loop] in
@@ -59,7 +65,7 @@ public enum GatewayServer {
         let audit = AuditWriter(client: auditClient, configuration: auditConfiguration, logger: logger, thread: auditThread)
         let defaultPolicy = try DefaultPolicy.load(configuration.defaultPolicy)
         let defaultRetention = RetentionRules.Days(defaultPolicy.retention)
-        let retention = RetentionScheduler(client: client, logger: logger, checkpointKey: keys.checkpoint,
+        let retention = RetentionScheduler(pool: pool, logger: logger, checkpointKey: keys.checkpoint,
                                            interval: .milliseconds(Int64(configuration.audit.retentionIntervalSeconds * 1000))) {
             try RetentionRules.from(snapshot: governance.current(), defaults: defaultRetention)
         }
@@ -69,21 +75,21 @@ public enum GatewayServer {
                                        readiness: readiness, governance: governance, audit: audit, localEngine: engine,
                                        defaultPolicy: defaultPolicy, fingerprintKey: keys.fingerprint, environment: environment,
                                        metrics: .process)
-        services.console = ConsoleDependencies(client: client, checkpointKey: keys.checkpoint, payloadKey: keys.payload, environment: environment)
+        services.console = ConsoleDependencies(pool: pool, checkpointKey: keys.checkpoint, payloadKey: keys.payload, environment: environment)
         let application = try GatewayApplication.make(services: services, logger: logger)
         // The pool runs outside the service group (every service needs it until it has stopped)
         // and unstructured, so closing it can be bounded: a connection that never answers its
         // close must not keep a stopped gateway from exiting.
-        let pool = Task { await client.run() }
-        let auditPool = auditThread.map { thread in Task(executorPreference: thread.executor) { await auditClient.run() } }
+        let poolRun = Task { await pool.run() }
+        let auditPoolRun = Task(executorPreference: auditThread?.executor) { await auditClient.run() }
         do {
             // Migrate and load policies before listening: a changed migration must stop startup.
-            try await Migrator(client: client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
+            try await Migrator(client: pool.client, logger: logger).migrate(Migration.load(from: Migration.defaultDirectory()))
             readiness.markMigrated()
             try await governance.reload()
             // Stopped in reverse order: the HTTP server drains first, the audit writer flushes last.
             let named: [(String, any Service)] = [("audit writer", audit), ("governance cache", governance), ("policy listener", listener),
-                                                  ("retention scheduler", retention), ("audit rollups", AuditRollupService(client: client, logger: logger)),
+                                                  ("retention scheduler", retention), ("audit rollups", AuditRollupService(pool: pool, logger: logger)),
                                                   ("readiness probe", readiness), ("http server", application)]
             var groupConfig = ServiceGroupConfiguration(
                 services: named.map { .init(service: NamedService(name: $0.0, service: $0.1, logger: logger)) },
@@ -98,14 +104,14 @@ public enum GatewayServer {
                                                         "max_connections_per_client": .string(services.connections.perClient.map(String.init) ?? "none")])
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
-            await close(pool: pool, logger: logger)
-            if let auditPool { await close(pool: auditPool, logger: logger) }
+            await close(pool: poolRun, logger: logger)
+            await close(pool: auditPoolRun, logger: logger)
             await auditThread?.shutdown()
             throw error
         }
         engine?.shutdown()
-        await close(pool: pool, logger: logger)
-        if let auditPool { await close(pool: auditPool, logger: logger) }
+        await close(pool: poolRun, logger: logger)
+        await close(pool: auditPoolRun, logger: logger)
         await auditThread?.shutdown()
         logger.info("airlock stopped")
     }

@@ -63,7 +63,7 @@ import Testing
     @Test func aReloadBypassesAPoolThatIsNotUp() async throws {
         let logger = Self.logger
         let (pool, url) = try await Self.deadPool(logger: logger)
-        let cache = GovernanceCache(store: GovernanceStore(client: pool, logger: logger), reloadInterval: .seconds(60), maxStale: .seconds(60),
+        let cache = GovernanceCache(store: { GovernanceStore(client: pool, logger: logger) }, reloadInterval: .seconds(60), maxStale: .seconds(60),
                                     logger: logger, freshConnection: (url, { false }))
         let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
@@ -72,5 +72,68 @@ import Testing
             await #expect(throws: (any Error).self) { try await cache.reload() }
         }
         #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
+    /// Runs `pool` and `readiness` until `done` holds (at most 30 s); returns whether it did.
+    static func probe(_ readiness: Readiness, renewable pool: RenewablePool, until done: @escaping @Sendable () -> Bool) async -> Bool {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            group.addTask { try? await readiness.run() }
+            defer { group.cancelAll() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                if done() { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+    }
+
+    static let liveURL = ProcessInfo.processInfo.environment["AIRLOCK_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    /// The database was seen down, then answers a fresh connection while the pool still does
+    /// not: the pool is renewed, and the fresh one answers (readiness says the pool is up).
+    @Test(.enabled(if: liveURL != nil, "AIRLOCK_TEST_DATABASE_URL is not set"))
+    func afterAnOutageAPoolStillWaitingToReconnectIsRenewed() async throws {
+        let logger = Self.logger
+        let (dead, _) = try await Self.deadPool(logger: logger)
+        let live = try DatabaseURL(parsing: Self.liveURL!)
+        let pool = RenewablePool(client: dead, renewWith: { PostgresClient(configuration: live.clientConfiguration, backgroundLogger: logger) },
+                                 logger: logger)
+        let checks = Atomic<Int>(0)
+        // The first fresh check finds the database down (the outage), the next ones find it back.
+        let readiness = Readiness(pool: pool, logger: logger, renewAfterProbes: 2) { checks.add(1, ordering: .relaxed).oldValue > 0 }
+        readiness.markMigrated()
+        #expect(await Self.probe(readiness, renewable: pool) { pool.renewals == 1 && readiness.isPoolUp })
+        #expect(pool.renewals == 1 && pool.client !== dead && readiness.isReady)
+    }
+
+    /// A pool that fails while the database answers a fresh connection all along is busy, not
+    /// reconnecting: it is not renewed (its running queries must not be cut short).
+    @Test func aPoolFailingWithoutAnOutageIsNotRenewed() async throws {
+        let logger = Self.logger
+        let (dead, url) = try await Self.deadPool(logger: logger)
+        let pool = RenewablePool(client: dead, renewWith: { PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger) },
+                                 logger: logger)
+        let checks = Atomic<Int>(0)
+        let readiness = Readiness(pool: pool, logger: logger, renewAfterProbes: 2) { checks.add(1, ordering: .relaxed); return true }
+        #expect(await Self.probe(readiness, renewable: pool) { checks.load(ordering: .relaxed) >= 5 })
+        #expect(pool.renewals == 0 && !readiness.isPoolUp && readiness.isDatabaseUp)
+    }
+
+    /// When the watch renews: after an outage, once the database has answered `after` probes
+    /// in a row without the pool, and not again within `spacing`.
+    @Test func theRenewalWatchWaitsForAnOutageThenForTheDatabaseToAnswer() {
+        var watch = Readiness.RenewalWatch()
+        func step(_ pool: Bool, _ database: Bool, spacing: Duration = .seconds(30)) -> Bool {
+            watch.observe(poolAnswered: pool, databaseUp: database, after: 3, spacing: spacing)
+        }
+        #expect(![step(false, true), step(false, true), step(false, true), step(false, true)].contains(true))  // busy, no outage
+        #expect(!step(false, false))  // outage
+        #expect([step(false, true), step(false, true), step(false, true)] == [false, false, true])
+        #expect(![step(false, true), step(false, true), step(false, true), step(false, true)].contains(true))  // within the spacing
+        #expect(!step(true, true))  // the pool answers: the outage is over
+        #expect(!step(false, false))
+        #expect([step(false, true, spacing: .zero), step(false, true, spacing: .zero), step(false, true, spacing: .zero)] == [false, false, true])
     }
 }

@@ -1,3 +1,4 @@
+import AirlockStore
 import Foundation
 import Logging
 import PostgresNIO
@@ -7,15 +8,18 @@ import ServiceLifecycle
 /// every day not rolled up yet), then every `interval`. Readers never wait for it: what is not
 /// rolled up (yet) is read live.
 public struct AuditRollupService: Service {
-    public let refresher: AuditRollupRefresher
+    public let pool: RenewablePool
     public let interval: Duration
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger, interval: Duration = .seconds(60)) {
-        self.refresher = AuditRollupRefresher(client: client, logger: logger)
+    public init(pool: RenewablePool, logger: Logger, interval: Duration = .seconds(60)) {
+        self.pool = pool
         self.interval = interval
         self.logger = logger
     }
+
+    /// The refresher over the pool as it is now (it may have been renewed since the last run).
+    public var refresher: AuditRollupRefresher { AuditRollupRefresher(client: pool.client, logger: logger) }
 
     public func run() async throws {
         do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3)) } } catch { return }

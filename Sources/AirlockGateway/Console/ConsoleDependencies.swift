@@ -7,7 +7,7 @@ import PostgresNIO
 /// audit keys (checkpoint key to sign and verify chains, payload key to decrypt captured
 /// bodies for admins). Set by `airlock serve`; without it `/console` answers 404.
 public struct ConsoleDependencies: Sendable {
-    public let client: PostgresClient
+    public let pool: RenewablePool
     public let checkpointKey: AuditKey?
     public let payloadKey: AuditKey?
     /// Mark cookies `Secure` even without `x-forwarded-proto: https` (behind a TLS proxy that
@@ -17,8 +17,11 @@ public struct ConsoleDependencies: Sendable {
     /// aggregate `audit_events` only (same numbers, slower; for comparison and as a way out).
     public let useRollups: Bool
 
-    public init(client: PostgresClient, checkpointKey: AuditKey?, payloadKey: AuditKey?, environment: [String: String]) {
-        self.client = client
+    /// The pool to read from now (it may have been renewed since the console started).
+    public var client: PostgresClient { pool.client }
+
+    public init(pool: RenewablePool, checkpointKey: AuditKey?, payloadKey: AuditKey?, environment: [String: String]) {
+        self.pool = pool
         self.checkpointKey = checkpointKey
         self.payloadKey = payloadKey
         let flag = environment["AIRLOCK_CONSOLE_SECURE_COOKIES"]?.lowercased()

@@ -21,18 +21,20 @@ struct ConsoleRoutes: Sendable {
     let services: GatewayServices
     let deps: ConsoleDependencies
     let sessions: ConsoleSessionStore
-    let recorder: ConsoleActionRecorder
-    let operators: OperatorRepository
     let throttle = ConsoleSignInThrottle()
+    let logger = Logger(label: "airlock.console")
 
     init(services: GatewayServices, deps: ConsoleDependencies, sessions: ConsoleSessionStore = ConsoleSessionStore()) {
         self.services = services
         self.deps = deps
         self.sessions = sessions
-        let logger = Logger(label: "airlock.console")
-        self.recorder = ConsoleActionRecorder(log: AdminAuditLog(client: deps.client, logger: logger, checkpointKey: deps.checkpointKey))
-        self.operators = OperatorRepository(client: deps.client, logger: logger)
     }
+
+    // Built at each use over the pool as it is now (it may have been renewed).
+    var recorder: ConsoleActionRecorder {
+        ConsoleActionRecorder(log: AdminAuditLog(client: deps.client, logger: logger, checkpointKey: deps.checkpointKey))
+    }
+    var operators: OperatorRepository { OperatorRepository(client: deps.client, logger: logger) }
 
     func register(on router: Router<AirlockRequestContext>) {
         router.get("/console") { request, _ in

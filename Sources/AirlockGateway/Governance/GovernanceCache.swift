@@ -27,7 +27,8 @@ public final class GovernanceCache: Service, Sendable {
         var generation = 0
     }
 
-    let store: GovernanceStore?
+    /// Read at each reload: the gateway's pool may have been renewed since the last one.
+    let store: (@Sendable () -> GovernanceStore)?
     let logger: Logger
     let reloadInterval: Duration
     let maxStale: Duration
@@ -38,7 +39,7 @@ public final class GovernanceCache: Service, Sendable {
     private let state = Mutex(State())
     private let wake = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
-    public init(store: GovernanceStore?, reloadInterval: Duration, maxStale: Duration, logger: Logger,
+    public init(store: (@Sendable () -> GovernanceStore)?, reloadInterval: Duration, maxStale: Duration, logger: Logger,
                 freshConnection: (url: DatabaseURL, poolIsUp: @Sendable () -> Bool)? = nil) {
         self.store = store
         self.reloadInterval = reloadInterval
@@ -110,7 +111,7 @@ public final class GovernanceCache: Service, Sendable {
             return (s.snapshot, s.generation)
         }
         let fresh = freshConnection.flatMap { $0.poolIsUp() ? nil : $0.url }
-        let snapshot = try await store.loadSnapshot(reusing: previous, overFreshConnectionTo: fresh)
+        let snapshot = try await store().loadSnapshot(reusing: previous, overFreshConnectionTo: fresh)
         let recovered = state.withLock { s -> Bool in
             guard s.generation == generation else { return false }
             defer { s.lastAttemptFailed = false }

@@ -1,4 +1,5 @@
 import AirlockAudit
+import AirlockStore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -10,19 +11,31 @@ import Synchronization
 /// The probe asks the pool first. When the pool cannot answer, `freshCheck` (a connection of
 /// its own) tells a database that is down from one that is back while the pool still waits
 /// out its reconnect backoff (up to 60 s after a long outage); in the latter case the
-/// database is up but `isPoolUp` is false, and governance reloads bypass the pool.
+/// database is up but `isPoolUp` is false, and governance reloads bypass the pool. When that
+/// lasts `renewAfterProbes` probes after an outage was seen, the pool is renewed (see
+/// `RenewablePool`), so the console, retention and rollups work again within seconds.
 public final class Readiness: Service, Sendable {
-    let client: PostgresClient?
+    let pool: RenewablePool?
     let logger: Logger
     let freshCheck: (@Sendable () async -> Bool)?
+    let renewAfterProbes: Int
+    let minimumRenewalInterval: Duration
     private let databaseUp = Atomic<Bool>(false)
     private let poolUp = Atomic<Bool>(true)
     private let migrated = Atomic<Bool>(false)
 
-    public init(client: PostgresClient?, logger: Logger, freshCheck: (@Sendable () async -> Bool)? = nil) {
-        self.client = client
+    public init(pool: RenewablePool?, logger: Logger, renewAfterProbes: Int = 3, minimumRenewalInterval: Duration = .seconds(30),
+                freshCheck: (@Sendable () async -> Bool)? = nil) {
+        self.pool = pool
         self.logger = logger
         self.freshCheck = freshCheck
+        self.renewAfterProbes = renewAfterProbes
+        self.minimumRenewalInterval = minimumRenewalInterval
+    }
+
+    /// A pool that is never renewed (its owner runs it).
+    public convenience init(client: PostgresClient?, logger: Logger, freshCheck: (@Sendable () async -> Bool)? = nil) {
+        self.init(pool: client.map { RenewablePool(client: $0, logger: logger) }, logger: logger, freshCheck: freshCheck)
     }
 
     public var isReady: Bool { databaseUp.load(ordering: .relaxed) && migrated.load(ordering: .relaxed) }
@@ -34,21 +47,55 @@ public final class Readiness: Service, Sendable {
     public func markDatabase(up: Bool) { databaseUp.store(up, ordering: .relaxed) }
 
     public func run() async throws {
-        guard let client else { return }
+        guard let pool else { return }
+        var renewal = RenewalWatch()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // A pool that failed the last probe is asked only briefly: it reconnects on its
             // own schedule, and meanwhile the fresh check answers.
-            let pool = await Self.answers(client, within: isPoolUp || freshCheck == nil ? .seconds(2) : .milliseconds(250), logger: logger)
-            var up = pool
-            if !pool, let freshCheck { up = await freshCheck() }
+            let poolAnswered = await Self.answers(pool.client, within: isPoolUp || freshCheck == nil ? .seconds(2) : .milliseconds(250), logger: logger)
+            var up = poolAnswered
+            if !poolAnswered, let freshCheck { up = await freshCheck() }
             if up != isDatabaseUp {
-                logger.notice(up ? "database reachable" : "database unreachable", metadata: up ? ["pool": .string(pool ? "up" : "reconnecting")] : [:])
-            } else if up, pool, !isPoolUp {
+                logger.notice(up ? "database reachable" : "database unreachable", metadata: up ? ["pool": .string(poolAnswered ? "up" : "reconnecting")] : [:])
+            } else if up, poolAnswered, !isPoolUp {
                 logger.notice("database pool reconnected")
             }
-            poolUp.store(pool, ordering: .relaxed)
+            poolUp.store(poolAnswered, ordering: .relaxed)
             markDatabase(up: up)
+            if renewal.observe(poolAnswered: poolAnswered, databaseUp: up, after: renewAfterProbes, spacing: minimumRenewalInterval),
+               pool.renew(reason: "the database answers but the pool is still waiting out its reconnect backoff") {
+                continue  // probe the fresh pool at once
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+    }
+
+    /// When to renew the pool: only after an outage (a pool that fails while the database
+    /// answers a fresh connection all along is busy, not reconnecting, and its queries must
+    /// not be cut short), once the database has answered for `after` probes in a row while
+    /// the pool did not, and not more often than `spacing`.
+    struct RenewalWatch {
+        var outageSeen = false
+        var answeringProbes = 0
+        var lastRenewal: ContinuousClock.Instant?
+
+        mutating func observe(poolAnswered: Bool, databaseUp: Bool, after probes: Int, spacing: Duration) -> Bool {
+            if poolAnswered {
+                outageSeen = false
+                answeringProbes = 0
+                return false
+            }
+            guard databaseUp else {
+                outageSeen = true
+                answeringProbes = 0
+                return false
+            }
+            answeringProbes += 1
+            guard outageSeen, answeringProbes >= probes else { return false }
+            if let lastRenewal, ContinuousClock.now - lastRenewal < spacing { return false }
+            lastRenewal = .now
+            answeringProbes = 0
+            return true
         }
     }
 
