@@ -30,13 +30,13 @@ import Testing
         return (PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger), url)
     }
 
-    /// Runs `readiness` until `done` holds (at most 20 s); returns whether it did.
-    static func probe(_ readiness: Readiness, pool: PostgresClient, until done: @escaping @Sendable () -> Bool) async -> Bool {
+    /// Runs `readiness` and its pool (`running`) until `done` holds (at most 30 s); returns whether it did.
+    static func probe(_ readiness: Readiness, running: @escaping @Sendable () async -> Void, until done: @escaping @Sendable () -> Bool) async -> Bool {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await pool.run() }
+            group.addTask { await running() }
             group.addTask { try? await readiness.run() }
             defer { group.cancelAll() }
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(30)
             while ContinuousClock.now < deadline {
                 if done() { return true }
                 try? await Task.sleep(for: .milliseconds(50))
@@ -54,7 +54,7 @@ import Testing
         let checks = Atomic<Int>(0)
         let readiness = Readiness(client: pool, logger: logger) { checks.add(1, ordering: .relaxed); return freshAnswers }
         readiness.markMigrated()
-        #expect(await Self.probe(readiness, pool: pool) { checks.load(ordering: .relaxed) >= 2 })
+        #expect(await Self.probe(readiness, running: { await pool.run() }) { checks.load(ordering: .relaxed) >= 2 })
         #expect(readiness.isReady == freshAnswers && readiness.isDatabaseUp == freshAnswers && !readiness.isPoolUp)
     }
 
@@ -74,21 +74,6 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
-    /// Runs `pool` and `readiness` until `done` holds (at most 30 s); returns whether it did.
-    static func probe(_ readiness: Readiness, renewable pool: RenewablePool, until done: @escaping @Sendable () -> Bool) async -> Bool {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await pool.run() }
-            group.addTask { try? await readiness.run() }
-            defer { group.cancelAll() }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline {
-                if done() { return true }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return false
-        }
-    }
-
     static let liveURL = ProcessInfo.processInfo.environment["AIRLOCK_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
     /// The database was seen down, then answers a fresh connection while the pool still does
@@ -104,7 +89,7 @@ import Testing
         // The first fresh check finds the database down (the outage), the next ones find it back.
         let readiness = Readiness(pool: pool, logger: logger, renewAfterProbes: 2) { checks.add(1, ordering: .relaxed).oldValue > 0 }
         readiness.markMigrated()
-        #expect(await Self.probe(readiness, renewable: pool) { pool.renewals == 1 && readiness.isPoolUp })
+        #expect(await Self.probe(readiness, running: { await pool.run() }) { pool.renewals == 1 && readiness.isPoolUp })
         #expect(pool.renewals == 1 && pool.client !== dead && readiness.isReady)
     }
 
@@ -117,7 +102,7 @@ import Testing
                                  logger: logger)
         let checks = Atomic<Int>(0)
         let readiness = Readiness(pool: pool, logger: logger, renewAfterProbes: 2) { checks.add(1, ordering: .relaxed); return true }
-        #expect(await Self.probe(readiness, renewable: pool) { checks.load(ordering: .relaxed) >= 5 })
+        #expect(await Self.probe(readiness, running: { await pool.run() }) { checks.load(ordering: .relaxed) >= 5 })
         #expect(pool.renewals == 0 && !readiness.isPoolUp && readiness.isDatabaseUp)
     }
 
