@@ -88,6 +88,21 @@ import Testing
         #expect(!text.contains("globex"))
     }
 
+    /// The database gauges follow the last probe; the renewal counter adds only what is new.
+    @Test func samplesTheDatabaseAndItsPoolRenewals() {
+        let m = GatewayMetrics()
+        m.sample(databaseReachable: true, poolUp: true, poolRenewals: 0)
+        var text = m.render()
+        #expect(text.contains("airlock_database_reachable 1") && text.contains("airlock_database_pool_up 1"))
+        #expect(text.contains("airlock_database_pool_renewals_total 0"))
+        m.sample(databaseReachable: true, poolUp: false, poolRenewals: 1)
+        m.sample(databaseReachable: true, poolUp: false, poolRenewals: 1)
+        m.sample(databaseReachable: false, poolUp: false, poolRenewals: 2)
+        text = m.render()
+        #expect(text.contains("airlock_database_reachable 0") && text.contains("airlock_database_pool_up 0"))
+        #expect(text.contains("airlock_database_pool_renewals_total 2"))
+    }
+
     @Test func labelValuesAreIdentifiersOnly() {
         let m = GatewayMetrics()
         // Anything that is not a plain identifier (an e-mail, text with quotes or newlines,

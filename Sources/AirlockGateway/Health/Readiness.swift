@@ -42,6 +42,8 @@ public final class Readiness: Service, Sendable {
     public var isDatabaseUp: Bool { databaseUp.load(ordering: .relaxed) }
     /// The pool answered the last probe (true until a probe says otherwise).
     public var isPoolUp: Bool { poolUp.load(ordering: .relaxed) }
+    /// How many times the shared pool was renewed.
+    public var poolRenewals: Int { pool?.renewals ?? 0 }
 
     public func markMigrated() { migrated.store(true, ordering: .relaxed) }
     public func markDatabase(up: Bool) { databaseUp.store(up, ordering: .relaxed) }

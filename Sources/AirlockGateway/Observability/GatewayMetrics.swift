@@ -24,6 +24,7 @@ public final class GatewayMetrics: Sendable {
         var spoolPendingSince: ContinuousClock.Instant?
         var policyTenants: Set<String> = []
         var circuitProviders: Set<String> = []
+        var poolRenewals = 0
         var connectionsRefused = 0
         var connectionsRefusedForClient = 0
     }
@@ -96,6 +97,12 @@ public final class GatewayMetrics: Sendable {
                                                                              helpText: "limits.max_connections_per_client in force (0: none)") }
         static var connectionsRefusedForClient: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_refused_per_client", unitName: "total",
                                                                                helpText: "Connections refused because their client address held its limit") }
+        static var databaseReachable: MetricNameDescriptor { .init(namespace: "airlock", metricName: "database_reachable", unitName: "",
+                                                            helpText: "1 when PostgreSQL answered the last readiness probe (over the pool or a fresh connection), else 0") }
+        static var databasePoolUp: MetricNameDescriptor { .init(namespace: "airlock", metricName: "database_pool_up", unitName: "",
+                                                         helpText: "1 when the shared connection pool answered the last readiness probe, else 0") }
+        static var databasePoolRenewals: MetricNameDescriptor { .init(namespace: "airlock", metricName: "database_pool_renewals", unitName: "total",
+                                                               helpText: "Times the shared pool was replaced because it still waited out its reconnect backoff after an outage") }
         static var policyVersion: MetricNameDescriptor { .init(namespace: "airlock", metricName: "policy_version", unitName: "",
                                                         helpText: "Active policy version in force per tenant") }
     }
@@ -200,6 +207,19 @@ public final class GatewayMetrics: Sendable {
         }
         let batches = registry.makeCounter(descriptor: Name.auditBatches, labels: [])
         if stats.batches > previous.batches { batches.increment(by: Int64(stats.batches - previous.batches)) }
+    }
+
+    /// What the readiness probe last found: the database, the shared pool, and how often the
+    /// pool was renewed.
+    public func sample(databaseReachable: Bool, poolUp: Bool, poolRenewals: Int) {
+        registry.makeGauge(descriptor: Name.databaseReachable, labels: []).set(to: databaseReachable ? 1 : 0)
+        registry.makeGauge(descriptor: Name.databasePoolUp, labels: []).set(to: poolUp ? 1 : 0)
+        let previous = sampled.withLock { s in
+            defer { s.poolRenewals = max(s.poolRenewals, poolRenewals) }
+            return s.poolRenewals
+        }
+        let renewals = registry.makeCounter(descriptor: Name.databasePoolRenewals, labels: [])
+        if poolRenewals > previous { renewals.increment(by: Int64(poolRenewals - previous)) }
     }
 
     /// Circuit state for every provider in the catalog (0 closed unless the tracker says otherwise).
