@@ -52,7 +52,7 @@ import Testing
         let logger = Self.logger
         let (pool, _) = try await Self.deadPool(logger: logger)
         let checks = Atomic<Int>(0)
-        let readiness = Readiness(client: pool, logger: logger) { checks.add(1, ordering: .relaxed); return freshAnswers }
+        let readiness = Readiness(pool: RenewablePool(client: pool, logger: logger), logger: logger) { checks.add(1, ordering: .relaxed); return freshAnswers }
         readiness.markMigrated()
         #expect(await Self.probe(readiness, running: { await pool.run() }) { checks.load(ordering: .relaxed) >= 2 })
         #expect(readiness.isReady == freshAnswers && readiness.isDatabaseUp == freshAnswers && !readiness.isPoolUp)

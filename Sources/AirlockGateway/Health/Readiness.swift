@@ -33,11 +33,6 @@ public final class Readiness: Service, Sendable {
         self.minimumRenewalInterval = minimumRenewalInterval
     }
 
-    /// A pool that is never renewed (its owner runs it).
-    public convenience init(client: PostgresClient?, logger: Logger, freshCheck: (@Sendable () async -> Bool)? = nil) {
-        self.init(pool: client.map { RenewablePool(client: $0, logger: logger) }, logger: logger, freshCheck: freshCheck)
-    }
-
     public var isReady: Bool { databaseUp.load(ordering: .relaxed) && migrated.load(ordering: .relaxed) }
     public var isDatabaseUp: Bool { databaseUp.load(ordering: .relaxed) }
     /// The pool answered the last probe (true until a probe says otherwise).

@@ -13,10 +13,10 @@ import Synchronization
 public final class RenewablePool: Sendable {
     private struct State {
         var current: PostgresClient
+        /// The current pool's run; nil until `run()` starts it.
         var currentRun: Task<Void, Never>?
         var retiring: [Int: Task<Void, Never>] = [:]
         var renewals = 0
-        var running = false
         var stopped = false
     }
 
@@ -44,14 +44,13 @@ public final class RenewablePool: Sendable {
     /// Runs the current pool, and each one that replaces it, until cancelled; then closes them
     /// all (a retiring one included) and returns once they are closed.
     public func run() async {
-        let first = state.withLock { s -> PostgresClient? in
-            guard !s.running, !s.stopped else { return nil }
-            s.running = true
+        let started = state.withLock { s -> Bool in
+            guard s.currentRun == nil, !s.stopped else { return false }
             let client = s.current
             s.currentRun = Task { await client.run() }
-            return client
+            return true
         }
-        guard first != nil else { return }
+        guard started else { return }
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
         let runs = state.withLock { s -> [Task<Void, Never>] in
             s.stopped = true
@@ -68,7 +67,7 @@ public final class RenewablePool: Sendable {
         guard let makeClient else { return false }
         let fresh = makeClient()  // connects only once run, so an unused one costs nothing
         let retired = state.withLock { s -> (id: Int, run: Task<Void, Never>)? in
-            guard s.running, !s.stopped, let old = s.currentRun else { return nil }
+            guard !s.stopped, let old = s.currentRun else { return nil }
             s.renewals += 1
             s.current = fresh
             s.currentRun = Task { await fresh.run() }
