@@ -95,11 +95,15 @@ struct WorkerPoolStressTests {
             while !thread.isFinished { usleep(1_000) }
             return result.withLock { $0 }
         }
-        // Best of three each, interleaved: the machine may be shared.
+        // Best of several each, interleaved. Other suites run beside this one on a 2-core CI
+        // machine and can steal the CPU during any single measurement (a best of three once
+        // measured 1.6×), so measuring goes on, up to 15 rounds, until the bests are clear of
+        // that noise. A spinning helper never gets there: it takes half the CPU in every round.
         var one = Double.infinity, two = Double.infinity
-        for _ in 0..<3 {
+        for round in 1...15 {
             one = min(one, timeJobs(threads: 1))
             two = min(two, timeJobs(threads: 2))
+            if round >= 3 && two < 1.6 * one { break }
         }
         // No CPU affinity (not Linux, or not permitted): nothing to measure.
         guard one > 0 && two > 0 else { return }
