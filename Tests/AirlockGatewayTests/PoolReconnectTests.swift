@@ -121,4 +121,26 @@ import Testing
         #expect(!step(false, false))
         #expect([step(false, true, spacing: .zero), step(false, true, spacing: .zero), step(false, true, spacing: .zero)] == [false, false, true])
     }
+
+    /// After a long outage the pool's own next attempt is seconds away, so the first probe that
+    /// finds the database back renews it; a short outage still gets its 3 probes.
+    @Test func aLongOutageRenewsAtTheFirstAnsweringProbe() {
+        var watch = Readiness.RenewalWatch()
+        let start = ContinuousClock.now
+        func step(_ pool: Bool, _ database: Bool, at second: Int) -> Bool {
+            watch.observe(poolAnswered: pool, databaseUp: database, after: 3, spacing: .seconds(30), now: start + .seconds(second))
+        }
+        #expect(!step(true, true, at: 0))
+        #expect(![step(false, false, at: 1), step(false, false, at: 2), step(false, false, at: 4)].contains(true))  // 3 s down
+        #expect([step(false, true, at: 5), step(false, true, at: 6), step(false, true, at: 7)] == [false, false, true])
+        #expect(!step(true, true, at: 8))
+        #expect(![step(false, false, at: 10), step(false, false, at: 13), step(false, false, at: 55)].contains(true))  // 45 s down
+        #expect(step(false, true, at: 56))
+        #expect(!step(false, true, at: 57))  // within the spacing
+        #expect(!step(true, true, at: 58))
+        // Down for 1 s, up, down again for 1 s: two short outages, not one long one.
+        #expect(![step(false, false, at: 100), step(false, false, at: 101), step(false, true, at: 102),
+                  step(false, false, at: 103), step(false, false, at: 104)].contains(true))
+        #expect([step(false, true, at: 105), step(false, true, at: 106), step(false, true, at: 107)] == [false, false, true])
+    }
 }

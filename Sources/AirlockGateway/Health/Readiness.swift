@@ -12,8 +12,9 @@ import Synchronization
 /// its own) tells a database that is down from one that is back while the pool still waits
 /// out its reconnect backoff (up to 60 s after a long outage); in the latter case the
 /// database is up but `isPoolUp` is false, and governance reloads bypass the pool. When that
-/// lasts `renewAfterProbes` probes after an outage was seen, the pool is renewed (see
-/// `RenewablePool`), so the console, retention and rollups work again within seconds.
+/// lasts `renewAfterProbes` probes after an outage was seen (one probe after an outage of 5 s
+/// or more), the pool is renewed (see `RenewablePool`), so the console, retention and rollups
+/// work again within seconds.
 public final class Readiness: Service, Sendable {
     let pool: RenewablePool?
     let logger: Logger
@@ -70,27 +71,32 @@ public final class Readiness: Service, Sendable {
     /// When to renew the pool: only after an outage (a pool that fails while the database
     /// answers a fresh connection all along is busy, not reconnecting, and its queries must
     /// not be cut short), once the database has answered for `after` probes in a row while
-    /// the pool did not, and not more often than `spacing`.
+    /// the pool did not, and not more often than `spacing`. After an outage of `longOutage` or
+    /// more, the first answering probe is enough: the pool's backoff has grown to a good part
+    /// of the outage's length by then (~10 s after 45 s), so waiting gains nothing.
     struct RenewalWatch {
-        var outageSeen = false
+        var outageSince: ContinuousClock.Instant?
+        var outageLength: Duration = .zero
         var answeringProbes = 0
         var lastRenewal: ContinuousClock.Instant?
 
-        mutating func observe(poolAnswered: Bool, databaseUp: Bool, after probes: Int, spacing: Duration) -> Bool {
+        mutating func observe(poolAnswered: Bool, databaseUp: Bool, after probes: Int, spacing: Duration,
+                              longOutage: Duration = .seconds(5), now: ContinuousClock.Instant = .now) -> Bool {
             if poolAnswered {
-                outageSeen = false
+                outageSince = nil
                 answeringProbes = 0
                 return false
             }
             guard databaseUp else {
-                outageSeen = true
+                if outageSince == nil || answeringProbes > 0 { outageSince = now }
+                outageLength = now - outageSince!
                 answeringProbes = 0
                 return false
             }
             answeringProbes += 1
-            guard outageSeen, answeringProbes >= probes else { return false }
-            if let lastRenewal, ContinuousClock.now - lastRenewal < spacing { return false }
-            lastRenewal = .now
+            guard outageSince != nil, answeringProbes >= probes || outageLength >= longOutage else { return false }
+            if let lastRenewal, now - lastRenewal < spacing { return false }
+            lastRenewal = now
             answeringProbes = 0
             return true
         }
