@@ -122,6 +122,14 @@ import Testing
         #expect([step(false, true, spacing: .zero), step(false, true, spacing: .zero), step(false, true, spacing: .zero)] == [false, false, true])
     }
 
+    /// While the database or the pool is away the probe runs four times a second, so whatever
+    /// waits for it (console, renewal, `/readyz`) sees the database back within ~0.25 s.
+    @Test func theProbeRunsMoreOftenWhileTheDatabaseOrThePoolIsAway() {
+        #expect(Readiness.interval(databaseUp: true, poolUp: true) == .seconds(1))
+        #expect(Readiness.interval(databaseUp: false, poolUp: false) == .milliseconds(250))
+        #expect(Readiness.interval(databaseUp: true, poolUp: false) == .milliseconds(250))
+    }
+
     /// After a long outage the pool's own next attempt is seconds away, so the first probe that
     /// finds the database back renews it; a short outage still gets its 3 probes.
     @Test func aLongOutageRenewsAtTheFirstAnsweringProbe() {
