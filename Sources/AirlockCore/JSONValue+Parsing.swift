@@ -159,17 +159,27 @@ struct JSONByteParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, so the bytes between the quotes are the string.
+        // Fast path: no escapes, so the bytes between the quotes are the string. All-ASCII
+        // bytes (most keys and prompts) need no UTF-8 validation, which the standard
+        // library's generic validating initializer does at a cost.
+        var bits: UInt8 = 0
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                guard let s = String(validating: slice, as: UTF8.self) else { throw JSONParseError(code: .invalidUTF8, offset: start) }
+                let s: String
+                if bits < 0x80 {
+                    s = String(decoding: slice, as: UTF8.self)
+                } else {
+                    guard let valid = String(validating: slice, as: UTF8.self) else { throw JSONParseError(code: .invalidUTF8, offset: start) }
+                    s = valid
+                }
                 index += 1
                 return s
             }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw fail(.unexpectedByte) }
+            bits |= b
             index += 1
         }
         var out: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))

@@ -38,6 +38,33 @@ import Testing
         #expect(throws: JSONParseError(code: .invalidUTF8, offset: 1)) { try JSONValue(parsing: bytes) }
     }
 
+    /// Strings are parsed without validation only when every byte is ASCII: a byte that is
+    /// not valid UTF-8 after an ASCII run is still refused, and valid non-ASCII text is kept.
+    @Test func parsesASCIIAndNonASCIIStringsAndRefusesInvalidBytesAfterAnASCIIRun() throws {
+        #expect(try JSONValue(parsing: #"{"model":"gpt","content":"Müller 김민수 😀"}"#)["content"]?.stringValue == "Müller 김민수 😀")
+        let invalid: [UInt8] = [0x22, 0x61, 0x62, 0xFF, 0x22]
+        #expect(throws: JSONParseError(code: .invalidUTF8, offset: 1)) { try JSONValue(parsing: invalid) }
+        let truncated: [UInt8] = [0x22, 0x61, 0xE2, 0x82, 0x22]
+        #expect(throws: JSONParseError(code: .invalidUTF8, offset: 1)) { try JSONValue(parsing: truncated) }
+    }
+
+    /// Serialization escapes quotes, backslashes and control characters wherever they are
+    /// (first byte, last byte, side by side, in short and long strings) and copies the rest.
+    @Test func serializationEscapesWhatJSONRequiresAndKeepsTheRest() throws {
+        #expect(JSONValue.string("a\"b\\c\n\r\t\u{01}\u{1F}é😀").serialized == #""a\"b\\c\n\r\t\u0001\u001fé😀""#)
+        #expect(JSONValue.string("\u{00}").serialized == #""\u0000""#)
+        #expect(JSONValue.string("").serialized == #""""#)
+        for length in [0, 1, 14, 15, 16, 100, 1000] {
+            for escape in ["\"", "\\", "\n", "\u{02}", "\u{7F}"] {
+                let text = escape + String(repeating: "x", count: length) + escape + escape + "é" + escape + (length % 2 == 0 ? "" : "z")
+                let bytes = JSONValue.object(["k\(escape)": .string(text)]).serializedBytes
+                #expect(!bytes.contains { $0 < 0x20 })
+                let back = try JSONValue(parsing: bytes)
+                #expect(back["k\(escape)"]?.stringValue == text)
+            }
+        }
+    }
+
     @Test func boundsNestingDepth() throws {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: deep) }
