@@ -83,7 +83,26 @@ struct CopyRow: AuditRowSink {
     mutating func text(_ s: String?) {
         guard let s else { return null() }
         sep()
-        for b in s.utf8 { escaped(b) }
+        appendEscaped(s, arrayElement: false)
+    }
+
+    /// Appends a value COPY-escaped (and, inside an array literal, with `"` and `\` escaped
+    /// for the literal first), copying the runs that need no escape in one go: most values
+    /// (ids, 64-hex fingerprints) have none, and a batch is written on the request loops.
+    private mutating func appendEscaped(_ s: String, arrayElement: Bool) {
+        var s = s
+        s.withUTF8 { bytes in
+            var run = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b == 0x5C || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x00 || (arrayElement && b == 0x22) else { continue }
+                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
+                run = i + 1
+                if arrayElement && (b == 0x22 || b == 0x5C) { escaped(0x5C) }
+                escaped(b)
+            }
+            if run < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+        }
     }
 
     mutating func int(_ v: Int64?) {
@@ -118,10 +137,7 @@ struct CopyRow: AuditRowSink {
         for (i, item) in items.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out.append(0x22)
-            for b in item.utf8 {
-                if b == 0x22 || b == 0x5C { escaped(0x5C) }
-                escaped(b)
-            }
+            appendEscaped(item, arrayElement: true)
             out.append(0x22)
         }
         out.append(UInt8(ascii: "}"))

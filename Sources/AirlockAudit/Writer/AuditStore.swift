@@ -151,8 +151,10 @@ struct AuditStore: Sendable {
                     throw AirlockError(.auditUnavailable, "audit chain '\(chainID)' head in the database (seq \(head!.seq)) does not precede this batch (seq \(first.record.seq)); is another instance using the same chain id?")
                 }
                 try await conn.copyFrom(table: "audit_events", columns: AuditRecord.copyColumns, logger: logger) { writer in
+                    // Sized to the batch (a personal-data row is ~2.4 KB): reserving the 1 MiB
+                    // limit for every batch had each small one map and fault in fresh memory.
                     var out: [UInt8] = []
-                    out.reserveCapacity(1 << 20)
+                    out.reserveCapacity(Swift.min(1 << 20, todo.count * 3072))
                     for entry in todo {
                         entry.record.appendCopyRow(to: &out)
                         if out.count >= 1 << 20 {
