@@ -43,23 +43,7 @@ extension JSONValue {
 
     public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Native strings are contiguous UTF-8; a bridged one is copied once.
-        if s.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, to: &out) }) == nil {
-            var copy = s
-            copy.withUTF8 { writeEscaped($0, to: &out) }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    /// Appends the bytes that need no escape in runs (one copy each) rather than one by one:
-    /// a prompt is mostly such bytes, and serializing it is on every call's path.
-    private static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        var run = 0
-        for i in 0..<bytes.count {
-            let b = bytes[i]
-            if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
-            if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
-            run = i + 1
+        out.appendEscaping(s, isPlain: { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { b, out in
             switch b {
             case 0x22: out.append(0x5C); out.append(0x22)
             case 0x5C: out.append(0x5C); out.append(0x5C)
@@ -72,6 +56,6 @@ extension JSONValue {
                 out.append(hex[Int(b & 0xF)])
             }
         }
-        if run < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -69,7 +69,7 @@ struct CopyRow: AuditRowSink {
     mutating func null() { sep(); out.append(0x5C); out.append(UInt8(ascii: "N")) }
 
     /// COPY-escapes one byte of a text value.
-    private mutating func escaped(_ b: UInt8) {
+    private static func escape(_ b: UInt8, into out: inout [UInt8]) {
         switch b {
         case 0x5C: out.append(0x5C); out.append(0x5C)
         case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
@@ -86,22 +86,14 @@ struct CopyRow: AuditRowSink {
         appendEscaped(s, arrayElement: false)
     }
 
-    /// Appends a value COPY-escaped (and, inside an array literal, with `"` and `\` escaped
-    /// for the literal first), copying the runs that need no escape in one go: most values
-    /// (ids, 64-hex fingerprints) have none, and a batch is written on the request loops.
+    /// Appends a value COPY-escaped (inside an array literal, `"` and `\` are escaped for the
+    /// literal first); most values (ids, 64-hex fingerprints) are copied whole.
     private mutating func appendEscaped(_ s: String, arrayElement: Bool) {
-        var s = s
-        s.withUTF8 { bytes in
-            var run = 0
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                guard b == 0x5C || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x00 || (arrayElement && b == 0x22) else { continue }
-                if run < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i])) }
-                run = i + 1
-                if arrayElement && (b == 0x22 || b == 0x5C) { escaped(0x5C) }
-                escaped(b)
-            }
-            if run < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+        out.appendEscaping(s, isPlain: { b in
+            b != 0x5C && b != 0x0A && b != 0x0D && b != 0x09 && b != 0x00 && !(arrayElement && b == 0x22)
+        }) { b, out in
+            if arrayElement && (b == 0x22 || b == 0x5C) { Self.escape(0x5C, into: &out) }
+            Self.escape(b, into: &out)
         }
     }
 
