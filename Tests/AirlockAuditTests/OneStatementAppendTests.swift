@@ -36,9 +36,9 @@ struct OneStatementAppendTests {
             let copied = AwkwardTextChainTests.entries(chainID: "copied", count: 24, base: base)
 
             // The first batch creates the head (general path); the next ones continue it.
-            #expect(try await store.append(one[..<1], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 1, inOneStatement: false))
-            #expect(try await store.append(one[1..<12], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 11, inOneStatement: true))
-            #expect(try await store.append(one[12...], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 12, inOneStatement: true))
+            #expect(try await store.append(one[..<1], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 1, path: .lockedHead))
+            #expect(try await store.append(one[1..<12], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 11, path: .oneStatement))
+            #expect(try await store.append(one[12...], chainID: "one", signer: signer, checkpointEvery: 0) == .init(rows: 12, path: .oneStatement))
             #expect(try await store.appendInTransaction(copied[...], chainID: "copied", signer: signer, checkpointEvery: 0) == 24)
 
             let a = try await Self.rows(client, chain: "one"), b = try await Self.rows(client, chain: "copied")
@@ -66,11 +66,11 @@ struct OneStatementAppendTests {
             // No head row yet: nothing written by the one statement.
             #expect(try await store.appendInOneStatement(entries[..<10], chainID: "c", signer: signer) == nil)
             #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events") == 0)
-            #expect(try await store.append(entries[..<10], chainID: "c", signer: signer, checkpointEvery: 0) == .init(rows: 10, inOneStatement: false))
+            #expect(try await store.append(entries[..<10], chainID: "c", signer: signer, checkpointEvery: 0) == .init(rows: 10, path: .lockedHead))
 
             // A replay overlapping what is committed: declined, then the general path skips 6...10.
             #expect(try await store.appendInOneStatement(entries[5..<15], chainID: "c", signer: signer) == nil)
-            #expect(try await store.append(entries[5..<15], chainID: "c", signer: signer, checkpointEvery: 0) == .init(rows: 5, inOneStatement: false))
+            #expect(try await store.append(entries[5..<15], chainID: "c", signer: signer, checkpointEvery: 0) == .init(rows: 5, path: .lockedHead))
 
             // Another writer's batch on the same chain (same seq, different history): nothing
             // is inserted and the general path names the conflict.
@@ -83,13 +83,46 @@ struct OneStatementAppendTests {
             #expect(try await store.head(chainID: "c") == .init(seq: 15, hash: entries[14].record.hash))
 
             // Checkpoint due or captured bodies: the general path, which writes those too.
-            #expect(try await store.append(entries[15..<17], chainID: "c", signer: signer, checkpointEvery: 16) == .init(rows: 2, inOneStatement: false))
+            #expect(try await store.append(entries[15..<17], chainID: "c", signer: signer, checkpointEvery: 16) == .init(rows: 2, path: .movedHeadFirst))
             #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_checkpoints WHERE chain_id = 'c' AND seq = 16") == 1)
-            #expect(try await store.append(entries[17...], chainID: "c", signer: signer, checkpointEvery: 16) == .init(rows: 3, inOneStatement: true))
+            #expect(try await store.append(entries[17...], chainID: "c", signer: signer, checkpointEvery: 16) == .init(rows: 3, path: .oneStatement))
 
             let report = try await ChainVerifier(client: client, logger: TestDatabase.logger, checkpointKey: Self.key).verify()
             #expect(report.ok, "\(report)")
             #expect(report.eventsChecked == 20)
+        }
+    }
+
+    /// The COPY transaction of a batch that continues the head moves the head in its first
+    /// statement (one round trip fewer); the move is undone with everything else when a later
+    /// step fails, and a batch that does not continue the head takes the locking path.
+    @Test func theCopyTransactionMovesAContinuingHeadFirstAndUndoesItOnFailure() async throws {
+        try await TestDatabase.withFreshDatabase { client, _ in
+            let (store, signer) = try await Self.storeWithTodaysPartition(client)
+            let base = Date()
+            let entries = AwkwardTextChainTests.entries(chainID: "t", count: 12, base: base)
+            #expect(try await store.append(entries[..<5], chainID: "t", signer: signer, checkpointEvery: 0, oneStatementMaxBatch: 0) == .init(rows: 5, path: .lockedHead))
+            #expect(try await store.append(entries[5..<10], chainID: "t", signer: signer, checkpointEvery: 0, oneStatementMaxBatch: 0) == .init(rows: 5, path: .movedHeadFirst))
+            #expect(try await store.head(chainID: "t") == .init(seq: 10, hash: entries[9].record.hash))
+            // A replay overlapping the head: locked, 9 and 10 skipped.
+            #expect(try await store.append(entries[8...], chainID: "t", signer: signer, checkpointEvery: 0, oneStatementMaxBatch: 0) == .init(rows: 2, path: .lockedHead))
+
+            // The next event falls on a day without a partition: the COPY fails after the head
+            // moved, and the rollback must put the head back.
+            var late = AuditRecord(event: AwkwardTextChainTests.awkwardEvent(13, at: base.addingTimeInterval(400 * 86_400)), chainID: "t", seq: 13, payloadDigest: nil)
+            late.seal(prev: entries[11].record.hash)
+            await #expect(throws: (any Error).self) {
+                try await store.append([SpoolEntry(record: late, payload: nil)][...], chainID: "t", signer: signer, checkpointEvery: 0, oneStatementMaxBatch: 0)
+            }
+            #expect(try await store.head(chainID: "t") == .init(seq: 12, hash: entries[11].record.hash))
+            #expect(try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events WHERE chain_id = 't'") == 12)
+
+            // Once the day exists the same batch goes through, head first.
+            try await store.ensurePartitions([UTCDay.day(ofMicros: late.receivedAt)])
+            #expect(try await store.append([SpoolEntry(record: late, payload: nil)][...], chainID: "t", signer: signer, checkpointEvery: 0, oneStatementMaxBatch: 0) == .init(rows: 1, path: .movedHeadFirst))
+            let report = try await ChainVerifier(client: client, logger: TestDatabase.logger, checkpointKey: Self.key).verify()
+            #expect(report.ok, "\(report)")
+            #expect(report.eventsChecked == 13)
         }
     }
 

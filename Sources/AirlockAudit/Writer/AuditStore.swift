@@ -74,8 +74,17 @@ struct AuditStore: Sendable {
     struct Appended: Sendable, Equatable {
         /// Rows inserted (entries at or below the committed head are skipped).
         var rows: Int
-        /// Written by the one-statement path (one round trip) rather than a transaction.
-        var inOneStatement: Bool
+        var path: Path
+
+        /// How the batch was written.
+        enum Path: Sendable, Equatable {
+            /// `appendInOneStatement`: one round trip.
+            case oneStatement
+            /// The COPY transaction, head moved by its first statement (five round trips).
+            case movedHeadFirst
+            /// The COPY transaction after locking (or creating) the head (six round trips).
+            case lockedHead
+        }
     }
 
     /// Appends the entries of one chain (ascending, contiguous seq). Entries at or below the
@@ -88,14 +97,14 @@ struct AuditStore: Sendable {
     @discardableResult
     func append(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?, checkpointEvery: Int64,
                 oneStatementMaxBatch: Int = AuditWriterConfiguration.defaultOneStatementMaxBatch) async throws -> Appended {
-        guard !entries.isEmpty else { return Appended(rows: 0, inOneStatement: false) }
+        guard !entries.isEmpty else { return Appended(rows: 0, path: .lockedHead) }
         let checkpointDue = signer != nil && checkpointEvery > 0 && entries.contains { $0.record.seq % checkpointEvery == 0 }
         if entries.count <= oneStatementMaxBatch, !checkpointDue, entries.allSatisfy({ $0.payload == nil }),
            let rows = try await appendInOneStatement(entries, chainID: chainID, signer: signer) {
-            return Appended(rows: rows, inOneStatement: true)
+            return Appended(rows: rows, path: .oneStatement)
         }
-        return Appended(rows: try await appendInTransaction(entries, chainID: chainID, signer: signer, checkpointEvery: checkpointEvery),
-                        inOneStatement: false)
+        let (rows, path) = try await appendInTransactionReportingPath(entries, chainID: chainID, signer: signer, checkpointEvery: checkpointEvery)
+        return Appended(rows: rows, path: path)
     }
 
     /// Inserts the batch and moves the chain head in a single statement (one round trip, its
@@ -125,30 +134,49 @@ struct AuditStore: Sendable {
         return nil
     }
 
-    /// The general path: BEGIN, lock or create the head, skip what is committed, COPY, move
-    /// the head, checkpoints, COMMIT.
+    /// The general path, one transaction: BEGIN, move the head if the batch continues it
+    /// (`MoveChainHead`), else lock or create it and skip what is committed, COPY, move the head
+    /// if not yet moved, checkpoints, COMMIT. A continuing batch takes five round trips, the
+    /// others six.
     func appendInTransaction(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?, checkpointEvery: Int64) async throws -> Int {
-        try await withConnection { conn in
+        try await appendInTransactionReportingPath(entries, chainID: chainID, signer: signer, checkpointEvery: checkpointEvery).rows
+    }
+
+    func appendInTransactionReportingPath(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?,
+                                          checkpointEvery: Int64) async throws -> (rows: Int, path: Appended.Path) {
+        guard let batchFirst = entries.first?.record, let batchLast = entries.last?.record else { return (0, .lockedHead) }
+        return try await withConnection { conn in
             _ = try await conn.query("BEGIN", logger: logger)
             do {
-                var head: Head?
-                for try await (seq, hash) in try await conn.query(
-                    "SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID) FOR UPDATE", logger: logger
-                ).decode((Int64, ByteBuffer).self) {
-                    head = Head(seq: seq, hash: Array(buffer: hash))
-                }
-                if head == nil {
-                    let zero = ByteBuffer(bytes: AuditRecord.zeroHash)
-                    _ = try await conn.query("INSERT INTO audit_chains (chain_id, last_seq, last_hash) VALUES (\(chainID), 0, \(zero))", logger: logger)
-                    head = Head(seq: 0, hash: AuditRecord.zeroHash)
-                }
-                let todo = entries.drop { $0.record.seq <= head!.seq }
-                guard let first = todo.first, let last = todo.last else {
-                    _ = try await conn.query("ROLLBACK", logger: logger)
-                    return 0
-                }
-                guard first.record.seq == head!.seq + 1, first.record.prevHash == head!.hash else {
-                    throw AirlockError(.auditUnavailable, "audit chain '\(chainID)' head in the database (seq \(head!.seq)) does not precede this batch (seq \(first.record.seq)); is another instance using the same chain id?")
+                let move = MoveChainHead(
+                    chainID: chainID, expectedSeq: batchFirst.seq - 1, expectedHash: batchFirst.prevHash,
+                    lastSeq: batchLast.seq, lastHash: batchLast.hash,
+                    mac: signer?.headMAC(chainID: chainID, seq: batchLast.seq, hash: batchLast.hash))
+                var moved = false
+                for try await _ in try await conn.execute(move, logger: logger) { moved = true }
+                let todo: ArraySlice<SpoolEntry>
+                if moved {
+                    todo = entries
+                } else {
+                    var head: Head?
+                    for try await (seq, hash) in try await conn.query(
+                        "SELECT last_seq, last_hash FROM audit_chains WHERE chain_id = \(chainID) FOR UPDATE", logger: logger
+                    ).decode((Int64, ByteBuffer).self) {
+                        head = Head(seq: seq, hash: Array(buffer: hash))
+                    }
+                    if head == nil {
+                        let zero = ByteBuffer(bytes: AuditRecord.zeroHash)
+                        _ = try await conn.query("INSERT INTO audit_chains (chain_id, last_seq, last_hash) VALUES (\(chainID), 0, \(zero))", logger: logger)
+                        head = Head(seq: 0, hash: AuditRecord.zeroHash)
+                    }
+                    todo = entries.drop { $0.record.seq <= head!.seq }
+                    guard let first = todo.first else {
+                        _ = try await conn.query("ROLLBACK", logger: logger)
+                        return (0, .lockedHead)
+                    }
+                    guard first.record.seq == head!.seq + 1, first.record.prevHash == head!.hash else {
+                        throw AirlockError(.auditUnavailable, "audit chain '\(chainID)' head in the database (seq \(head!.seq)) does not precede this batch (seq \(first.record.seq)); is another instance using the same chain id?")
+                    }
                 }
                 try await conn.copyFrom(table: "audit_events", columns: AuditRecord.copyColumns, logger: logger) { writer in
                     // Sized to the batch (a personal-data row is ~2.4 KB): reserving the 1 MiB
@@ -171,11 +199,13 @@ struct AuditStore: Sendable {
                         try await writer.write(ByteBuffer(bytes: out))
                     }
                 }
-                let lastHash = ByteBuffer(bytes: last.record.hash)
-                let mac = signer.map { ByteBuffer(bytes: $0.headMAC(chainID: chainID, seq: last.record.seq, hash: last.record.hash)) }
-                _ = try await conn.query(
-                    "UPDATE audit_chains SET last_seq = \(last.record.seq), last_hash = \(lastHash), mac = \(mac), updated_at = now() WHERE chain_id = \(chainID)",
-                    logger: logger)
+                if !moved {
+                    let lastHash = ByteBuffer(bytes: batchLast.hash)
+                    let mac = move.mac.map { ByteBuffer(bytes: $0) }
+                    _ = try await conn.query(
+                        "UPDATE audit_chains SET last_seq = \(batchLast.seq), last_hash = \(lastHash), mac = \(mac), updated_at = now() WHERE chain_id = \(chainID)",
+                        logger: logger)
+                }
                 // Periodic signed anchors: verification of a range can start from one.
                 if let signer, checkpointEvery > 0 {
                     for anchor in todo where anchor.record.seq % checkpointEvery == 0 {
@@ -188,7 +218,7 @@ struct AuditStore: Sendable {
                     }
                 }
                 _ = try await conn.query("COMMIT", logger: logger)
-                return todo.count
+                return (todo.count, moved ? .movedHeadFirst : .lockedHead)
             } catch {
                 _ = try? await conn.query("ROLLBACK", logger: logger)
                 throw error

@@ -165,7 +165,7 @@ struct WriterLoop {
                 databaseHealthy = true
                 writer.complete(batch, error: nil) {
                     $0.written += entries.count; $0.batches += 1; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
-                    if appended.inOneStatement { $0.oneStatementBatches += 1 }
+                    if appended.path == .oneStatement { $0.oneStatementBatches += 1 }
                 }
             } catch {
                 databaseHealthy = false
