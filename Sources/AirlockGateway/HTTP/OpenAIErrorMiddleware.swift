@@ -9,7 +9,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let incoming = RequestID.accept(request.headers[.requestID]) {
+        if let incoming = RequestID.accept(request.headers.value(.requestID)) {
             context.requestID = incoming
             context.logger[metadataKey: "request_id"] = .string(incoming)
         }
@@ -33,7 +33,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     /// an honest client to finish sending and read the answer.
     static func closeAfterRefusal(_ response: inout Response, request: Request, context: Context) {
         guard [401, 408, 413].contains(response.status.code) else { return }
-        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        let hasBody = request.headers.value(.contentLength).map { $0 != "0" } ?? (request.headers.value(.transferEncoding) != nil)
         guard hasBody else { return }
         response.headers[.connection] = "close"
         let channel = context.channel

@@ -309,7 +309,8 @@ public final class GatewayMetrics: Sendable {
 
     /// Route templates are the router's own strings; anything unmatched is `other`.
     static func route(_ template: String?) -> String {
-        guard let template, template.hasPrefix("/"), template.utf8.count <= 64, !template.contains("\"") else { return "other" }
+        guard let template, template.utf8.first == UInt8(ascii: "/"), template.utf8.count <= 64,
+              !template.utf8.contains(UInt8(ascii: "\"")) else { return "other" }
         return template
     }
 

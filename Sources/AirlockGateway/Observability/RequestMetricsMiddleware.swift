@@ -20,7 +20,7 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             let metrics = self.metrics
             var finalLogger = context.logger
             // The error middleware may have adopted the client's id; the header has the final one.
-            if let id = response.headers[.requestID], id != context.requestID { finalLogger[metadataKey: "request_id"] = .string(id) }
+            if let id = response.headers.value(.requestID), id != context.requestID { finalLogger[metadataKey: "request_id"] = .string(id) }
             let logger = finalLogger
             let body = response.body
             // Counted once the body has been written, so the client does not wait for the

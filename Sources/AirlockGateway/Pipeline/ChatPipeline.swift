@@ -59,7 +59,7 @@ struct ChatPipeline: Sendable {
         let original = JSONValue.object(chat.body)
         let located = transformer.scan(request: original)
         let requestContext = RequestContext(tenant: principal.tenantID, model: chat.model,
-                                            classification: request.headers[.airlockClassification],
+                                            classification: request.headers.value(.airlockClassification),
                                             callerRegion: nil)
         var decision = evaluator.evaluate(findings: located.map(\.finding), request: requestContext)
         var shadow: Decision?
@@ -204,7 +204,7 @@ struct ChatPipeline: Sendable {
 
     /// The bearer token; nil when there is none and the configuration does not require one.
     private func presentedKey(_ request: Request) throws(AirlockError) -> String? {
-        let header = request.headers[.authorization]
+        let header = request.headers.value(.authorization)
         guard let header, header.utf8.count > 7, header.utf8.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 >= 65 && $0 <= 90 ? $0 + 32 : $0) == $1 }) else {
             if !services.configuration.auth.required { return nil }
             throw AirlockError(.invalidAPIKey, "Missing API key: send 'Authorization: Bearer <key>'")

@@ -17,7 +17,7 @@ enum RequestBody {
     /// Rejects oversized bodies from `content-length` before reading, and stops reading at
     /// the limit for chunked bodies.
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        if let length = request.headers.value(.contentLength).flatMap({ Int($0) }), length > limit {
             throw AirlockError(.bodyTooLarge, "Request body exceeds the limit of \(limit) bytes")
         }
         do {
