@@ -55,12 +55,14 @@ enum UTCDay {
         let d = day(ofMicros: micros)
         let rem = micros - d * microsPerDay
         let c = civil(d)
+        // Digits written in place: an array per component was seven allocations a timestamp,
+        // three timestamps an audit row.
         func pad(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(0x30), count: width))
             var x = v
-            var i = width - 1
-            while i >= 0 { digits[i] = 0x30 + UInt8(x % 10); x /= 10; i -= 1 }
-            out.append(contentsOf: digits)
+            var i = start + width - 1
+            while i >= start { out[i] = 0x30 + UInt8(x % 10); x /= 10; i -= 1 }
         }
         pad(c.year, 4); out.append(0x2D); pad(c.month, 2); out.append(0x2D); pad(c.day, 2); out.append(0x20)
         let secs = rem / 1_000_000
