@@ -24,7 +24,7 @@ import Testing
     @Test func auditBatchLingerReachesTheWriterAndIsBounded() throws {
         let keys = GatewayKeys(fingerprint: [], checkpoint: nil, payload: nil)
         let defaults = GatewayServer.auditWriterConfiguration(GatewayConfiguration().audit, chainID: "c1", keys: keys)
-        #expect(defaults.batchLinger == .milliseconds(5))
+        #expect(defaults.batchLinger == .milliseconds(10))
         #expect(defaults.spoolDirectory == ".airlock/spool/c1")
 
         let config = try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: 25\n")

@@ -96,14 +96,16 @@ struct AuditStore: Sendable {
     /// head that is not where the batch expects it, goes through the transaction below.
     @discardableResult
     func append(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?, checkpointEvery: Int64,
-                oneStatementMaxBatch: Int = AuditWriterConfiguration.defaultOneStatementMaxBatch) async throws -> Appended {
+                oneStatementMaxBatch: Int = AuditWriterConfiguration.defaultOneStatementMaxBatch,
+                pacing: CopyPacing = .none) async throws -> Appended {
         guard !entries.isEmpty else { return Appended(rows: 0, path: .lockedHead) }
         let checkpointDue = signer != nil && checkpointEvery > 0 && entries.contains { $0.record.seq % checkpointEvery == 0 }
         if entries.count <= oneStatementMaxBatch, !checkpointDue, entries.allSatisfy({ $0.payload == nil }),
            let rows = try await appendInOneStatement(entries, chainID: chainID, signer: signer) {
             return Appended(rows: rows, path: .oneStatement)
         }
-        let (rows, path) = try await appendInTransactionReportingPath(entries, chainID: chainID, signer: signer, checkpointEvery: checkpointEvery)
+        let (rows, path) = try await appendInTransactionReportingPath(entries, chainID: chainID, signer: signer, checkpointEvery: checkpointEvery,
+                                                                      pacing: pacing)
         return Appended(rows: rows, path: path)
     }
 
@@ -143,7 +145,7 @@ struct AuditStore: Sendable {
     }
 
     func appendInTransactionReportingPath(_ entries: ArraySlice<SpoolEntry>, chainID: String, signer: ChainSigner?,
-                                          checkpointEvery: Int64) async throws -> (rows: Int, path: Appended.Path) {
+                                          checkpointEvery: Int64, pacing: CopyPacing = .none) async throws -> (rows: Int, path: Appended.Path) {
         guard let batchFirst = entries.first?.record, let batchLast = entries.last?.record else { return (0, .lockedHead) }
         return try await withConnection { conn in
             _ = try await conn.query("BEGIN", logger: logger)
@@ -183,8 +185,17 @@ struct AuditStore: Sendable {
                     // limit for every batch had each small one map and fault in fresh memory.
                     var out: [UInt8] = []
                     out.reserveCapacity(Swift.min(1 << 20, todo.count * 3072))
+                    let chunk = pacing.chunk(forBatchOf: todo.count)
+                    var rowsInChunk = 0
                     for entry in todo {
+                        if let chunk, rowsInChunk == chunk {
+                            try await writer.write(ByteBuffer(bytes: out))
+                            out.removeAll(keepingCapacity: true)
+                            rowsInChunk = 0
+                            try await Task.sleep(for: pacing.pause)
+                        }
                         entry.record.appendCopyRow(to: &out)
+                        rowsInChunk += 1
                         if out.count >= 1 << 20 {
                             try await writer.write(ByteBuffer(bytes: out))
                             out.removeAll(keepingCapacity: true)

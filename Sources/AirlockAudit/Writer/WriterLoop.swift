@@ -214,9 +214,11 @@ struct WriterLoop {
         let signer = writer.signer
         let every = config.checkpointEvery
         let oneStatementMaxBatch = oneStatement ? config.oneStatementMaxBatch : 0
+        let pacing = config.copyPacing
         let appended = try await onDatabase(within: config.databaseTimeout, giveUpEarly: true) { store in
             if !days.isEmpty { try await store.ensurePartitions(days.sorted()) }
-            return try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every, oneStatementMaxBatch: oneStatementMaxBatch)
+            return try await store.append(entries, chainID: chainID, signer: signer, checkpointEvery: every,
+                                          oneStatementMaxBatch: oneStatementMaxBatch, pacing: pacing)
         }
         knownDays.formUnion(days)
         return appended

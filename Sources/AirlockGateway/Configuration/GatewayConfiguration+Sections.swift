@@ -42,7 +42,7 @@ extension GatewayConfiguration {
         /// How long an event may wait in memory for others to share its database write
         /// (fail-closed calls never wait). Longer means fewer transactions at a trickle, and
         /// more acknowledged-but-unwritten events if the process is killed outright.
-        public var batchLingerMilliseconds: Double = 5
+        public var batchLingerMilliseconds: Double = 10
         enum CodingKeys: String, CodingKey {
             case spoolDirectory = "spool_dir", chainID = "chain_id", checkpointKeyEnv = "checkpoint_key_env"
             case payloadKeyEnv = "payload_key_env", retentionIntervalSeconds = "retention_interval_seconds"
@@ -56,7 +56,7 @@ extension GatewayConfiguration {
             checkpointKeyEnv = try c.decodeIfPresent(String.self, forKey: .checkpointKeyEnv) ?? "AIRLOCK_AUDIT_CHECKPOINT_KEY"
             payloadKeyEnv = try c.decodeIfPresent(String.self, forKey: .payloadKeyEnv) ?? "AIRLOCK_AUDIT_PAYLOAD_KEY"
             retentionIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .retentionIntervalSeconds) ?? 3600
-            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? 5
+            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? 10
         }
     }
 
