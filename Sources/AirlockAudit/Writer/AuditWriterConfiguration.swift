@@ -24,7 +24,8 @@ public struct AuditWriterConfiguration: Sendable {
     /// (fail-closed callers waiting on the write are not made to wait). 10 ms since the
     /// twenty-third session: with the COPY paced, half as many transactions per call cost
     /// less CPU without the longer batch holding up a call (BENCHMARKS).
-    public var batchLinger: Duration = .milliseconds(10)
+    public var batchLinger: Duration = Self.defaultBatchLinger
+    public static let defaultBatchLinger: Duration = .milliseconds(10)
     /// How the rows of a small batch are paced into its COPY (see `CopyPacing`).
     public var copyPacing: CopyPacing = .standard
     /// A writer on an idle-policy thread is given the normal policy once this many events are

@@ -1,3 +1,4 @@
+import AirlockAudit
 import Foundation
 
 extension GatewayConfiguration {
@@ -42,7 +43,9 @@ extension GatewayConfiguration {
         /// How long an event may wait in memory for others to share its database write
         /// (fail-closed calls never wait). Longer means fewer transactions at a trickle, and
         /// more acknowledged-but-unwritten events if the process is killed outright.
-        public var batchLingerMilliseconds: Double = 10
+        public var batchLingerMilliseconds: Double = Self.defaultBatchLingerMilliseconds
+        /// The writer's own default, so the two cannot drift apart.
+        static let defaultBatchLingerMilliseconds = AuditWriterConfiguration.defaultBatchLinger / .milliseconds(1)
         enum CodingKeys: String, CodingKey {
             case spoolDirectory = "spool_dir", chainID = "chain_id", checkpointKeyEnv = "checkpoint_key_env"
             case payloadKeyEnv = "payload_key_env", retentionIntervalSeconds = "retention_interval_seconds"
@@ -56,7 +59,7 @@ extension GatewayConfiguration {
             checkpointKeyEnv = try c.decodeIfPresent(String.self, forKey: .checkpointKeyEnv) ?? "AIRLOCK_AUDIT_CHECKPOINT_KEY"
             payloadKeyEnv = try c.decodeIfPresent(String.self, forKey: .payloadKeyEnv) ?? "AIRLOCK_AUDIT_PAYLOAD_KEY"
             retentionIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .retentionIntervalSeconds) ?? 3600
-            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? 10
+            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? Self.defaultBatchLingerMilliseconds
         }
     }
 
