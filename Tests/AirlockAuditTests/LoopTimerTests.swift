@@ -42,6 +42,25 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(60))
     }
 
+    /// Without a loop named, a timer goes on the loop the caller runs on (the audit writer's
+    /// own thread), not on a shared loop that would then have to wake the writer's thread.
+    @Test func aTimerWithoutALoopFiresOnTheCallersLoop() async throws {
+        let thread = try await BackgroundThread.start(idle: false)
+        let firedOnCallersLoop = try await withTaskExecutorPreference(thread.executor) { () async throws -> Bool in
+            #expect(thread.loop.inEventLoop)
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+                LoopTimer.schedule(after: .milliseconds(1)) { continuation.resume(returning: thread.loop.inEventLoop) }
+            }
+        }
+        #expect(firedOnCallersLoop)
+        // Off any loop, a shared loop takes it.
+        let firedOffLoop = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            LoopTimer.schedule(after: .milliseconds(1)) { continuation.resume(returning: thread.loop.inEventLoop) }
+        }
+        #expect(!firedOffLoop)
+        await thread.shutdown()
+    }
+
     @Test func withTimeoutReturnsTheResultOrTheError() async throws {
         let value = try await withTimeout(.seconds(600)) { 42 }
         #expect(value == 42)

@@ -11,9 +11,11 @@ import NIOPosix
 /// An event-loop timer is an insert into the timer heap of the loop that is already running.
 public enum LoopTimer {
     /// Like `Task.sleep(for:)`: returns after `duration`, throws `CancellationError` as soon
-    /// as the calling task is cancelled.
+    /// as the calling task is cancelled. Without `loop`, the timer is set on the loop the
+    /// caller runs on (so it fires on the thread the task resumes on: the audit writer's own
+    /// loop, say), else on one of the shared loops.
     public static func sleep(for duration: Duration, on loop: (any EventLoop)? = nil) async throws {
-        let loop = loop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let loop = loop ?? defaultLoop
         let sleeper = Sleeper()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -29,7 +31,11 @@ public enum LoopTimer {
     @discardableResult
     public static func schedule(after duration: Duration, on loop: (any EventLoop)? = nil,
                                 _ action: @escaping @Sendable () -> Void) -> Scheduled<Void> {
-        (loop ?? MultiThreadedEventLoopGroup.singleton.any()).scheduleTask(in: TimeAmount(duration), action)
+        (loop ?? defaultLoop).scheduleTask(in: TimeAmount(duration), action)
+    }
+
+    private static var defaultLoop: any EventLoop {
+        MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
     }
 }
 
