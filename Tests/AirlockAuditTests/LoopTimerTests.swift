@@ -61,6 +61,17 @@ import Testing
         await thread.shutdown()
     }
 
+    @Test func aSleepOnALoopThatShutsDownEnds() async throws {
+        let thread = try await BackgroundThread.start(idle: false)
+        let start = ContinuousClock.now
+        let sleeper = Task { try await LoopTimer.sleep(for: .seconds(3600), on: thread.loop) }
+        try await Task.sleep(for: .milliseconds(20))
+        await thread.shutdown()
+        let result = await sleeper.result
+        #expect(throws: (any Error).self) { try result.get() }
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
     @Test func withTimeoutReturnsTheResultOrTheError() async throws {
         let value = try await withTimeout(.seconds(600)) { 42 }
         #expect(value == 42)

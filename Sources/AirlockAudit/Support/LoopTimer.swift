@@ -20,6 +20,9 @@ public enum LoopTimer {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let scheduled = loop.scheduleTask(in: TimeAmount(duration)) { sleeper.finish(nil) }
+                // A loop that shuts down fails its pending timers instead of firing them: the
+                // sleep then ends with that error rather than never.
+                scheduled.futureResult.whenFailure { sleeper.finish($0) }
                 sleeper.install(continuation, scheduled: scheduled)
             }
         } onCancel: {
