@@ -1,5 +1,7 @@
 @testable import AirlockAudit
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 /// The event-loop timers that replaced `Task.sleep` on per-call paths must keep its
@@ -9,21 +11,39 @@ import Testing
 /// The bounds are far apart (an hour-long sleep must end within a minute) because parallel
 /// tests can keep the cooperative pool busy for seconds on a loaded CI machine.
 @Suite struct LoopTimerTests {
+    /// The tests' own loop (the test runner's tasks run on no loop, and would get `Task.sleep`).
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    static var loop: any EventLoop { group.next() }
+
     @Test func sleepsAtLeastTheDuration() async throws {
+        let start = ContinuousClock.now
+        try await LoopTimer.sleep(for: .milliseconds(30), on: Self.loop)
+        #expect(ContinuousClock.now - start >= .milliseconds(30))
+    }
+
+    /// Off any loop the sleep is `Task.sleep`'s, with the same contract.
+    @Test func offALoopASleepStillSleepsAndEndsOnCancellation() async throws {
+        #expect(MultiThreadedEventLoopGroup.currentEventLoop == nil)
         let start = ContinuousClock.now
         try await LoopTimer.sleep(for: .milliseconds(30))
         #expect(ContinuousClock.now - start >= .milliseconds(30))
+        let sleeper = Task { try await LoopTimer.sleep(for: .seconds(3600)) }
+        try? await Task.sleep(for: .milliseconds(20))
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test func aTimerThatFiresBeforeTheSleeperWaitsStillEndsTheSleepNormally() async throws {
         // A zero-length timer on another loop can fire before the continuation is installed.
-        for _ in 0..<2_000 { try await LoopTimer.sleep(for: .zero) }
-        for _ in 0..<200 { try await LoopTimer.sleep(for: .microseconds(1)) }
+        for _ in 0..<2_000 { try await LoopTimer.sleep(for: .zero, on: Self.loop) }
+        for _ in 0..<200 { try await LoopTimer.sleep(for: .microseconds(1), on: Self.loop) }
     }
 
     @Test func cancellationEndsASleepAtOnce() async {
         let start = ContinuousClock.now
-        let sleeper = Task { try await LoopTimer.sleep(for: .seconds(3600)) }
+        let sleeper = Task { try await LoopTimer.sleep(for: .seconds(3600), on: Self.loop) }
         try? await Task.sleep(for: .milliseconds(20))
         sleeper.cancel()
         let result = await sleeper.result
@@ -35,7 +55,7 @@ import Testing
         let start = ContinuousClock.now
         let sleeper = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            try await LoopTimer.sleep(for: .seconds(3600))
+            try await LoopTimer.sleep(for: .seconds(3600), on: Self.loop)
         }
         let result = await sleeper.result
         #expect(throws: CancellationError.self) { try result.get() }

@@ -13,9 +13,15 @@ public enum LoopTimer {
     /// Like `Task.sleep(for:)`: returns after `duration`, throws `CancellationError` as soon
     /// as the calling task is cancelled. Without `loop`, the timer is set on the loop the
     /// caller runs on (so it fires on the thread the task resumes on: the audit writer's own
-    /// loop, say), else on one of the shared loops.
+    /// loop, say). A caller on no loop at all (Swift concurrency on its default executor:
+    /// tests, tools) gets `Task.sleep`: a timer on some other loop would wake it from another
+    /// thread anyway, and could wait behind that loop's I/O (a paced COPY of 50 rows sat out
+    /// the writer's 3 s deadline that way on a loaded CI machine).
     public static func sleep(for duration: Duration, on loop: (any EventLoop)? = nil) async throws {
-        let loop = loop ?? defaultLoop
+        guard let loop = loop ?? MultiThreadedEventLoopGroup.currentEventLoop else {
+            try await Task.sleep(for: duration)
+            return
+        }
         let sleeper = Sleeper()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
