@@ -144,6 +144,8 @@ public enum GatewayServer {
         var writer = AuditWriterConfiguration(chainID: chainID, spoolDirectory: audit.spoolDirectory + "/" + chainID,
                                               checkpointKey: keys.checkpoint, payloadKey: keys.payload)
         writer.batchLinger = .microseconds(Int64((audit.batchLingerMilliseconds * 1000).rounded()))
+        // PostgreSQL shares the host's CPUs with providers and clients: small COPYs are paced.
+        writer.copyPacing = .standard
         return writer
     }
 

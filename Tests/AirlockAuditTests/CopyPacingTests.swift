@@ -18,7 +18,7 @@ struct CopyPacingTests {
         #expect(pacing.chunk(forBatchOf: 65) == nil)  // the writer is behind: throughput first
         #expect(CopyPacing.none.chunk(forBatchOf: 10) == nil)
         #expect(CopyPacing(rows: 3, pause: .zero, upToRows: 64).chunk(forBatchOf: 10) == nil)
-        #expect(AuditWriterConfiguration(chainID: "c", spoolDirectory: "/tmp").copyPacing == .standard)
+        #expect(AuditWriterConfiguration(chainID: "c", spoolDirectory: "/tmp").copyPacing == .none)
     }
 
     @Test(.enabled(if: TestDatabase.available, "set AIRLOCK_TEST_DATABASE_URL to run database tests"))

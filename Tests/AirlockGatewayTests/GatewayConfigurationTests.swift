@@ -25,6 +25,7 @@ import Testing
         let keys = GatewayKeys(fingerprint: [], checkpoint: nil, payload: nil)
         let defaults = GatewayServer.auditWriterConfiguration(GatewayConfiguration().audit, chainID: "c1", keys: keys)
         #expect(defaults.batchLinger == .milliseconds(10))
+        #expect(defaults.copyPacing == .standard)
         #expect(defaults.spoolDirectory == ".airlock/spool/c1")
 
         let config = try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: 25\n")

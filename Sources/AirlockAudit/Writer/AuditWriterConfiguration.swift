@@ -26,8 +26,12 @@ public struct AuditWriterConfiguration: Sendable {
     /// less CPU without the longer batch holding up a call (BENCHMARKS).
     public var batchLinger: Duration = Self.defaultBatchLinger
     public static let defaultBatchLinger: Duration = .milliseconds(10)
-    /// How the rows of a small batch are paced into its COPY (see `CopyPacing`).
-    public var copyPacing: CopyPacing = .standard
+    /// How the rows of a small batch are paced into its COPY (see `CopyPacing`). Off unless
+    /// asked for: the gateway, which shares CPUs with PostgreSQL and its providers, sets
+    /// `.standard`. Elsewhere (tests, tools) each pause is one more point where a busy
+    /// machine can hold a batch up, and on a loaded CI machine batches of 50 paced rows ran
+    /// past the write deadline.
+    public var copyPacing: CopyPacing = .none
     /// A writer on an idle-policy thread is given the normal policy once this many events are
     /// queued, or the oldest has waited this long: it has fallen behind busy request threads.
     /// The age is short on purpose: when requests keep the CPU busy the idle writer runs only
