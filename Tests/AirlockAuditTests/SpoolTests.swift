@@ -140,8 +140,13 @@ struct SpoolTests {
             let writer = AuditWriter(client: client, configuration: .init(chainID: "new", spoolDirectory: dir), logger: TestDatabase.logger)
             try await withWriter(writer) { w in
                 w.record(sampleEvent(i: 99))
+                // Waits for the replayed rows themselves: the writer's stats read "nothing
+                // pending" until its loop has opened the spool, which on a loaded machine can
+                // come after the first look.
                 let deadline = ContinuousClock.now + .seconds(20)
-                while ContinuousClock.now < deadline, w.stats.spoolPending > 0 || !w.stats.databaseHealthy {
+                while ContinuousClock.now < deadline {
+                    if w.stats.spoolPending == 0, w.stats.databaseHealthy,
+                       try await TestDatabase.scalar(client, "SELECT count(*) FROM audit_events WHERE chain_id = 'c'") == 25 { break }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 await w.flush()
