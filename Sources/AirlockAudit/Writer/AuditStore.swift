@@ -192,8 +192,8 @@ struct AuditStore: Sendable {
                             try await writer.write(ByteBuffer(bytes: out))
                             out.removeAll(keepingCapacity: true)
                             rowsInChunk = 0
-                            // An event-loop timer: `Task.sleep` went through Dispatch,
-                            // waking two of its threads per pause (BENCHMARKS).
+                            // On the writer's event loop, a loop timer: `Task.sleep` went
+                            // through Dispatch, waking two of its threads per pause (BENCHMARKS).
                             try await LoopTimer.sleep(for: pacing.pause)
                         }
                         entry.record.appendCopyRow(to: &out)
