@@ -78,3 +78,48 @@ def test_a_bad_loop_count_stops_the_start_with_one_line(value, tmp_path):
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "AIRLOCK_EVENT_LOOPS" in lines[0], done.stderr
+
+
+def jobs_given_to_the_loops(gw: Gateway) -> float:
+    text = httpx.get(gw.base_url + "/metrics", timeout=5).text
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.split(" ")[0] == "airlock_concurrency_jobs_total"]
+    assert len(values) == 1, "airlock_concurrency_jobs_total not exposed once"
+    return values[0]
+
+
+def test_a_call_does_not_hop_between_executors(upstream, database_url):
+    """Swift concurrency runs on the event loops as the generic executor: an await into a
+    nonisolated async function continues inline instead of re-enqueueing its task. With NIO's
+    own takeover's way of running jobs (the loop as their serial executor) each call here gave
+    the loops about 148 jobs, most of them such hops (its audit batch's included: one batch
+    per call at this pace); as the generic executor, about 15 (its task, its I/O resumptions,
+    its audit batch's timers and round trips)."""
+    gw = start_pinned(upstream_env(upstream, database_url), {min(os.sched_getaffinity(0))})
+    body = {"model": "mock-chat", "messages": [{"role": "user", "content": "Mail jane.doe@example.com or call +44 20 7946 0958"}]}
+    try:
+        with httpx.Client(base_url=gw.base_url, headers=auth(), timeout=30) as client:
+            for _ in range(5):
+                assert client.post("/v1/chat/completions", json=body).status_code == 200
+            before = jobs_given_to_the_loops(gw)
+            calls = 60
+            for _ in range(calls):
+                r = client.post("/v1/chat/completions", json=body)
+                assert r.status_code == 200, r.text
+                assert "jane.doe@example.com" in r.json()["choices"][0]["message"]["content"]
+            per_call = (jobs_given_to_the_loops(gw) - before) / calls
+        assert 0 < per_call < 25, per_call
+    finally:
+        assert gw.stop() == 0, gw.logs()[-3000:]
+
+
+def test_nios_own_takeover_can_be_chosen(upstream, database_url):
+    """The escape hatch: `AIRLOCK_NIO_EXECUTOR=nio` installs NIO's takeover instead (whose
+    jobs this gateway does not count), and calls are still served."""
+    gw = start_pinned(upstream_env(upstream, database_url, AIRLOCK_NIO_EXECUTOR="nio"), {min(os.sched_getaffinity(0))})
+    try:
+        r = httpx.post(gw.base_url + "/v1/chat/completions", headers=auth(), timeout=30,
+                       json={"model": "mock-chat", "messages": [{"role": "user", "content": "hi jane.doe@example.com"}]})
+        assert r.status_code == 200, r.text
+        assert jobs_given_to_the_loops(gw) == 0
+    finally:
+        assert gw.stop() == 0, gw.logs()[-3000:]

@@ -27,6 +27,7 @@ public final class GatewayMetrics: Sendable {
         var poolRenewals = 0
         var connectionsRefused = 0
         var connectionsRefusedForClient = 0
+        var executorJobs = 0
     }
     private let sampled = Mutex(Sampled())
     private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
@@ -97,6 +98,8 @@ public final class GatewayMetrics: Sendable {
                                                                              helpText: "limits.max_connections_per_client in force (0: none)") }
         static var connectionsRefusedForClient: MetricNameDescriptor { .init(namespace: "airlock", metricName: "http_connections_refused_per_client", unitName: "total",
                                                                                helpText: "Connections refused because their client address held its limit") }
+        static var executorJobs: MetricNameDescriptor { .init(namespace: "airlock", metricName: "concurrency_jobs", unitName: "total",
+                                                                helpText: "Jobs Swift concurrency gave the event loops (task starts, resumptions, executor switches)") }
         static var databaseReachable: MetricNameDescriptor { .init(namespace: "airlock", metricName: "database_reachable", unitName: "",
                                                             helpText: "1 when PostgreSQL answered the last readiness probe (over the pool or a fresh connection), else 0") }
         static var databasePoolUp: MetricNameDescriptor { .init(namespace: "airlock", metricName: "database_pool_up", unitName: "",
@@ -278,6 +281,17 @@ public final class GatewayMetrics: Sendable {
         }
         if refused > before { counter.increment(by: Int64(refused - before)) }
         if refusedForClient > beforeForClient { clientCounter.increment(by: Int64(refusedForClient - beforeForClient)) }
+    }
+
+    /// Jobs run on the event loops as Swift concurrency's global executor (0 while another
+    /// executor is in place): a rise per call means awaits hop between executors again.
+    func sample(executorJobs jobs: Int) {
+        let counter = registry.makeCounter(descriptor: Name.executorJobs, labels: [])
+        let before = sampled.withLock { s in
+            defer { s.executorJobs = jobs }
+            return s.executorJobs
+        }
+        if jobs > before { counter.increment(by: Int64(jobs - before)) }
     }
 
     /// The exposition text (format 0.0.4).

@@ -11,6 +11,7 @@ struct MetricsRoute: Sendable {
         let metrics = services.metrics
         if let audit = services.audit { metrics.sample(audit: audit.stats) }
         metrics.sample(connections: services.connections)
+        metrics.sample(executorJobs: ConcurrencyOnEventLoops.jobsEnqueued)
         let readiness = services.readiness
         metrics.sample(databaseReachable: readiness.isDatabaseUp, poolUp: readiness.isPoolUp, poolRenewals: readiness.poolRenewals)
         // Without a fresh snapshot (database gone too long) only configured providers are known.
