@@ -38,9 +38,12 @@ let package = Package(
         .target(name: "AirlockCore"),
         // Scanner, validators, operators, vault, stream restorer. Never knows HTTP.
         .target(name: "AirlockDetect", dependencies: [
-            "AirlockCore",
+            "AirlockCore", "CAirlockSHA256",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // SHA-256 on a stack state (with the CPU's SHA instructions when present) for the
+        // findings' HMAC fingerprints; optimised in debug builds too.
+        .target(name: "CAirlockSHA256", cSettings: [.unsafeFlags(["-O2"])]),
         // Policy model, validation and pure evaluation.
         .target(name: "AirlockPolicy", dependencies: [
             "AirlockCore",
@@ -104,7 +107,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore"]),
-        .testTarget(name: "AirlockDetectTests", dependencies: ["AirlockDetect"]),
+        .testTarget(name: "AirlockDetectTests", dependencies: ["AirlockDetect", "CAirlockSHA256"]),
         .testTarget(name: "AirlockPolicyTests", dependencies: ["AirlockPolicy"]),
         .testTarget(name: "AirlockEngineTests", dependencies: ["AirlockEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AirlockUpstreamTests", dependencies: [

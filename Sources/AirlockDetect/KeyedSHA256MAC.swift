@@ -1,45 +1,57 @@
+import CAirlockSHA256
 import Crypto
 
 /// HMAC-SHA256 (RFC 2104) with the key already absorbed into the inner and outer SHA-256
 /// states, so a fingerprint costs two short hash finalisations and nothing else.
 ///
-/// swift-crypto's `HMAC<H>` gives the same bytes, but it is generic over the hash function and
-/// not specialisable from this module: per finding its `update`/`finalize` went through
-/// witness tables and array copies that cost more than the hashing (a third of
-/// pseudonymization in a profile of the personal-data benchmark prompt). `SHA256` is a concrete
-/// type, so these calls are direct. `KeyedSHA256MACTests` checks it against `HMAC<SHA256>`.
-///
-/// `SHA256` is a plain value (the hash state, no references) that swift-crypto does not mark
-/// Sendable; the prepared states are only ever copied, never shared mutably.
-struct KeyedSHA256MAC: @unchecked Sendable {
-    private let inner: SHA256
-    private let outer: SHA256
+/// swift-crypto's `HMAC<H>` gives the same bytes but went through generic witness tables and
+/// array copies per finding (a third of pseudonymization in an earlier profile). Its concrete
+/// `SHA256` fixed that, yet its state is a heap object copied on write: each fingerprint still
+/// made two allocations, about 1.1 µs for 25 findings' worth of 28 µs in `airlock scan bench`.
+/// The prepared states are now eight plain words each, finished by `CAirlockSHA256` (with the
+/// CPU's SHA instructions where it has them). `KeyedSHA256MACTests` checks it against
+/// `HMAC<SHA256>`.
+struct KeyedSHA256MAC: Sendable {
+    /// SHA-256 after the key's inner and outer padded blocks: one block each.
+    private let inner: [UInt32]
+    private let outer: [UInt32]
+
+    static let initialState: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
 
     init(key: [UInt8]) {
         let blockSize = 64
         // Keys longer than a block are hashed first; shorter ones are zero-padded.
         var block = key.count > blockSize ? Array(SHA256.hash(data: key)) : key
         block += [UInt8](repeating: 0, count: blockSize - block.count)
-        var inner = SHA256()
-        var outer = SHA256()
-        let innerPad = block.map { $0 ^ 0x36 }
-        let outerPad = block.map { $0 ^ 0x5c }
-        innerPad.withUnsafeBytes { inner.update(bufferPointer: $0) }
-        outerPad.withUnsafeBytes { outer.update(bufferPointer: $0) }
-        self.inner = inner
-        self.outer = outer
+        func absorbed(_ pad: UInt8) -> [UInt32] {
+            var state = Self.initialState
+            let padded = block.map { $0 ^ pad }
+            airlock_sha256_blocks(&state, padded, 1)
+            return state
+        }
+        inner = absorbed(0x36)
+        outer = absorbed(0x5c)
     }
 
     /// Lowercase hex of HMAC(key, the three parts concatenated). A fixed number of parts, not
     /// a variadic list: that allocated an array for every fingerprint.
     func hexDigest(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer) -> String {
-        var inner = self.inner
-        inner.update(bufferPointer: a)
-        inner.update(bufferPointer: b)
-        inner.update(bufferPointer: c)
-        var outer = self.outer
-        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes { KeyedSHA256MAC.hex($0) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digests in
+            let innerDigest = digests.baseAddress!, outerDigest = innerDigest + 32
+            inner.withUnsafeBufferPointer { state in
+                airlock_sha256_finish(state.baseAddress!, 1, Self.bytes(a), a.count, Self.bytes(b), b.count,
+                                      Self.bytes(c), c.count, innerDigest)
+            }
+            outer.withUnsafeBufferPointer { state in
+                airlock_sha256_finish(state.baseAddress!, 1, innerDigest, 32, nil, 0, nil, 0, outerDigest)
+            }
+            return KeyedSHA256MAC.hex(UnsafeRawBufferPointer(start: outerDigest, count: 32))
+        }
+    }
+
+    private static func bytes(_ buffer: UnsafeRawBufferPointer) -> UnsafePointer<UInt8>? {
+        buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
     }
 
     static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
