@@ -74,13 +74,14 @@ import Testing
     /// reading (so the provider's writes back up in the socket buffers instead of piling up in
     /// Airlock's memory), a pause longer than the read timeout is not a timeout, and every
     /// byte arrives once the consumer reads on. The read timeout leaves room for a test
-    /// process starved by the whole suite running in parallel on two cores (300 ms did not).
+    /// process starved by the whole suite running in parallel on two cores (300 ms did not,
+    /// and 1.5 s failed once while draining the 32 MB at a load average of 10).
     @Test func aSlowConsumerHoldsTheProviderBackWithoutTimingOut() async throws {
-        try await withUpstream(.pinned, read: .milliseconds(1_500)) { server, client in
+        try await withUpstream(.pinned, read: .seconds(4)) { server, client in
             let response = try await stream(client, server, path: "/sse-bulk")
             var parts = response.body.makeAsyncIterator()
             var received = try await parts.next()?.readableBytes ?? 0
-            try await Task.sleep(for: .milliseconds(3_500))
+            try await Task.sleep(for: .milliseconds(6_000))
             let writtenWhilePaused = server.recorder.bulkWritten()
             #expect(writtenWhilePaused < StubResponder.bulkChunks / 2, "the provider wrote \(writtenWhilePaused) of \(StubResponder.bulkChunks) chunks while nobody read")
             while let part = try await parts.next() { received += part.readableBytes }
