@@ -33,6 +33,7 @@ public final class GatewayMetrics: Sendable {
     private let requestHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
     private let decisionCounters = BoundedCache<Prometheus.Counter>()
     private let entityCounters = BoundedCache<Prometheus.Counter>()
+    private let tenantCounters = BoundedCache<TenantCallCounters>()
     private let upstreamHandles = BoundedCache<(Prometheus.Counter, Prometheus.DurationHistogram)>()
 
     /// A fresh registry (tests), or the given one.
@@ -145,10 +146,19 @@ public final class GatewayMetrics: Sendable {
         }.increment(by: Int64(count))
     }
 
-    /// One call's enforced decision and the entity types found in it.
+    /// One call's enforced decision and the entity types found in it. The tenant's counters
+    /// are looked up once, then by decision and type: building a label key string per entity
+    /// type cost ~0.6 µs each, ~5 µs for the personal-data benchmark prompt.
     public func call(tenant: String, decision: AuditEvent.Decision, entities: [EntityType: Int]) {
-        self.decision(tenant: tenant, decision: decision.rawValue)
-        for (type, count) in entities { entity(tenant: tenant, type: type.rawValue, count: count) }
+        let counters = tenantCounters.value(tenant) { TenantCallCounters() }
+        counters.decision(decision) {
+            registry.makeCounter(descriptor: Name.decisions, labels: [("tenant", Self.label(tenant)), ("decision", Self.label(decision.rawValue))])
+        }.increment()
+        for (type, count) in entities where count > 0 {
+            counters.entity(type) {
+                registry.makeCounter(descriptor: Name.entities, labels: [("tenant", Self.label(tenant)), ("entity_type", Self.label(type.rawValue))])
+            }.increment(by: Int64(count))
+        }
     }
 
     /// A provider answered (any status) after `seconds` to its response headers.
@@ -335,5 +345,25 @@ public final class GatewayMetrics: Sendable {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// One tenant's decision and entity counters, keyed by the enums themselves.
+final class TenantCallCounters: Sendable {
+    private let decisions = Mutex<[AuditEvent.Decision: Prometheus.Counter]>([:])
+    private let entities = Mutex<[EntityType: Prometheus.Counter]>([:])
+
+    func decision(_ decision: AuditEvent.Decision, make: () -> Prometheus.Counter) -> Prometheus.Counter {
+        if let hit = decisions.withLock({ $0[decision] }) { return hit }
+        let made = make()  // the registry hands out the same counter for the same labels
+        decisions.withLock { $0[decision] = made }
+        return made
+    }
+
+    func entity(_ type: EntityType, make: () -> Prometheus.Counter) -> Prometheus.Counter {
+        if let hit = entities.withLock({ $0[type] }) { return hit }
+        let made = make()
+        entities.withLock { $0[type] = made }
+        return made
     }
 }
