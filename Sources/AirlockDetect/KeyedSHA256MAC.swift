@@ -7,7 +7,8 @@ import Crypto
 /// swift-crypto's `HMAC<H>` gives the same bytes but went through generic witness tables and
 /// array copies per finding (a third of pseudonymization in an earlier profile). Its concrete
 /// `SHA256` fixed that, yet its state is a heap object copied on write: each fingerprint still
-/// made two allocations, about 1.1 µs for 25 findings' worth of 28 µs in `airlock scan bench`.
+/// made two allocations, about 1.1 µs a finding (28 µs for the benchmark prompt's 25 in
+/// `airlock scan bench` on a slow hour; 6.7 µs now, against 16.2 in the same minute).
 /// The prepared states are now eight plain words each, finished by `CAirlockSHA256` (with the
 /// CPU's SHA instructions where it has them). `KeyedSHA256MACTests` checks it against
 /// `HMAC<SHA256>`.
