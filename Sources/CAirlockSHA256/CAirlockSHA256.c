@@ -67,7 +67,7 @@ __attribute__((target("sha,sse4.1,ssse3")))
 static void sha256_blocks_ni(uint32_t state[8], const uint8_t *blocks, size_t count) {
     const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
     // H0..H3 = A B C D and H4..H7 = E F G H, rearranged into the pairs the instructions use
-    // (lane comments list the highest lane first).
+    // (lane comments list the lowest lane first).
     __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[0]), 0xB1);  // B A D C
     __m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[4]), 0x1B);  // H G F E
     __m128i abef = _mm_alignr_epi8(abcd, efgh, 8);       // F E B A
