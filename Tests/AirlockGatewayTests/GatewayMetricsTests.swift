@@ -107,9 +107,9 @@ import Testing
         let m = GatewayMetrics()
         // Anything that is not a plain identifier (an e-mail, text with quotes or newlines,
         // a long value) collapses to "other": no free text reaches the exposition.
-        m.decision(tenant: "jane.doe@example.com", decision: "allowed")
+        m.call(tenant: "jane.doe@example.com", decision: .allowed, entities: [:])
         m.upstream(provider: "evil\"} 1\nairlock_fake 9", status: 200, seconds: 0.1)
-        m.entity(tenant: String(repeating: "t", count: 200), type: "EMAIL_ADDRESS", count: 1)
+        m.call(tenant: String(repeating: "t", count: 200), decision: .transformed, entities: [.emailAddress: 1])
         m.request(route: "/v1/chat/completions?email=jane.doe@example.com\"", method: "BREW", status: 200, seconds: 0.1)
         let text = m.render()
         #expect(!text.contains("jane.doe"))

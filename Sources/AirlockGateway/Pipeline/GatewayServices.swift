@@ -33,7 +33,7 @@ public struct GatewayServices: Sendable {
     /// The listener's connection cap (`limits.max_connections`), shared by every connection.
     let connections: ConnectionLimiter
     /// Deriving a tenant's key and HMAC schedule per call was ~1% of a small call's CPU.
-    let tenantOperators = BoundedCache<Operators>(capacity: 10_000)
+    let tenantOperators = BoundedCache<String, Operators>(capacity: 10_000)
 
     public init(configuration: GatewayConfiguration, upstream: UpstreamClient, readiness: Readiness, governance: GovernanceCache,
                 audit: AuditWriter?, localEngine: LocalEngine?, defaultPolicy: Policy, fingerprintKey: [UInt8],
