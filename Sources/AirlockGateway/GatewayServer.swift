@@ -143,7 +143,8 @@ public enum GatewayServer {
     static func auditWriterConfiguration(_ audit: GatewayConfiguration.Audit, chainID: String, keys: GatewayKeys) -> AuditWriterConfiguration {
         var writer = AuditWriterConfiguration(chainID: chainID, spoolDirectory: audit.spoolDirectory + "/" + chainID,
                                               checkpointKey: keys.checkpoint, payloadKey: keys.payload)
-        writer.batchLinger = .microseconds(Int64((audit.batchLingerMilliseconds * 1000).rounded()))
+        writer.journal = audit.journal
+        writer.batchLinger = .microseconds(Int64((audit.effectiveBatchLingerMilliseconds * 1000).rounded()))
         // PostgreSQL shares the host's CPUs with providers and clients: small COPYs are paced.
         writer.copyPacing = .standard
         return writer

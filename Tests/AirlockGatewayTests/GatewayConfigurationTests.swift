@@ -24,8 +24,14 @@ import Testing
     @Test func auditBatchLingerReachesTheWriterAndIsBounded() throws {
         let keys = GatewayKeys(fingerprint: [], checkpoint: nil, payload: nil)
         let defaults = GatewayServer.auditWriterConfiguration(GatewayConfiguration().audit, chainID: "c1", keys: keys)
-        #expect(defaults.batchLinger == .milliseconds(10))
+        // The journal is on, so events may wait 200 ms for their transaction.
+        #expect(defaults.journal)
+        #expect(defaults.batchLinger == .milliseconds(200))
         #expect(defaults.copyPacing == .standard)
+        // Without the journal a killed process loses what waits in memory: the short linger.
+        let unjournaled = try GatewayConfiguration.parse(yaml: "audit:\n  journal: false\n")
+        #expect(!GatewayServer.auditWriterConfiguration(unjournaled.audit, chainID: "c1", keys: keys).journal)
+        #expect(GatewayServer.auditWriterConfiguration(unjournaled.audit, chainID: "c1", keys: keys).batchLinger == .milliseconds(10))
         #expect(defaults.spoolDirectory == ".airlock/spool/c1")
 
         let config = try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: 25\n")
@@ -35,6 +41,7 @@ import Testing
         #expect(GatewayServer.auditWriterConfiguration(off.audit, chainID: "c1", keys: keys).batchLinger == .zero)
 
         for bad in ["-1", "1001", "soon"] {
+            #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "audit:\n  journal: \(bad)\n") }
             #expect(throws: AirlockError.self) { try GatewayConfiguration.parse(yaml: "audit:\n  batch_linger_ms: \(bad)\n") }
         }
     }

@@ -8,12 +8,11 @@ import Glibc
 /// an append returns. Used while PostgreSQL is slow or down; the writer replays it in order
 /// and deletes a segment once every record in it is committed.
 ///
-/// Frame: "ALS1" | body length (u32 BE) | CRC-32C of body (u32 BE) | body. A torn frame at
-/// the end of the newest segment (crash mid-write; never acknowledged) is cut off on open.
+/// Frames as in `SpoolFrames`. A torn frame at the end of the newest segment (crash
+/// mid-write; never acknowledged) is cut off on open.
 ///
 /// Owned by the writer loop alone, hence not Sendable.
 final class AuditSpool {
-    static let magic: [UInt8] = Array("ALS1".utf8)
     let directory: String
     let segmentLimit: Int
     private var activeFD: Int32 = -1
@@ -80,28 +79,10 @@ final class AuditSpool {
     /// Appends and fsyncs; on any failure the segment is cut back so no partial frame stays.
     func append(_ entries: [SpoolEntry]) throws(AirlockError) {
         guard !entries.isEmpty else { return }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(entries.count * 512)
-        var body: [UInt8] = []
-        for entry in entries {
-            body.removeAll(keepingCapacity: true)
-            entry.encode(into: &body)
-            bytes.append(contentsOf: AuditSpool.magic)
-            withUnsafeBytes(of: UInt32(body.count).bigEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: CRC32C.checksum(body).bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: body)
-        }
+        let bytes = SpoolFrames.encode(entries)
         if activeFD < 0 || activeSize >= segmentLimit { try openNewSegment() }
         let start = activeSize
-        let ok = bytes.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(activeFD, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
-            }
-            return fsync(activeFD) == 0
-        }
+        let ok = SpoolFrames.writeAll(activeFD, bytes) && fsync(activeFD) == 0
         guard ok else {
             _ = ftruncate(activeFD, off_t(start))
             throw AirlockError(.auditUnavailable, "audit spool write failed")
@@ -147,18 +128,7 @@ final class AuditSpool {
             throw AirlockError(.auditUnavailable, "cannot read audit spool segment")
         }
         let bytes = [UInt8](data)
-        var entries: [SpoolEntry] = []
-        var offset = 0
-        while bytes.count - offset >= 12 {
-            guard bytes[offset..<offset + 4].elementsEqual(AuditSpool.magic) else { break }
-            let length = bytes[offset + 4..<offset + 8].reduce(0) { $0 << 8 | Int($1) }
-            let crc = bytes[offset + 8..<offset + 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            guard offset + 12 + length <= bytes.count else { break }
-            let body = bytes[offset + 12..<offset + 12 + length]
-            guard CRC32C.checksum(body) == crc, let entry = try? SpoolEntry.decode(body) else { break }
-            entries.append(entry)
-            offset += 12 + length
-        }
-        return (entries, offset, bytes.count)
+        let (entries, validBytes) = SpoolFrames.decode(bytes)
+        return (entries, validBytes, bytes.count)
     }
 }

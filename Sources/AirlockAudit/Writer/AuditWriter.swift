@@ -100,11 +100,12 @@ public final class AuditWriter: Service, Sendable {
         }
     }
 
-    /// Returns when everything queued before the call is durable (database or spool).
+    /// Returns when everything queued before the call is durable (database or spool; the
+    /// journal is written out for it).
     public func flush() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let empty = shared.withLock { s -> Bool in
-                if s.queue.isEmpty { return true }
+                if s.queue.isEmpty && s.stats.journaled == 0 { return true }
                 s.drainWaiters.append(c)
                 return false
             }
@@ -158,17 +159,20 @@ public final class AuditWriter: Service, Sendable {
                     let stopping = shuttingDown.withLock { $0 } || cancelled
                     let before = shared.withLock { $0.queue.count }
                     if stopping { thread?.boost() }  // drain at the normal policy
-                    await loop.iterate(cancelled: cancelled, maxBatch: batchLimit(stopping: stopping))
+                    await loop.iterate(cancelled: cancelled, stopping: stopping, maxBatch: batchLimit(stopping: stopping))
                     if !stopping { relaxUnlessWaitedOn() }
                     let left = shared.withLock { $0.queue.count }
-                    if stopping && left == 0 { break }
+                    if stopping && left == 0 && loop.journaled.isEmpty { break }
                     // Cancelled (shutdown grace exceeded): batches go to the spool only; if
                     // even that makes no progress, say how many events are lost — never silently.
                     if cancelled && left >= before {
                         logger.error("audit writer cancelled with events it could not persist", metadata: ["events": "\(left)"])
                         break
                     }
-                    if left == 0 { await bell.wait() }
+                    if left == 0 {
+                        // Journaled events wake the loop when they are due in the database.
+                        if let due = loop.journalDue { await bell.wait(until: due, on: thread?.loop) } else { await bell.wait() }
+                    }
                     if !shuttingDown.withLock({ $0 }) && !Task.isCancelled, let linger = lingerBeforeNextBatch() {
                         try? await LoopTimer.sleep(for: linger, on: thread?.loop)
                     }
@@ -219,15 +223,20 @@ public final class AuditWriter: Service, Sendable {
         return s.queue.count >= configuration.boostQueueDepth || now - oldest.enqueued >= configuration.boostQueueAge
     }
 
-    /// How long the queue should wait for company before it is written, if at all. Never
-    /// while fail-closed callers wait on the write: they are not made to wait for a batch.
+    /// How long the queue should wait for company before it is written (or, with the
+    /// journal, journaled), if at all. Never while fail-closed callers wait on the write: they
+    /// are not made to wait for a batch.
     func lingerBeforeNextBatch(now: ContinuousClock.Instant = .now) -> Duration? {
         shared.withLock { s in
             guard s.waiters.isEmpty else { return nil }
             return Self.linger(oldest: s.queue.first?.enqueued, queued: s.queue.count, now: now,
-                               linger: configuration.batchLinger, maxBatch: configuration.maxBatch)
+                               linger: configuration.journal ? configuration.journalLinger : configuration.batchLinger,
+                               maxBatch: configuration.maxBatch)
         }
     }
+
+    /// Someone waits in `flush` for everything recorded so far.
+    var drainAwaited: Bool { shared.withLock { !$0.drainWaiters.isEmpty } }
 
     /// A batch is written once its oldest event has waited `linger` or it is full. Measured
     /// from the oldest event, not from the last write: otherwise, at a steady trickle, the
@@ -259,7 +268,7 @@ public final class AuditWriter: Service, Sendable {
             var out: [CheckedContinuation<Void, any Error>] = []
             for p in batch { if let w = p.waiter, let c = s.waiters.removeValue(forKey: w) { out.append(c) } }
             var drained: [CheckedContinuation<Void, Never>] = []
-            if s.queue.isEmpty { drained = s.drainWaiters; s.drainWaiters.removeAll() }
+            if s.queue.isEmpty && s.stats.journaled == 0 { drained = s.drainWaiters; s.drainWaiters.removeAll() }
             return (out, drained)
         }
         for c in continuations {
@@ -282,6 +291,15 @@ final class Doorbell: Sendable {
             return nil
         }
         waiter?.resume()
+    }
+
+    /// Waits for a ring, or until `deadline` at the latest.
+    func wait(until deadline: ContinuousClock.Instant, on loop: (any EventLoop)?) async {
+        let left = deadline - .now
+        guard left > .zero else { return }
+        let timer = LoopTimer.schedule(after: left, on: loop) { [self] in ring() }
+        await wait()
+        timer.cancel()
     }
 
     func wait() async {

@@ -26,6 +26,14 @@ public struct AuditWriterConfiguration: Sendable {
     /// less CPU without the longer batch holding up a call (BENCHMARKS).
     public var batchLinger: Duration = Self.defaultBatchLinger
     public static let defaultBatchLinger: Duration = .milliseconds(10)
+    /// The write-ahead journal (`AuditJournal`): events nobody waits on are sealed and
+    /// appended to a journal file (no fsync) after `journalLinger`, and reach PostgreSQL in
+    /// one transaction once the oldest has waited `batchLinger`. A killed process loses
+    /// only what was not journaled yet, so `batchLinger` can be long. Off unless asked for:
+    /// the gateway turns it on.
+    public var journal = false
+    /// With the journal: how long an event waits in memory for others to share its journal write.
+    public var journalLinger: Duration = .milliseconds(1)
     /// How the rows of a small batch are paced into its COPY (see `CopyPacing`). Off unless
     /// asked for: the gateway, which shares CPUs with PostgreSQL and its providers, sets
     /// `.standard`. Elsewhere (tests, tools) each pause is one more point where a busy
@@ -102,6 +110,8 @@ public struct AuditWriterStats: Sendable, Equatable {
     public var oneStatementBatches: Int = 0
     /// Events appended to the spool.
     public var spooled: Int = 0
+    /// Events in the write-ahead journal waiting for their database transaction.
+    public var journaled: Int = 0
     /// Spooled events committed to PostgreSQL on replay.
     public var replayed: Int = 0
     /// Events neither the database nor the spool could take (the caller was told).

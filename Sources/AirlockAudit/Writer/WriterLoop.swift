@@ -4,11 +4,18 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The single consumer of the writer's queue: owns the chain head, the spool and the
-/// database health flag, so none of them needs a lock.
+/// The single consumer of the writer's queue: owns the chain head, the spool, the journal
+/// and the database health flag, so none of them needs a lock.
 struct WriterLoop {
     let writer: AuditWriter
     let spool: AuditSpool
+    /// Set when the configuration asks for the write-ahead journal (`AuditJournal`).
+    let journal: AuditJournal?
+    /// Sealed events in the journal, oldest first, waiting for their database transaction.
+    var journaled: [SpoolEntry] = []
+    /// When the oldest of them was recorded.
+    var journaledSince: ContinuousClock.Instant?
+    var journaledPayloadsDropped = 0
     var head: AuditStore.Head?
     var databaseHealthy = true
     var nextReplay = ContinuousClock.now
@@ -40,7 +47,24 @@ struct WriterLoop {
                 (try? await withTimeout(.milliseconds(500), on: executor) { try await store.ping() }) != nil
             }, executor: writer.thread?.executor, logger: writer.logger)
         }
-        if let last = try spool.recover() {
+        var last = try spool.recover()
+        let directory = writer.configuration.spoolDirectory
+        let leftover = AuditJournal.leftover(in: directory)
+        if !leftover.isEmpty {
+            // A process that stopped abruptly: its journal goes behind the spool, which replays
+            // it (skipping what was committed). What the spool already holds (the process died
+            // between spooling a batch and emptying the journal) is not added twice.
+            let fresh = leftover.filter { entry in
+                guard let last, entry.record.chainID == last.chainID else { return true }
+                return entry.record.seq > last.seq
+            }
+            try spool.append(fresh)
+            if let tail = fresh.last?.record { last = tail }
+            writer.logger.warning("audit journal of a stopped process moved to the spool", metadata: ["records": "\(fresh.count)"])
+        }
+        AuditJournal.discard(in: directory)
+        journal = writer.configuration.journal ? try AuditJournal(directory: directory) : nil
+        if let last {
             // The spool only ever holds the newest part of the chain, so its tail is the head
             // (unless the chain id changed since: then that old chain is only replayed).
             if last.chainID == writer.configuration.chainID { head = .init(seq: last.seq, hash: last.hash) }
@@ -52,8 +76,13 @@ struct WriterLoop {
         writer.updateStats { $0.spoolPending = pending; $0.databaseHealthy = healthy }
     }
 
-    /// One round: maintenance when due, one batch of at most `maxBatch` events, a spool replay when due.
-    mutating func iterate(cancelled: Bool, maxBatch: Int) async {
+    /// When the journaled events are due in the database (nil: none wait).
+    var journalDue: ContinuousClock.Instant? { journaledSince.map { $0 + config.batchLinger } }
+
+    /// One round: maintenance when due, one batch of at most `maxBatch` events (journaled, or
+    /// stored with the journaled ones), the journaled events when due, a spool replay when due.
+    /// `stopping`: the journal is written out now.
+    mutating func iterate(cancelled: Bool, stopping: Bool = false, maxBatch: Int) async {
         bypass?.checkPool()
         let now = ContinuousClock.now
         if !cancelled, now >= nextMaintenance {
@@ -61,7 +90,12 @@ struct WriterLoop {
             await createPartitionsAhead()
         }
         let batch = writer.take(max: maxBatch)
-        if !batch.isEmpty { await write(batch, cancelled: cancelled) }
+        // Someone waits for everything recorded so far (`flush`), or the writer stops.
+        let storeNow = writer.drainAwaited || stopping || cancelled
+        if !batch.isEmpty { await write(batch, cancelled: cancelled, storeNow: storeNow) }
+        if !journaled.isEmpty, storeNow || journaled.count >= config.maxBatch || ContinuousClock.now >= journalDue! {
+            _ = await store([], of: [], droppedPayloads: 0, cancelled: cancelled)
+        }
         if !cancelled, !spool.isEmpty, ContinuousClock.now >= nextReplay { await replayOneSegment() }
         let pending = spool.pendingRecords
         let healthy = databaseHealthy
@@ -98,7 +132,7 @@ struct WriterLoop {
         }
     }
 
-    private mutating func write(_ batch: [AuditWriter.Pending], cancelled: Bool) async {
+    private mutating func write(_ batch: [AuditWriter.Pending], cancelled: Bool, storeNow: Bool) async {
         if head == nil {
             do {
                 head = try await onDatabase(within: config.databaseTimeout) { [chainID = config.chainID] store in
@@ -149,6 +183,34 @@ struct WriterLoop {
             entries.append(SpoolEntry(record: record, payload: sealed))
         }
 
+        // Nobody waits on these: into the journal, and into the database with the journal's
+        // next transaction.
+        if let journal, !storeNow, spool.isEmpty, databaseHealthy, !batch.contains(where: { $0.waiter != nil }),
+           journaled.count + entries.count < config.maxBatch {
+            do {
+                try journal.append(entries)
+                if journaled.isEmpty { journaledSince = batch[0].enqueued }
+                journaled.append(contentsOf: entries)
+                journaledPayloadsDropped += droppedPayloads
+                head = current
+                let count = journaled.count
+                writer.updateStats { $0.journaled = count }
+                return
+            } catch {
+                logger.warning("audit journal write failed; storing the batch now", metadata: ["events": "\(entries.count)"])
+            }
+        }
+        if await store(entries, of: batch, droppedPayloads: droppedPayloads, cancelled: cancelled) { head = current }
+    }
+
+    /// Stores the journaled events followed by `entries` (sealed from `batch`): in PostgreSQL
+    /// when it is healthy and the spool empty, else in the spool. False when neither took
+    /// them: the journaled ones stay, the batch's are un-chained (its durable callers failed,
+    /// the others requeued) and the caller keeps the head where it was.
+    private mutating func store(_ batchEntries: [SpoolEntry], of batch: [AuditWriter.Pending], droppedPayloads batchDropped: Int,
+                                cancelled: Bool) async -> Bool {
+        let entries = journaled.isEmpty ? batchEntries : journaled + batchEntries
+        let droppedPayloads = batchDropped + journaledPayloadsDropped
         var stored = false
         // With an empty spool there is nothing to replay, so the database is retried directly
         // once the retry interval has passed (else events that the spool could not take
@@ -163,8 +225,10 @@ struct WriterLoop {
                 let appended = try await appendToDatabase(entries[...], oneStatement: someoneWaits)
                 stored = true
                 databaseHealthy = true
+                emptyJournal()
                 writer.complete(batch, error: nil) {
                     $0.written += entries.count; $0.batches += 1; $0.payloadsDropped += droppedPayloads; $0.databaseHealthy = true
+                    $0.journaled = 0
                     if appended.path == .oneStatement { $0.oneStatementBatches += 1 }
                 }
             } catch {
@@ -178,8 +242,9 @@ struct WriterLoop {
             do {
                 try spool.append(entries)
                 stored = true
+                emptyJournal()
                 writer.complete(batch, error: nil) {
-                    $0.spooled += entries.count; $0.payloadsDropped += droppedPayloads
+                    $0.spooled += entries.count; $0.payloadsDropped += droppedPayloads; $0.journaled = 0
                     $0.spoolFailing = false; $0.databaseHealthy = false
                 }
             } catch {
@@ -194,10 +259,19 @@ struct WriterLoop {
                 }
                 writer.requeueFront(batch.filter { $0.waiter == nil })
                 try? await Task.sleep(for: .milliseconds(100))
-                return
+                return false
             }
         }
-        head = current
+        return true
+    }
+
+    /// The journaled events are committed or fsync'd: the journal starts over.
+    private mutating func emptyJournal() {
+        guard !journaled.isEmpty else { return }
+        journaled.removeAll(keepingCapacity: true)
+        journaledSince = nil
+        journaledPayloadsDropped = 0
+        journal?.reset()
     }
 
     private func seal(_ payload: AuditPayload, cipher: PayloadCipher, tenantID: String, seq: Int64) throws -> SealedPayload {

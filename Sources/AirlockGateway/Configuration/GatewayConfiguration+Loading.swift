@@ -11,7 +11,7 @@ extension GatewayConfiguration {
              "auth", "local", "audit", "governance", "default_policy"],
         "auth": ["required"],
         "local": ["model_path", "threads", "model_alias", "enabled"],
-        "audit": ["spool_dir", "chain_id", "checkpoint_key_env", "payload_key_env", "retention_interval_seconds", "batch_linger_ms"],
+        "audit": ["spool_dir", "chain_id", "checkpoint_key_env", "payload_key_env", "retention_interval_seconds", "batch_linger_ms", "journal"],
         "governance": ["reload_seconds", "max_stale_seconds", "fingerprint_key_env"],
         "listen": ["host", "port", "tls_certificate_file", "tls_key_file"],
         "database": ["url", "managed_dir", "managed_database", "pool_size"],
@@ -94,7 +94,7 @@ extension GatewayConfiguration {
         guard upstream.connectTimeoutSeconds > 0, upstream.readTimeoutSeconds > 0, upstream.requestTimeoutSeconds > 0 else {
             throw bad("upstream timeouts must be positive")
         }
-        guard (0...1000).contains(audit.batchLingerMilliseconds) else { throw bad("audit.batch_linger_ms must be 0-1000") }
+        guard (0...1000).contains(audit.effectiveBatchLingerMilliseconds) else { throw bad("audit.batch_linger_ms must be 0-1000") }
         var names = Set<String>()
         for (i, p) in providers.enumerated() {
             guard !p.name.isEmpty else { throw bad("providers[\(i)].name must not be empty") }

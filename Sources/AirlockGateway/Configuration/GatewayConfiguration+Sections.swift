@@ -40,16 +40,23 @@ extension GatewayConfiguration {
         public var checkpointKeyEnv: String = "AIRLOCK_AUDIT_CHECKPOINT_KEY"
         public var payloadKeyEnv: String = "AIRLOCK_AUDIT_PAYLOAD_KEY"
         public var retentionIntervalSeconds: Double = 3600
-        /// How long an event may wait in memory for others to share its database write
-        /// (fail-closed calls never wait). Longer means fewer transactions at a trickle, and
-        /// more acknowledged-but-unwritten events if the process is killed outright.
-        public var batchLingerMilliseconds: Double = Self.defaultBatchLingerMilliseconds
-        /// The writer's own default, so the two cannot drift apart.
-        static let defaultBatchLingerMilliseconds = AuditWriterConfiguration.defaultBatchLinger / .milliseconds(1)
+        /// The write-ahead journal (`AuditJournal`): events are journaled within about a
+        /// millisecond, so a process killed outright loses almost nothing however long they
+        /// then wait for their database transaction.
+        public var journal = true
+        /// How long an event may wait for others to share its database write (fail-closed
+        /// calls never wait). Longer means fewer transactions; without the journal it also
+        /// means more acknowledged-but-unwritten events if the process is killed outright.
+        /// Nil: 200 ms with the journal, the writer's own default (10 ms) without.
+        public var batchLingerMilliseconds: Double?
+        static let journaledBatchLingerMilliseconds: Double = 200
+        var effectiveBatchLingerMilliseconds: Double {
+            batchLingerMilliseconds ?? (journal ? Self.journaledBatchLingerMilliseconds : AuditWriterConfiguration.defaultBatchLinger / .milliseconds(1))
+        }
         enum CodingKeys: String, CodingKey {
             case spoolDirectory = "spool_dir", chainID = "chain_id", checkpointKeyEnv = "checkpoint_key_env"
             case payloadKeyEnv = "payload_key_env", retentionIntervalSeconds = "retention_interval_seconds"
-            case batchLingerMilliseconds = "batch_linger_ms"
+            case batchLingerMilliseconds = "batch_linger_ms", journal
         }
         public init() {}
         public init(from decoder: any Decoder) throws {
@@ -59,7 +66,8 @@ extension GatewayConfiguration {
             checkpointKeyEnv = try c.decodeIfPresent(String.self, forKey: .checkpointKeyEnv) ?? "AIRLOCK_AUDIT_CHECKPOINT_KEY"
             payloadKeyEnv = try c.decodeIfPresent(String.self, forKey: .payloadKeyEnv) ?? "AIRLOCK_AUDIT_PAYLOAD_KEY"
             retentionIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .retentionIntervalSeconds) ?? 3600
-            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds) ?? Self.defaultBatchLingerMilliseconds
+            batchLingerMilliseconds = try c.decodeIfPresent(Double.self, forKey: .batchLingerMilliseconds)
+            journal = try c.decodeIfPresent(Bool.self, forKey: .journal) ?? true
         }
     }
 
